@@ -1,0 +1,32 @@
+import { LocalObjectStore } from './local.js';
+import { S3ObjectStore } from './s3.js';
+import type { ObjectStore } from './types.js';
+
+export type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
+export { LocalObjectStore } from './local.js';
+export { S3ObjectStore } from './s3.js';
+
+export interface LocalStoreConfig {
+  kind: 'local';
+  /** Directory that holds every object; created when missing. */
+  root: string;
+}
+
+export interface S3StoreConfig {
+  kind: 's3';
+  bucket: string;
+  /** Optional key prefix inside the bucket (no leading or trailing slash needed). */
+  prefix?: string;
+  region: string;
+  /** Custom endpoint for MinIO, R2, moto and other S3-compatible servers. */
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+export type ObjectStoreConfig = LocalStoreConfig | S3StoreConfig;
+
+export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
+  return config.kind === 'local' ? new LocalObjectStore(config.root) : new S3ObjectStore(config);
+}
