@@ -1,0 +1,30 @@
+/** The catalog library: object stores, paths, the commit log, checkpoints and the event log. */
+export { canonicalJson, sha256Hex } from './canonical.js';
+export {
+  CatalogConflictError,
+  CatalogNotFoundError,
+  CatalogRequestError,
+  InvalidNameError,
+  ObjectNotFoundError,
+  WeirError,
+} from './errors.js';
+export { CatalogCorruptError } from './log/checkpoint.js';
+export { type CommitLogOptions, type CommitOutcome, CommitTimeoutError } from './log/commit-log.js';
+export type { CheckpointManifest, CommitMeta, CommitRecord, CommitSummary } from './log/types.js';
+export * as paths from './paths.js';
+export { assertName, type PartitionRef, partitionPath, parsePartitionPath } from './paths.js';
+export * from './store/index.js';
+export { type SystemAction, SystemCatalog, type SystemState, type TenantRecord } from './system/catalog.js';
+export type { ColumnDef, ColumnStats, ColumnType, FileSpec, PolicySpec, TenantAction, TenantActionInput } from './tenant/actions.js';
+export { TenantCatalog, type TenantCatalogOptions, type VersionRef } from './tenant/catalog.js';
+export { TenantCatalogs } from './tenant/registry.js';
+export {
+  type DatabaseEntry,
+  type FileEntry,
+  liveFiles,
+  type PolicyEntry,
+  type TableEntry,
+  type TenantState,
+  type Tombstone,
+  tableKey,
+} from './tenant/state.js';

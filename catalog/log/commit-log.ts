@@ -1,0 +1,224 @@
+/**
+ * The Tier 1 commit protocol (DESIGN.md §4, ADR 0002). Commit V is the object `log/{V}.json`
+ * written with put-if-absent: winning that write is the commit. A writer that loses reads the
+ * commits it missed, answers an earlier version if one carries its idempotency key, checks its
+ * actions against the new state (a real conflict is an error; anything else is rebased) and
+ * tries again after a jittered backoff.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WeirError } from '../errors.js';
+import { type CatalogScope, catalogKeys, scopeLabel } from '../paths.js';
+import type { ObjectStore } from '../store/index.js';
+import { CatalogCorruptError, CheckpointStore } from './checkpoint.js';
+import { LedgerView } from './ledger.js';
+import type { CommitMeta, CommitRecord, CommitSummary, LogState, StateMachine } from './types.js';
+import { historyFromCheckpoint, historyToCheckpoint } from './history-table.js';
+
+export interface CommitLogOptions {
+  /** Wall clock for commit timestamps (tests pass a fake one). */
+  now?: () => number;
+  /** A writer that keeps losing races gives up after this long. */
+  commitTimeoutMs?: number;
+  random?: () => number;
+}
+
+export interface CommitOutcome<S> {
+  state: S;
+  version: number;
+  /** False when the idempotency key was already in the log and nothing was written. */
+  committed: boolean;
+}
+
+export class CommitTimeoutError extends WeirError {
+  constructor(scope: string, ms: number) {
+    super('COMMIT_TIMEOUT', `commit to catalog ${scope} kept losing races for ${ms} ms`, 503);
+  }
+}
+
+/** How many versions a catch-up probes one by one before it lists the log instead. */
+const PROBE_LIMIT = 4;
+const FETCH_CONCURRENCY = 16;
+
+export class CommitLog<S extends LogState, A, P> {
+  readonly checkpoints: CheckpointStore;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly commitTimeoutMs: number;
+
+  constructor(
+    readonly store: ObjectStore,
+    readonly scope: CatalogScope,
+    private readonly machine: StateMachine<S, A, P>,
+    options: CommitLogOptions = {},
+  ) {
+    this.checkpoints = new CheckpointStore(store, scope);
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.commitTimeoutMs = options.commitTimeoutMs ?? 120_000;
+  }
+
+  emptyState(): S {
+    return this.machine.empty(LedgerView.empty<CommitSummary>((c) => c.idempotencyKey));
+  }
+
+  applyCommit(state: S, commit: CommitRecord<A>): S {
+    if (commit.version !== state.version + 1) {
+      throw new CatalogCorruptError(`commit ${commit.version} cannot follow version ${state.version}`);
+    }
+    return this.finalize(state, this.machine.prepare(state, commit.actions, commit), commit);
+  }
+
+  private finalize(state: S, prepared: P, commit: CommitRecord<A>): S {
+    const summary: CommitSummary = {
+      ...commit.meta,
+      version: commit.version,
+      timestamp: commit.timestamp,
+      actionCount: commit.actions.length,
+    };
+    return this.machine.finalize(state, prepared, state.history.advance(commit.version, [summary]));
+  }
+
+  async readCommit(version: number): Promise<CommitRecord<A> | undefined> {
+    const key = catalogKeys.log(this.scope, version);
+    const bytes = await this.store.getIfExists(key);
+    return bytes ? this.decode(key, version, bytes) : undefined;
+  }
+
+  private decode(key: string, version: number, bytes: Uint8Array): CommitRecord<A> {
+    let raw: Partial<CommitRecord<unknown>>;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(bytes)) as Partial<CommitRecord<unknown>>;
+    } catch (error) {
+      throw new CatalogCorruptError(`commit ${key} is not JSON`, { cause: String(error) });
+    }
+    if (raw.version !== version || !Number.isSafeInteger(raw.timestamp) || typeof raw.meta !== 'object') {
+      throw new CatalogCorruptError(`commit ${key} is malformed`);
+    }
+    try {
+      return { version, timestamp: raw.timestamp!, meta: raw.meta ?? {}, actions: this.machine.parseActions(raw.actions) };
+    } catch (error) {
+      throw new CatalogCorruptError(`commit ${key} holds invalid actions: ${(error as Error).message}`);
+    }
+  }
+
+  /** Applies every commit after `state.version` (up to `target` when given). */
+  async catchUp(state: S, target?: number): Promise<S> {
+    let current = state;
+    for (;;) {
+      const probed = await this.probe(current, target);
+      current = probed.state;
+      if (probed.done) return current;
+      const listed = await this.listAfter(current.version, target);
+      if (listed.length === 0) continue;
+      for (const commit of await this.fetchAll(listed)) current = this.applyCommit(current, commit);
+    }
+  }
+
+  /** Reads the next few versions one by one: the common case is zero or one new commit. */
+  private async probe(state: S, target?: number): Promise<{ state: S; done: boolean }> {
+    let current = state;
+    for (let i = 0; i < PROBE_LIMIT; i++) {
+      if (target !== undefined && current.version >= target) return { state: current, done: true };
+      const commit = await this.readCommit(current.version + 1);
+      if (!commit) return { state: current, done: true };
+      current = this.applyCommit(current, commit);
+    }
+    return { state: current, done: false };
+  }
+
+  private async listAfter(version: number, target?: number): Promise<number[]> {
+    const versions: number[] = [];
+    const startAfter = catalogKeys.log(this.scope, version);
+    for await (const object of this.store.listAll(catalogKeys.logPrefix(this.scope), { startAfter })) {
+      const v = catalogKeys.parseLogVersion(this.scope, object.key);
+      if (v === undefined) continue;
+      if (target !== undefined && v > target) break;
+      versions.push(v);
+    }
+    versions.forEach((v, i) => {
+      if (v !== version + 1 + i) throw new CatalogCorruptError(`commit log of ${scopeLabel(this.scope)} has a gap before version ${v}`);
+    });
+    return versions;
+  }
+
+  private async fetchAll(versions: number[]): Promise<CommitRecord<A>[]> {
+    const out: CommitRecord<A>[] = new Array(versions.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < versions.length) {
+        const i = next++;
+        const commit = await this.readCommit(versions[i]!);
+        if (!commit) throw new CatalogCorruptError(`commit ${versions[i]} was listed but cannot be read`);
+        out[i] = commit;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, versions.length) }, worker));
+    return out;
+  }
+
+  /**
+   * Commits `actions` on top of `state` (which may be stale) and answers the new head.
+   * Throws the machine's WeirError when the actions conflict with the newest state.
+   */
+  async commit(state: S, rawActions: unknown, meta: CommitMeta = {}): Promise<CommitOutcome<S>> {
+    const actions = this.machine.parseActions(rawActions);
+    const started = this.now();
+    let head = state;
+    for (let losses = 0; ; losses++) {
+      const earlier = meta.idempotencyKey === undefined ? undefined : head.history.get(meta.idempotencyKey);
+      if (earlier) return { state: head, version: earlier.version, committed: false };
+      const commit: CommitRecord<A> = {
+        version: head.version + 1,
+        timestamp: Math.max(this.now(), head.timestamp + 1),
+        meta: withoutUndefined(meta),
+        actions,
+      };
+      const prepared = this.machine.prepare(head, actions, commit);
+      const body = new TextEncoder().encode(JSON.stringify(commit));
+      if (await this.store.putIfAbsent(catalogKeys.log(this.scope, commit.version), body)) {
+        return { state: this.finalize(head, prepared, commit), version: commit.version, committed: true };
+      }
+      if (this.now() - started > this.commitTimeoutMs) throw new CommitTimeoutError(scopeLabel(this.scope), this.commitTimeoutMs);
+      await sleep(this.random() * Math.min(64, 2 ** losses));
+      head = await this.catchUp(head);
+    }
+  }
+
+  /** The newest state: newest complete checkpoint plus the log after it. */
+  async loadLatest(): Promise<S> {
+    return this.catchUp(await this.loadCheckpoint());
+  }
+
+  /** The state exactly at `version` (time travel). */
+  async loadAt(version: number): Promise<S> {
+    const state = await this.catchUp(await this.loadCheckpoint(version), version);
+    if (state.version !== version) {
+      throw new WeirError('VERSION_NOT_FOUND', `catalog ${scopeLabel(this.scope)} has no version ${version} (head is ${state.version})`, 404);
+    }
+    return state;
+  }
+
+  private async loadCheckpoint(atOrBefore?: number): Promise<S> {
+    const manifest = await this.checkpoints.newest(atOrBefore);
+    if (!manifest) return this.emptyState();
+    const tables = await this.checkpoints.readTables(manifest);
+    const { commits, ...rest } = tables;
+    if (!commits) throw new CatalogCorruptError(`checkpoint ${manifest.version} has no commits table`);
+    for (const name of this.machine.checkpointTables) {
+      if (!rest[name]) throw new CatalogCorruptError(`checkpoint ${manifest.version} has no ${name} table`);
+    }
+    const history = historyFromCheckpoint(commits, manifest.version);
+    return this.machine.fromCheckpoint(rest, { version: manifest.version, timestamp: manifest.timestamp, history });
+  }
+
+  /** Writes a checkpoint of `state`; safe to run concurrently with commits and other checkpoints. */
+  async writeCheckpoint(state: S) {
+    if (state.version === 0) throw new WeirError('NOTHING_TO_CHECKPOINT', 'an empty catalog has no checkpoint', 409);
+    const tables = { ...this.machine.toCheckpoint(state), commits: historyToCheckpoint(state.history) };
+    return this.checkpoints.write(state.version, state.timestamp, tables);
+  }
+}
+
+function withoutUndefined(meta: CommitMeta): CommitMeta {
+  return Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined)) as CommitMeta;
+}
