@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Installs what `npm start` / `npm test` need on a fresh machine. Plain Node with no
+// dependencies: it runs before `npm install`. Silent when everything is already there.
+//
+//   node scripts/setup.mjs --for=start|test
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const purpose = parsePurpose(process.argv.slice(2));
+
+function parsePurpose(args) {
+  const arg = args.find((a) => a.startsWith('--for='));
+  const value = arg ? arg.slice('--for='.length) : 'start';
+  if (value !== 'start' && value !== 'test') {
+    fail(`unknown --for=${value} (use --for=start or --for=test)`);
+  }
+  return value;
+}
+
+function say(message) {
+  process.stderr.write(`setup: ${message}\n`);
+}
+
+function fail(message) {
+  say(`error: ${message}`);
+  process.exit(1);
+}
+
+/** An executable named `name` on PATH (no process spawned: this is the fast path). */
+function onPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return true;
+    } catch {
+      // not in this directory
+    }
+  }
+  return false;
+}
+
+function run(command, args, options = {}) {
+  say(`running: ${[command, ...args].join(' ')}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', ...options });
+  return result.status === 0;
+}
+
+function mtime(path) {
+  return existsSync(path) ? statSync(path).mtimeMs : undefined;
+}
+
+function ensureNodeModules() {
+  const lock = join(root, 'package-lock.json');
+  // npm rewrites node_modules/.package-lock.json on every install: its age is the install's age.
+  const installed = mtime(join(root, 'node_modules', '.package-lock.json'));
+  const locked = mtime(lock);
+  if (installed !== undefined && (locked === undefined || installed >= locked)) return;
+  const ok =
+    locked === undefined
+      ? run('npm', ['install', '--no-audit', '--no-fund'])
+      : run('npm', ['ci', '--no-audit', '--no-fund']);
+  if (!ok) fail('installing node modules failed (see npm output above)');
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function aptInstall(packageName) {
+  if (!isRoot || !onPath('apt-get')) return false;
+  say(`installing the OS package ${packageName}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  return (
+    run('apt-get', ['update'], { env }) &&
+    run('apt-get', ['install', '-y', '--no-install-recommends', packageName], { env })
+  );
+}
+
+function ensureRedisServer() {
+  if (onPath('redis-server')) return;
+  if (aptInstall('redis-server') && onPath('redis-server')) return;
+  const message =
+    'redis-server is not installed and could not be installed here. Install the OS package ' +
+    '`redis-server` (Debian/Ubuntu, as root: apt-get install -y redis-server)';
+  // `weir serve` needs it only when there is no Redis to use; tests always start their own.
+  if (purpose === 'start' && (process.env.REDIS_URL || process.env.WEIR_REDIS_URL)) {
+    say(`warning: ${message}; continuing because REDIS_URL is set.`);
+    return;
+  }
+  fail(`${message}, or set REDIS_URL to a Redis you run.`);
+}
+
+function motoImportable() {
+  return spawnSync('python3', ['-c', 'import moto.server'], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureMoto() {
+  // Tests may use any S3 server instead (DESIGN §10); then moto is not needed.
+  if (process.env.WEIR_TEST_S3_ENDPOINT || onPath('moto_server') || motoImportable()) return;
+  say('moto (S3-compatible server for tests) is missing; installing moto[server] with pip');
+  if (
+    onPath('python3') &&
+    run('python3', ['-m', 'pip', 'install', '--quiet', 'moto[server]']) &&
+    motoImportable()
+  ) {
+    return;
+  }
+  fail(
+    "moto is not installed and pip could not install it. Install python3 with pip, then `python3 -m pip install 'moto[server]'`, " +
+      'or set WEIR_TEST_S3_ENDPOINT to an S3-compatible server.',
+  );
+}
+
+ensureNodeModules();
+ensureRedisServer();
+if (purpose === 'test') {
+  ensureMoto();
+  // Browser tests will need Chromium (DESIGN §10: OS package `chromium`); ensure it here when they land.
+}

@@ -1,0 +1,54 @@
+import { type ConfigOption, configOptions } from './options.js';
+import type { WeirConfig } from './schema.js';
+
+/** The README holds the generated table between these markers; a test keeps the two equal. */
+export const README_MARKERS = {
+  start: '<!-- config-table:start -->',
+  end: '<!-- config-table:end -->',
+} as const;
+
+const cell = (text: string): string => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+const code = (text: string): string => `\`${text}\``;
+
+function typeOf(option: ConfigOption): string {
+  if (option.enum) return option.enum.map(code).join(' | ');
+  if (option.type !== 'integer') return option.type;
+  if (option.minimum !== undefined && option.maximum !== undefined) {
+    return `integer ${option.minimum}–${option.maximum}`;
+  }
+  return option.minimum !== undefined ? `integer ≥ ${option.minimum}` : 'integer';
+}
+
+/** Markdown table of every option: file key, environment variables, type, default, description. */
+export function renderConfigTable(): string {
+  const rows = configOptions().map((option) =>
+    [
+      code(option.key),
+      option.env.map(code).join(', '),
+      typeOf(option),
+      option.default === undefined ? '' : code(String(option.default)),
+      option.description,
+    ]
+      .map(cell)
+      .join(' | '),
+  );
+  return [
+    '| Option (config file) | Environment | Type | Default | Description |',
+    '|---|---|---|---|---|',
+    ...rows.map((row) => `| ${row} |`),
+  ].join('\n');
+}
+
+/** The effective config with secrets masked, for `weir config` and startup logs. */
+export function redactConfig(config: WeirConfig): WeirConfig {
+  return {
+    ...config,
+    s3: { ...config.s3, ...(config.s3.secretAccessKey ? { secretAccessKey: '***' } : {}) },
+    redis: { ...config.redis, ...(config.redis.url ? { url: redactUrl(config.redis.url) } : {}) },
+  };
+}
+
+/** Hides the password of a URL such as redis://user:secret@host. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const redisUrl = z
+  .string()
+  .regex(/^(redis|rediss|unix):\/\/.+/, 'must be a redis://, rediss:// or unix:// URL')
+  .optional();
+
+/**
+ * The whole configuration. Every leaf carries a description and, where it has one, a default:
+ * the docs table (`renderConfigTable`) is generated from this schema, so it cannot drift.
+ */
+export const configSchema = z
+  .strictObject({
+    host: z.string().min(1).default('0.0.0.0').describe('Address the HTTP API listens on.'),
+    port: z
+      .number()
+      .int()
+      .min(0)
+      .max(65535)
+      .default(8000)
+      .describe('TCP port of the HTTP API (0 = any free port).'),
+    dataDir: z
+      .string()
+      .min(1)
+      .default('./data')
+      .describe(
+        'Directory for local state: the local object store (`objects/`) and the private Redis (`redis/`).',
+      ),
+    logLevel: z.enum(LOG_LEVELS).default('info').describe('Level of the structured JSON logs.'),
+    workers: z
+      .number()
+      .int()
+      .min(0)
+      .max(256)
+      .default(2)
+      .describe('BullMQ workers `weir serve` runs in-process.'),
+    shutdownTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(10_000)
+      .describe('Longest a graceful shutdown may take before the process exits non-zero.'),
+    storage: z.enum(['local', 's3']).default('local').describe('Object store backend.'),
+    s3: z
+      .strictObject({
+        bucket: z.string().min(1).optional().describe('S3 bucket (required when `storage` is `s3`).'),
+        prefix: z.string().optional().describe('Key prefix inside the bucket.'),
+        region: z.string().min(1).default('us-east-1').describe('S3 region.'),
+        endpoint: z
+          .url()
+          .optional()
+          .describe('Custom endpoint for MinIO, R2, moto and other S3-compatible stores.'),
+        forcePathStyle: z.boolean().default(false).describe('Path-style bucket addressing (MinIO, moto).'),
+        accessKeyId: z.string().min(1).optional().describe('Access key id (else the AWS SDK default chain).'),
+        secretAccessKey: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Secret access key (else the AWS SDK default chain).'),
+      })
+      .prefault({}),
+    redis: z
+      .strictObject({
+        url: redisUrl.describe(
+          'Redis for BullMQ. When unset: 127.0.0.1:6379 if it answers, else a private redis-server.',
+        ),
+        probeLocal: z
+          .boolean()
+          .default(true)
+          .describe('When no URL is set, try 127.0.0.1:6379 before starting a private redis-server.'),
+        serverPath: z
+          .string()
+          .min(1)
+          .default('redis-server')
+          .describe('redis-server binary used for the private Redis.'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    if (config.storage === 's3' && !config.s3.bucket) {
+      ctx.addIssue({ code: 'custom', path: ['s3', 'bucket'], message: 'is required when storage is s3' });
+    }
+  });
+
+export type WeirConfig = z.output<typeof configSchema>;
+export type WeirConfigInput = z.input<typeof configSchema>;

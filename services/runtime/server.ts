@@ -1,0 +1,82 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createObjectStore } from '../../catalog/store/index.js';
+import { buildApp, DOCS_PREFIX } from '../api/index.js';
+import { objectStoreConfig, redactUrl, type WeirConfig } from '../config/index.js';
+import { redisHealth, resolveRedis } from '../redis/index.js';
+import { weirVersion } from './version.js';
+
+/** `serve` is the embedded default (may start a private Redis); `api` is a stateless fleet node. */
+export type Role = 'serve' | 'api';
+
+export interface RunningServer {
+  url: string;
+  docsUrl: string;
+  /** Stops accepting, lets requests in flight finish, then closes Redis, the store and the private Redis. */
+  stop(): Promise<void>;
+}
+
+/** A wildcard bind address is not something to paste into a browser. */
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * Starts one Weir process: Redis, object store, HTTP API. Whatever started before a failure is
+ * stopped again, so a failed start leaves no redis-server behind.
+ */
+export async function startServer(config: WeirConfig, role: Role, log: Logger): Promise<RunningServer> {
+  const cleanups: Array<{ name: string; run: () => Promise<void> }> = [];
+  const stopAll = async (): Promise<void> => {
+    // Reverse start order: the API goes first so nothing uses Redis or the store while they close.
+    for (const { name, run } of cleanups.splice(0).reverse()) {
+      await run().catch((error: unknown) => log.error({ err: error }, `failed to stop ${name}`));
+    }
+  };
+
+  try {
+    const redis = await resolveRedis({
+      url: config.redis.url,
+      probeLocal: config.redis.probeLocal,
+      allowPrivate: role === 'serve',
+      dataDir: config.dataDir,
+      serverPath: config.redis.serverPath,
+    });
+    cleanups.push({ name: 'redis-server', run: redis.stop });
+    log.info({ redis: { kind: redis.kind, url: redactUrl(redis.url), pid: redis.pid } }, 'redis resolved');
+
+    const storeConfig = objectStoreConfig(config);
+    const store = createObjectStore(storeConfig);
+    cleanups.push({ name: 'object store', run: () => store.close() });
+    log.info(
+      { store: storeConfig.kind === 'local' ? storeConfig : { ...storeConfig, secretAccessKey: undefined } },
+      'object store opened',
+    );
+
+    const health = redisHealth(redis.options, (error) => log.debug({ err: error }, 'redis connection error'));
+    cleanups.push({ name: 'redis connection', run: () => health.close() });
+    await health
+      .check()
+      .catch((error: Error) => log.warn({ err: error }, 'redis does not answer yet; /ready reports 503'));
+
+    const app = await buildApp({
+      logger: log,
+      version: weirVersion(),
+      readiness: [
+        // One small listing proves the store is reachable and the credentials work.
+        { name: 'object_store', check: async () => void (await store.list('_system/', { maxKeys: 1 })) },
+        { name: 'redis', check: () => health.check() },
+      ],
+    });
+    cleanups.push({ name: 'http server', run: () => app.close() });
+    await app.listen({ host: config.host, port: config.port });
+
+    const { port } = app.server.address() as AddressInfo;
+    const url = `http://${displayHost(config.host)}:${port}`;
+    return { url, docsUrl: `${url}${DOCS_PREFIX}`, stop: stopAll };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
