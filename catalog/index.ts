@@ -28,3 +28,4 @@ export {
   type Tombstone,
   tableKey,
 } from './tenant/state.js';
+export * from './events/index.js';

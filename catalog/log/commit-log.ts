@@ -6,6 +6,7 @@
  * tries again after a jittered backoff.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mapLimit } from '../concurrency.js';
 import { WeirError } from '../errors.js';
 import { type CatalogScope, catalogKeys, scopeLabel } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
@@ -141,19 +142,12 @@ export class CommitLog<S extends LogState, A, P> {
     return versions;
   }
 
-  private async fetchAll(versions: number[]): Promise<CommitRecord<A>[]> {
-    const out: CommitRecord<A>[] = new Array(versions.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < versions.length) {
-        const i = next++;
-        const commit = await this.readCommit(versions[i]!);
-        if (!commit) throw new CatalogCorruptError(`commit ${versions[i]} was listed but cannot be read`);
-        out[i] = commit;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, versions.length) }, worker));
-    return out;
+  private fetchAll(versions: number[]): Promise<CommitRecord<A>[]> {
+    return mapLimit(versions, FETCH_CONCURRENCY, async (version) => {
+      const commit = await this.readCommit(version);
+      if (!commit) throw new CatalogCorruptError(`commit ${version} was listed but cannot be read`);
+      return commit;
+    });
   }
 
   /**

@@ -1,0 +1,47 @@
+/**
+ * Reads a projection of the event log: the compacted Parquet files plus every batch after the
+ * watermark, so an event is visible as soon as its batch is written. An idempotency key seen
+ * twice is one event (the first occurrence wins).
+ */
+import { mapLimit } from '../concurrency.js';
+import type { ObjectStore } from '../store/index.js';
+import { readCompactedFile, readNewestEventsManifest } from './compacted.js';
+import { type EventEnvelope, type EventProjection, projectionOf } from './envelope.js';
+import { listBatches, readBatches } from './tail.js';
+
+export interface ReadEventsResult {
+  events: EventEnvelope[];
+  /** Where each part came from, for callers that report freshness. */
+  compactedEvents: number;
+  tailEvents: number;
+  generation: number;
+}
+
+export async function readEvents(
+  store: ObjectStore,
+  tenant: string,
+  projection: EventProjection,
+  where: (event: EventEnvelope) => boolean = () => true,
+): Promise<ReadEventsResult> {
+  const manifest = await readNewestEventsManifest(store, tenant);
+  const files = manifest.files.filter((f) => f.projection === projection);
+  const compacted = (await mapLimit(files, 8, (file) => readCompactedFile(store, tenant, file))).flat();
+  const tail = (await readBatches(store, await listBatches(store, tenant, manifest.watermark)))
+    .flat()
+    .filter((e) => projectionOf(e.type) === projection);
+  const seen = new Set<string>();
+  const events: EventEnvelope[] = [];
+  let compactedEvents = 0;
+  let tailEvents = 0;
+  for (const [source, list] of [['compacted', compacted], ['tail', tail]] as const) {
+    for (const event of list) {
+      if (seen.has(event.idempotencyKey) || !where(event)) continue;
+      seen.add(event.idempotencyKey);
+      events.push(event);
+      if (source === 'compacted') compactedEvents++;
+      else tailEvents++;
+    }
+  }
+  events.sort((a, b) => a.occurredAt - b.occurredAt);
+  return { events, compactedEvents, tailEvents, generation: manifest.generation };
+}
