@@ -2,9 +2,9 @@ import { LocalObjectStore } from './local.js';
 import { S3ObjectStore } from './s3.js';
 import type { ObjectStore } from './types.js';
 
-export type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 export { LocalObjectStore } from './local.js';
 export { S3ObjectStore } from './s3.js';
+export type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 
 export interface LocalStoreConfig {
   kind: 'local';

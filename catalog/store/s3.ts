@@ -1,0 +1,249 @@
+/**
+ * Object store on an S3-compatible bucket (AWS S3, MinIO, R2, moto). Put-if-absent is a
+ * conditional PutObject (`If-None-Match: *`): 412 means another writer holds the key
+ * (DESIGN.md §4). An optional key prefix from the config is applied transparently.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { ObjectNotFoundError } from '../errors.js';
+import { assertSafeKey, assertSafePrefix } from '../paths.js';
+import type { S3StoreConfig } from './index.js';
+import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
+
+const MAX_LIST_KEYS = 1000;
+/** Attempts of a conditional put that keeps meeting 409 ConditionalRequestConflict. */
+const CONFLICT_ATTEMPTS = 5;
+const CONFLICT_BACKOFF_MS = 20;
+
+interface SdkError {
+  name?: string;
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+}
+
+function sdkError(error: unknown): SdkError {
+  return typeof error === 'object' && error !== null ? (error as SdkError) : {};
+}
+
+function statusOf(error: unknown): number | undefined {
+  return sdkError(error).$metadata?.httpStatusCode;
+}
+
+/** A missing key (GetObject says NoSuchKey; HeadObject has no body, so only 404 NotFound). */
+function isMissingKey(error: unknown): boolean {
+  const { name } = sdkError(error);
+  return name === 'NoSuchKey' || name === 'NotFound' || (statusOf(error) === 404 && name !== 'NoSuchBucket');
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  return sdkError(error).name === 'PreconditionFailed' || statusOf(error) === 412;
+}
+
+/** 409 ConditionalRequestConflict (or the older OperationAborted): a concurrent write; retry. */
+function isConditionalConflict(error: unknown): boolean {
+  return statusOf(error) === 409;
+}
+
+function isInvalidRange(error: unknown): boolean {
+  return sdkError(error).name === 'InvalidRange' || statusOf(error) === 416;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
+/** `a/b/` for a configured prefix `a/b`, `/a/b/` or `a/b/`; '' for none. */
+function normalizeKeyPrefix(prefix: string | undefined): string {
+  const trimmed = (prefix ?? '').replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `${assertSafeKey(trimmed)}/`;
+}
+
+function clientConfig(config: S3StoreConfig): S3ClientConfig {
+  const options: S3ClientConfig = { region: config.region, forcePathStyle: config.forcePathStyle ?? false };
+  if (config.endpoint) {
+    options.endpoint = config.endpoint;
+    // Many S3-compatible servers reject or mishandle the SDK's default flexible checksums.
+    options.requestChecksumCalculation = 'WHEN_REQUIRED';
+    options.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
+  if (config.accessKeyId && config.secretAccessKey) {
+    options.credentials = { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey };
+  }
+  return options;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  readonly kind = 's3' as const;
+  readonly client: S3Client;
+  readonly bucket: string;
+  private readonly keyPrefix: string;
+
+  constructor(config: S3StoreConfig) {
+    this.bucket = config.bucket;
+    this.keyPrefix = normalizeKeyPrefix(config.prefix);
+    this.client = new S3Client(clientConfig(config));
+  }
+
+  /** The object key inside the bucket (config prefix + key), e.g. for presigning a GetObject. */
+  fullKey(key: string): string {
+    return this.keyPrefix + assertSafeKey(key);
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    const Key = this.fullKey(key);
+    if (range) assertByteRange(range);
+    // HTTP cannot ask for zero bytes; answer empty once we know the object exists.
+    if (range?.length === 0) {
+      if (!(await this.head(key))) throw new ObjectNotFoundError(key);
+      return new Uint8Array(0);
+    }
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key, Range: rangeHeader(range) }),
+      );
+      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+    } catch (error) {
+      if (isMissingKey(error)) throw new ObjectNotFoundError(key);
+      // 416: the range starts at or past the end of an existing object; same as local: empty.
+      if (range && isInvalidRange(error)) return new Uint8Array(0);
+      throw error;
+    }
+  }
+
+  async getIfExists(key: string): Promise<Uint8Array | undefined> {
+    try {
+      return await this.get(key);
+    } catch (error) {
+      if (error instanceof ObjectNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const Key = this.fullKey(key);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      return {
+        key,
+        size: out.ContentLength ?? 0,
+        etag: out.ETag ?? '',
+        lastModified: out.LastModified ?? new Date(0),
+      };
+    } catch (error) {
+      if (isMissingKey(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: body }));
+  }
+
+  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+    const Key = this.fullKey(key);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, IfNoneMatch: '*' }),
+        );
+        return true;
+      } catch (error) {
+        if (isPreconditionFailed(error)) return this.lostOrOwnRetry(key, body, error);
+        if (!isConditionalConflict(error)) throw error;
+        if (attempt === CONFLICT_ATTEMPTS) {
+          // Still contended: we lost only if someone's object is in place; otherwise report the error.
+          if (await this.head(key)) return false;
+          throw error;
+        }
+        await sleep(CONFLICT_BACKOFF_MS * attempt * (0.5 + Math.random()));
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+  }
+
+  async list(prefix: string, options?: ListOptions): Promise<ListPage> {
+    assertSafePrefix(prefix);
+    const startAfter = options?.startAfter;
+    const out = await this.client.send(
+      new ListObjectsV2Command({
+        Bucket: this.bucket,
+        Prefix: this.keyPrefix + prefix || undefined,
+        StartAfter: startAfter === undefined ? undefined : this.keyPrefix + startAfter,
+        ContinuationToken: options?.continuationToken,
+        MaxKeys: maxKeysOf(options),
+      }),
+    );
+    const objects = (out.Contents ?? []).map(
+      (o): ObjectInfo => ({
+        key: o.Key!.slice(this.keyPrefix.length),
+        size: o.Size ?? 0,
+        etag: o.ETag ?? '',
+        lastModified: o.LastModified ?? new Date(0),
+      }),
+    );
+    return out.IsTruncated && out.NextContinuationToken
+      ? { objects, nextToken: out.NextContinuationToken }
+      : { objects };
+  }
+
+  async *listAll(prefix: string, options?: Pick<ListOptions, 'startAfter'>): AsyncIterable<ObjectInfo> {
+    let page = await this.list(prefix, options);
+    yield* page.objects;
+    while (page.nextToken !== undefined) {
+      page = await this.list(prefix, { ...options, continuationToken: page.nextToken });
+      yield* page.objects;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /**
+   * A 412 normally means another writer won. But when the SDK retried (say, a lost response),
+   * the 412 may answer our own earlier attempt that did land: then the stored bytes are ours.
+   */
+  private async lostOrOwnRetry(key: string, body: Uint8Array, error: unknown): Promise<boolean> {
+    if ((sdkError(error).$metadata?.attempts ?? 1) <= 1) return false;
+    const stored = await this.getIfExists(key);
+    return stored !== undefined && bytesEqual(stored, body);
+  }
+}
+
+function rangeHeader(range: ByteRange | undefined): string | undefined {
+  if (!range) return undefined;
+  const end = range.length === undefined ? '' : String(range.offset + range.length - 1);
+  return `bytes=${range.offset}-${end}`;
+}
+
+function assertByteRange(range: ByteRange): void {
+  const { offset, length } = range;
+  if (
+    !Number.isSafeInteger(offset) ||
+    offset < 0 ||
+    (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
+  ) {
+    throw new RangeError(`invalid byte range: offset ${offset}, length ${length}`);
+  }
+}
+
+function maxKeysOf(options: ListOptions | undefined): number {
+  const maxKeys = options?.maxKeys ?? MAX_LIST_KEYS;
+  if (!Number.isInteger(maxKeys) || maxKeys < 1 || maxKeys > MAX_LIST_KEYS) {
+    throw new RangeError(`maxKeys must be an integer from 1 to ${MAX_LIST_KEYS}, got ${maxKeys}`);
+  }
+  return maxKeys;
+}
