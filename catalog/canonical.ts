@@ -12,10 +12,12 @@ export function canonicalJson(value: unknown): string {
 function normalize(value: unknown, at: string): unknown {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
-    if (!Number.isSafeInteger(value)) throw new TypeError(`canonical JSON allows only safe integers (at ${at})`);
+    if (!Number.isSafeInteger(value))
+      throw new TypeError(`canonical JSON allows only safe integers (at ${at})`);
     return value;
   }
-  if (Array.isArray(value)) return value.map((item, i) => normalize(item === undefined ? null : item, `${at}[${i}]`));
+  if (Array.isArray(value))
+    return value.map((item, i) => normalize(item === undefined ? null : item, `${at}[${i}]`));
   if (typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value).sort()) {

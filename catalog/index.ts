@@ -8,19 +8,29 @@ export {
   ObjectNotFoundError,
   WeirError,
 } from './errors.js';
+export * from './events/index.js';
 export { CatalogCorruptError } from './log/checkpoint.js';
 export { type CommitLogOptions, type CommitOutcome, CommitTimeoutError } from './log/commit-log.js';
 export type { CheckpointManifest, CommitMeta, CommitRecord, CommitSummary } from './log/types.js';
 export * as paths from './paths.js';
-export { assertName, type PartitionRef, partitionPath, parsePartitionPath } from './paths.js';
+export { assertName, type PartitionRef, parsePartitionPath, partitionPath } from './paths.js';
 export * from './store/index.js';
 export { type SystemAction, SystemCatalog, type SystemState, type TenantRecord } from './system/catalog.js';
-export type { ColumnDef, ColumnStats, ColumnType, FileSpec, PolicySpec, TenantAction, TenantActionInput } from './tenant/actions.js';
+export type {
+  ColumnDef,
+  ColumnStats,
+  ColumnType,
+  FileSpec,
+  PolicySpec,
+  TenantAction,
+  TenantActionInput,
+} from './tenant/actions.js';
 export { TenantCatalog, type TenantCatalogOptions, type VersionRef } from './tenant/catalog.js';
 export { TenantCatalogs } from './tenant/registry.js';
 export {
   type DatabaseEntry,
   type FileEntry,
+  fileColumnStats,
   liveFiles,
   type PolicyEntry,
   type TableEntry,
@@ -28,4 +38,3 @@ export {
   type Tombstone,
   tableKey,
 } from './tenant/state.js';
-export * from './events/index.js';

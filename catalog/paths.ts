@@ -29,10 +29,13 @@ const NAME_LABELS: Record<NameKind, string> = {
 export function assertName(kind: NameKind, value: unknown): string {
   if (typeof value !== 'string' || !NAME_RULES[kind].test(value)) {
     const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 200)) : String(value);
-    throw new InvalidNameError(`invalid ${NAME_LABELS[kind]} ${shown}: must match ${NAME_RULES[kind].source}`, {
-      kind,
-      value: typeof value === 'string' ? value.slice(0, 200) : null,
-    });
+    throw new InvalidNameError(
+      `invalid ${NAME_LABELS[kind]} ${shown}: must match ${NAME_RULES[kind].source}`,
+      {
+        kind,
+        value: typeof value === 'string' ? value.slice(0, 200) : null,
+      },
+    );
   }
   return value;
 }
@@ -153,7 +156,10 @@ const DATE_RE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
 
 export function assertPartition(partition: PartitionRef): PartitionRef {
   if (!DATE_RE.test(partition.date)) throw new InvalidNameError(`invalid partition date: ${partition.date}`);
-  if (partition.hour !== undefined && !(Number.isInteger(partition.hour) && partition.hour >= 0 && partition.hour < 24)) {
+  if (
+    partition.hour !== undefined &&
+    !(Number.isInteger(partition.hour) && partition.hour >= 0 && partition.hour < 24)
+  ) {
     throw new InvalidNameError(`invalid partition hour: ${partition.hour}`);
   }
   return partition;
@@ -218,7 +224,8 @@ export const eventKeys = {
     return `${tenantPrefix(tenant)}events/compacted/`;
   },
   compactedFile(tenant: string, projection: EventProjection, fileId: string): string {
-    if (!EVENT_PROJECTIONS.includes(projection)) throw new InvalidNameError(`unknown projection: ${projection}`);
+    if (!EVENT_PROJECTIONS.includes(projection))
+      throw new InvalidNameError(`unknown projection: ${projection}`);
     return `${tenantPrefix(tenant)}events/compacted/${projection}/${assertName('objectId', fileId)}.parquet`;
   },
   /** Manifests are numbered; the newest one names the watermark and the live projection files. */

@@ -6,12 +6,7 @@
 import { Table } from 'apache-arrow';
 import { sha256Hex } from '../canonical.js';
 import { CatalogCorruptError } from '../log/checkpoint.js';
-import {
-  column,
-  readNonNullBigintColumn,
-  readNonNullStringColumn,
-  readParquet,
-} from '../parquet/index.js';
+import { column, readNonNullBigintColumn, readNonNullStringColumn, readParquet } from '../parquet/index.js';
 import { type EventProjection, eventKeys } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
 import type { EventEnvelope } from './envelope.js';
@@ -41,7 +36,8 @@ export async function readNewestEventsManifest(store: ObjectStore, tenant: strin
   }
   if (!newest) return EMPTY_EVENTS_MANIFEST;
   const manifest = JSON.parse(new TextDecoder().decode(await store.get(newest))) as EventsManifest;
-  if (manifest.format !== 1 || !Array.isArray(manifest.files)) throw new CatalogCorruptError(`events manifest ${newest} is malformed`);
+  if (manifest.format !== 1 || !Array.isArray(manifest.files))
+    throw new CatalogCorruptError(`events manifest ${newest} is malformed`);
   return manifest;
 }
 
@@ -57,7 +53,9 @@ export function eventsToTable(events: readonly EventEnvelope[]): Table {
   const lifted = Object.fromEntries(
     LIFTED.map(([name, field]) => [
       name,
-      column.utf8(events.map((e) => (typeof e.payload[field] === 'string' ? (e.payload[field] as string) : null))),
+      column.utf8(
+        events.map((e) => (typeof e.payload[field] === 'string' ? (e.payload[field] as string) : null)),
+      ),
     ]),
   );
   return new Table({
@@ -71,9 +69,14 @@ export function eventsToTable(events: readonly EventEnvelope[]): Table {
   });
 }
 
-export async function readCompactedFile(store: ObjectStore, tenant: string, file: CompactedFile): Promise<EventEnvelope[]> {
+export async function readCompactedFile(
+  store: ObjectStore,
+  tenant: string,
+  file: CompactedFile,
+): Promise<EventEnvelope[]> {
   const bytes = await store.get(file.key);
-  if (sha256Hex(bytes) !== file.sha256) throw new CatalogCorruptError(`compacted events file ${file.key} does not match its manifest`);
+  if (sha256Hex(bytes) !== file.sha256)
+    throw new CatalogCorruptError(`compacted events file ${file.key} does not match its manifest`);
   const table = readParquet(bytes);
   const keys = readNonNullStringColumn(table, 'idempotency_key');
   const types = readNonNullStringColumn(table, 'type');

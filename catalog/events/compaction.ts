@@ -75,7 +75,11 @@ export async function compactEvents(
     if (events.length === 0) continue;
     const bytes = writeParquet(eventsToTable(events));
     // Unique per compaction run: a losing compactor must never overwrite the winner's files.
-    const key = eventKeys.compactedFile(tenant, projection, `${String(generation).padStart(20, '0')}-${runId}`);
+    const key = eventKeys.compactedFile(
+      tenant,
+      projection,
+      `${String(generation).padStart(20, '0')}-${runId}`,
+    );
     await store.put(key, bytes);
     files.push({ projection, key, rows: events.length, bytes: bytes.length, sha256: sha256Hex(bytes) });
   }
@@ -88,7 +92,11 @@ export async function compactEvents(
   return { compacted: true, generation, batches: batchKeys.length, events: fresh.length, duplicates };
 }
 
-async function compactedKeys(store: ObjectStore, tenant: string, manifest: EventsManifest): Promise<Set<string>> {
+async function compactedKeys(
+  store: ObjectStore,
+  tenant: string,
+  manifest: EventsManifest,
+): Promise<Set<string>> {
   const files = await mapLimit(manifest.files, 8, (file) => readCompactedFile(store, tenant, file));
   return new Set(files.flat().map((e) => e.idempotencyKey));
 }

@@ -15,7 +15,12 @@ const PROJECTION_BY_PREFIX: Record<string, EventProjection> = {
 export const eventEnvelopeSchema = z
   .object({
     /** `run.started`, `task.succeeded`, `lineage.edge`, `ingest.batch`… */
-    type: z.string().regex(/^(run|task|lineage|ingest)\.[a-z][a-z0-9_.-]{0,63}$/, 'event type must start with run., task., lineage. or ingest.'),
+    type: z
+      .string()
+      .regex(
+        /^(run|task|lineage|ingest)\.[a-z][a-z0-9_.-]{0,63}$/,
+        'event type must start with run., task., lineage. or ingest.',
+      ),
     /** Schema version of this event type's payload. */
     version: z.number().int().min(1).max(1000).default(1),
     tenant: z.string().regex(NAME_RULES.tenant, 'invalid tenant'),

@@ -33,7 +33,10 @@ export async function readEvents(
   const events: EventEnvelope[] = [];
   let compactedEvents = 0;
   let tailEvents = 0;
-  for (const [source, list] of [['compacted', compacted], ['tail', tail]] as const) {
+  for (const [source, list] of [
+    ['compacted', compacted],
+    ['tail', tail],
+  ] as const) {
     for (const event of list) {
       if (seen.has(event.idempotencyKey) || !where(event)) continue;
       seen.add(event.idempotencyKey);

@@ -43,7 +43,12 @@ export class EventLogWriter {
     const parsed = eventEnvelopeSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      return Promise.reject(new CatalogRequestError('INVALID_EVENT', `invalid event at ${issue.path.join('.')}: ${issue.message}`));
+      return Promise.reject(
+        new CatalogRequestError(
+          'INVALID_EVENT',
+          `invalid event at ${issue.path.join('.')}: ${issue.message}`,
+        ),
+      );
     }
     const event = parsed.data;
     return new Promise<void>((resolve, reject) => {

@@ -24,19 +24,33 @@ export class CheckpointStore {
   ) {}
 
   /** Writes the tables then the manifest; answers the manifest that is in place afterwards. */
-  async write(version: number, timestamp: number, tables: Record<string, Table>): Promise<CheckpointManifest> {
+  async write(
+    version: number,
+    timestamp: number,
+    tables: Record<string, Table>,
+  ): Promise<CheckpointManifest> {
     const files: CheckpointFileEntry[] = [];
     for (const name of Object.keys(tables).sort()) {
       const bytes = writeParquet(tables[name]!);
       const key = catalogKeys.checkpointFile(this.scope, version, name);
       await this.store.put(key, bytes);
-      files.push({ table: name, key, rows: tables[name]!.numRows, bytes: bytes.length, sha256: sha256Hex(bytes) });
+      files.push({
+        table: name,
+        key,
+        rows: tables[name]!.numRows,
+        bytes: bytes.length,
+        sha256: sha256Hex(bytes),
+      });
     }
     const manifest: CheckpointManifest = { format: 1, version, timestamp, files };
     const manifestKey = catalogKeys.checkpointManifest(this.scope, version);
-    const created = await this.store.putIfAbsent(manifestKey, new TextEncoder().encode(JSON.stringify(manifest)));
+    const created = await this.store.putIfAbsent(
+      manifestKey,
+      new TextEncoder().encode(JSON.stringify(manifest)),
+    );
     const inPlace = created ? manifest : await this.readManifest(version);
-    if (!inPlace) throw new CatalogCorruptError(`checkpoint manifest ${manifestKey} vanished after being written`);
+    if (!inPlace)
+      throw new CatalogCorruptError(`checkpoint manifest ${manifestKey} vanished after being written`);
     await this.advanceHint(version);
     return inPlace;
   }

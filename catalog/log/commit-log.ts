@@ -11,9 +11,9 @@ import { WeirError } from '../errors.js';
 import { type CatalogScope, catalogKeys, scopeLabel } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
 import { CatalogCorruptError, CheckpointStore } from './checkpoint.js';
+import { historyFromCheckpoint, historyToCheckpoint } from './history-table.js';
 import { LedgerView } from './ledger.js';
 import type { CommitMeta, CommitRecord, CommitSummary, LogState, StateMachine } from './types.js';
-import { historyFromCheckpoint, historyToCheckpoint } from './history-table.js';
 
 export interface CommitLogOptions {
   /** Wall clock for commit timestamps (tests pass a fake one). */
@@ -96,7 +96,12 @@ export class CommitLog<S extends LogState, A, P> {
       throw new CatalogCorruptError(`commit ${key} is malformed`);
     }
     try {
-      return { version, timestamp: raw.timestamp!, meta: raw.meta ?? {}, actions: this.machine.parseActions(raw.actions) };
+      return {
+        version,
+        timestamp: raw.timestamp!,
+        meta: raw.meta ?? {},
+        actions: this.machine.parseActions(raw.actions),
+      };
     } catch (error) {
       throw new CatalogCorruptError(`commit ${key} holds invalid actions: ${(error as Error).message}`);
     }
@@ -137,7 +142,10 @@ export class CommitLog<S extends LogState, A, P> {
       versions.push(v);
     }
     versions.forEach((v, i) => {
-      if (v !== version + 1 + i) throw new CatalogCorruptError(`commit log of ${scopeLabel(this.scope)} has a gap before version ${v}`);
+      if (v !== version + 1 + i)
+        throw new CatalogCorruptError(
+          `commit log of ${scopeLabel(this.scope)} has a gap before version ${v}`,
+        );
     });
     return versions;
   }
@@ -172,7 +180,8 @@ export class CommitLog<S extends LogState, A, P> {
       if (await this.store.putIfAbsent(catalogKeys.log(this.scope, commit.version), body)) {
         return { state: this.finalize(head, prepared, commit), version: commit.version, committed: true };
       }
-      if (this.now() - started > this.commitTimeoutMs) throw new CommitTimeoutError(scopeLabel(this.scope), this.commitTimeoutMs);
+      if (this.now() - started > this.commitTimeoutMs)
+        throw new CommitTimeoutError(scopeLabel(this.scope), this.commitTimeoutMs);
       await sleep(this.random() * Math.min(64, 2 ** losses));
       head = await this.catchUp(head);
     }
@@ -187,7 +196,11 @@ export class CommitLog<S extends LogState, A, P> {
   async loadAt(version: number): Promise<S> {
     const state = await this.catchUp(await this.loadCheckpoint(version), version);
     if (state.version !== version) {
-      throw new WeirError('VERSION_NOT_FOUND', `catalog ${scopeLabel(this.scope)} has no version ${version} (head is ${state.version})`, 404);
+      throw new WeirError(
+        'VERSION_NOT_FOUND',
+        `catalog ${scopeLabel(this.scope)} has no version ${version} (head is ${state.version})`,
+        404,
+      );
     }
     return state;
   }
@@ -202,12 +215,17 @@ export class CommitLog<S extends LogState, A, P> {
       if (!rest[name]) throw new CatalogCorruptError(`checkpoint ${manifest.version} has no ${name} table`);
     }
     const history = historyFromCheckpoint(commits, manifest.version);
-    return this.machine.fromCheckpoint(rest, { version: manifest.version, timestamp: manifest.timestamp, history });
+    return this.machine.fromCheckpoint(rest, {
+      version: manifest.version,
+      timestamp: manifest.timestamp,
+      history,
+    });
   }
 
   /** Writes a checkpoint of `state`; safe to run concurrently with commits and other checkpoints. */
   async writeCheckpoint(state: S) {
-    if (state.version === 0) throw new WeirError('NOTHING_TO_CHECKPOINT', 'an empty catalog has no checkpoint', 409);
+    if (state.version === 0)
+      throw new WeirError('NOTHING_TO_CHECKPOINT', 'an empty catalog has no checkpoint', 409);
     const tables = { ...this.machine.toCheckpoint(state), commits: historyToCheckpoint(state.history) };
     return this.checkpoints.write(state.version, state.timestamp, tables);
   }

@@ -1,11 +1,6 @@
 /** The `commits` checkpoint table: the history every catalog keeps, whatever its kind. */
 import { Table, type Vector } from 'apache-arrow';
-import {
-  column,
-  readBigintColumn,
-  readNonNullBigintColumn,
-  readStringColumn,
-} from '../parquet/index.js';
+import { column, readBigintColumn, readNonNullBigintColumn, readStringColumn } from '../parquet/index.js';
 import { LedgerView } from './ledger.js';
 import type { CommitSummary } from './types.js';
 
@@ -35,7 +30,11 @@ export function historyFromCheckpoint(table: Table, version: number): LedgerView
   const actionCounts = readNonNullBigintColumn(table, 'action_count');
   const meta = META_COLUMNS.map(([name, field]) => [field, readStringColumn(table, name)] as const);
   const entries = versions.map((v, i) => {
-    const summary: CommitSummary = { version: v, timestamp: Math.round((committedAt[i] ?? 0) / 1000), actionCount: actionCounts[i]! };
+    const summary: CommitSummary = {
+      version: v,
+      timestamp: Math.round((committedAt[i] ?? 0) / 1000),
+      actionCount: actionCounts[i]!,
+    };
     for (const [field, values] of meta) {
       const value = values[i];
       if (value !== null && value !== undefined) summary[field] = value;

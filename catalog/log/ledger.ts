@@ -34,7 +34,8 @@ export class LedgerView<E> {
   }
 
   advance(version: number, added: readonly E[]): LedgerView<E> {
-    if (version <= this.version) throw new Error(`ledger cannot move from ${this.version} back to ${version}`);
+    if (version <= this.version)
+      throw new Error(`ledger cannot move from ${this.version} back to ${version}`);
     let shared = this.shared;
     if (shared.version !== this.version || shared.entries.length !== this.length) {
       shared = LedgerView.from(shared.entries.slice(0, this.length), this.version, this.keyOf).shared;

@@ -21,7 +21,9 @@ export const systemActionSchema = z.discriminatedUnion('op', [
       displayName: z.string().min(1).max(200).optional(),
     })
     .strict(),
-  z.object({ op: z.literal('dropTenant'), tenant: z.string().regex(NAME_RULES.tenant, 'invalid tenant id') }).strict(),
+  z
+    .object({ op: z.literal('dropTenant'), tenant: z.string().regex(NAME_RULES.tenant, 'invalid tenant id') })
+    .strict(),
 ]);
 export type SystemAction = z.infer<typeof systemActionSchema>;
 
@@ -49,7 +51,10 @@ const systemMachine: StateMachine<SystemState, SystemAction, PreparedSystemCommi
     const parsed = systemActionSchema.array().min(1).safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw new CatalogRequestError('INVALID_ACTION', `invalid system action at ${issue.path.join('.') || 'actions'}: ${issue.message}`);
+      throw new CatalogRequestError(
+        'INVALID_ACTION',
+        `invalid system action at ${issue.path.join('.') || 'actions'}: ${issue.message}`,
+      );
     }
     return parsed.data;
   },
@@ -58,7 +63,9 @@ const systemMachine: StateMachine<SystemState, SystemAction, PreparedSystemCommi
     for (const action of actions) {
       if (action.op === 'createTenant') {
         if (tenants.has(action.tenant)) {
-          throw new CatalogConflictError('TENANT_EXISTS', `tenant ${action.tenant} already exists`, { tenant: action.tenant });
+          throw new CatalogConflictError('TENANT_EXISTS', `tenant ${action.tenant} already exists`, {
+            tenant: action.tenant,
+          });
         }
         tenants.set(action.tenant, {
           id: action.tenant,
@@ -67,7 +74,9 @@ const systemMachine: StateMachine<SystemState, SystemAction, PreparedSystemCommi
           createdAt: at.timestamp,
         });
       } else if (!tenants.delete(action.tenant)) {
-        throw new CatalogNotFoundError('TENANT_NOT_FOUND', `tenant ${action.tenant} does not exist`, { tenant: action.tenant });
+        throw new CatalogNotFoundError('TENANT_NOT_FOUND', `tenant ${action.tenant} does not exist`, {
+          tenant: action.tenant,
+        });
       }
     }
     return { version: at.version, timestamp: at.timestamp, tenants };
@@ -91,7 +100,10 @@ const systemMachine: StateMachine<SystemState, SystemAction, PreparedSystemCommi
     const versions = readNonNullBigintColumn(table, 'created_version');
     const createdAt = readNonNullBigintColumn(table, 'created_at');
     const tenants = new Map(
-      ids.map((id, i) => [id, { id, displayName: names[i]!, createdVersion: versions[i]!, createdAt: createdAt[i]! / 1000 }]),
+      ids.map((id, i) => [
+        id,
+        { id, displayName: names[i]!, createdVersion: versions[i]!, createdAt: createdAt[i]! / 1000 },
+      ]),
     );
     return { ...at, tenants };
   },
@@ -120,10 +132,13 @@ export class SystemCatalog {
     const existing = state.tenants.get(tenant);
     if (existing) return existing;
     try {
-      const { state: next } = await this.commit([{ op: 'createTenant', tenant, displayName }], { operation: 'create-tenant' });
+      const { state: next } = await this.commit([{ op: 'createTenant', tenant, displayName }], {
+        operation: 'create-tenant',
+      });
       return next.tenants.get(tenant)!;
     } catch (error) {
-      if (error instanceof CatalogConflictError && error.code === 'TENANT_EXISTS') return (await this.refresh()).tenants.get(tenant)!;
+      if (error instanceof CatalogConflictError && error.code === 'TENANT_EXISTS')
+        return (await this.refresh()).tenants.get(tenant)!;
       throw error;
     }
   }

@@ -108,7 +108,9 @@ export const tenantActionSchema = z.discriminatedUnion('op', [
     })
     .strict(),
   z.object({ op: z.literal('setPolicy'), policy: policySchema }).strict(),
-  z.object({ op: z.literal('dropPolicy'), id: z.string().regex(NAME_RULES.objectId, 'invalid policy id') }).strict(),
+  z
+    .object({ op: z.literal('dropPolicy'), id: z.string().regex(NAME_RULES.objectId, 'invalid policy id') })
+    .strict(),
 ]);
 export type TenantAction = z.infer<typeof tenantActionSchema>;
 export type TenantActionInput = z.input<typeof tenantActionSchema>;

@@ -6,6 +6,7 @@
 import { CatalogNotFoundError, CatalogRequestError } from '../errors.js';
 import { CommitLog, type CommitLogOptions, type CommitOutcome } from '../log/commit-log.js';
 import { CatalogHead } from '../log/head.js';
+import { LedgerView } from '../log/ledger.js';
 import type { CheckpointManifest, CommitMeta, StateMachine } from '../log/types.js';
 import { tenantScope } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
@@ -13,9 +14,10 @@ import { type TenantAction, tenantActionSchema } from './actions.js';
 import { TENANT_CHECKPOINT_TABLES, tenantStateFromTables, tenantStateToTables } from './checkpoint-codec.js';
 import { prepareTenantCommit } from './rules.js';
 import { finalizeTenantCommit, type PreparedTenantCommit, type TenantState } from './state.js';
-import { LedgerView } from '../log/ledger.js';
 
-export function tenantStateMachine(tenant: string): StateMachine<TenantState, TenantAction, PreparedTenantCommit> {
+export function tenantStateMachine(
+  tenant: string,
+): StateMachine<TenantState, TenantAction, PreparedTenantCommit> {
   return {
     checkpointTables: TENANT_CHECKPOINT_TABLES,
     empty: (history) => ({
@@ -32,7 +34,10 @@ export function tenantStateMachine(tenant: string): StateMachine<TenantState, Te
       const parsed = tenantActionSchema.array().min(1, 'a commit needs at least one action').safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
-        throw new CatalogRequestError('INVALID_ACTION', `invalid commit action at ${issue.path.join('.') || 'actions'}: ${issue.message}`);
+        throw new CatalogRequestError(
+          'INVALID_ACTION',
+          `invalid commit action at ${issue.path.join('.') || 'actions'}: ${issue.message}`,
+        );
       }
       return parsed.data;
     },
@@ -91,7 +96,10 @@ export class TenantCatalog {
     }
     if (version === head.version) return head;
     if (version > head.version) {
-      throw new CatalogNotFoundError('VERSION_NOT_FOUND', `catalog of ${this.tenant} has no version ${version} (head is ${head.version})`);
+      throw new CatalogNotFoundError(
+        'VERSION_NOT_FOUND',
+        `catalog of ${this.tenant} has no version ${version} (head is ${head.version})`,
+      );
     }
     return this.pin(version);
   }
@@ -118,11 +126,20 @@ export class TenantCatalog {
 }
 
 function versionAtTimestamp(head: TenantState, timestamp: number | string | Date): number {
-  const ms = timestamp instanceof Date ? timestamp.getTime() : typeof timestamp === 'string' ? Date.parse(timestamp) : timestamp;
-  if (!Number.isFinite(ms)) throw new CatalogRequestError('INVALID_TIMESTAMP', `invalid timestamp ${String(timestamp)}`);
+  const ms =
+    timestamp instanceof Date
+      ? timestamp.getTime()
+      : typeof timestamp === 'string'
+        ? Date.parse(timestamp)
+        : timestamp;
+  if (!Number.isFinite(ms))
+    throw new CatalogRequestError('INVALID_TIMESTAMP', `invalid timestamp ${String(timestamp)}`);
   const index = head.history.lastIndexWhere((c) => c.timestamp <= ms);
   if (index < 0) {
-    throw new CatalogNotFoundError('VERSION_NOT_FOUND', `catalog of ${head.tenant} has no version at or before ${new Date(ms).toISOString()}`);
+    throw new CatalogNotFoundError(
+      'VERSION_NOT_FOUND',
+      `catalog of ${head.tenant} has no version at or before ${new Date(ms).toISOString()}`,
+    );
   }
   return head.history.at(index)!.version;
 }

@@ -15,7 +15,7 @@ import {
   readStringColumn,
   readStringListColumn,
 } from '../parquet/index.js';
-import type { ColumnDef, ColumnStats, PolicySpec } from './actions.js';
+import type { ColumnDef, PolicySpec } from './actions.js';
 import {
   type DatabaseEntry,
   type FileEntry,
@@ -29,15 +29,22 @@ import {
 
 export const TENANT_CHECKPOINT_TABLES = ['databases', 'tables', 'columns', 'files', 'policies'] as const;
 
-const byString = <T>(key: (v: T) => string) => (a: T, b: T) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+const byString =
+  <T>(key: (v: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 export function tenantStateToTables(state: TenantState): Record<string, Table> {
   const databases = [...state.databases.values()].sort(byString((d) => d.name));
   const tables = [...state.tables.values()].sort(byString((t) => tableKey(t.database, t.name)));
   const policies = [...state.policies.values()].sort(byString((p) => p.id));
   const files = tables.flatMap((t) => [...liveFiles(t)]).sort(byString((f) => f.path));
-  const tombstones = [...state.tombstones].sort((a, b) => a.removedVersion - b.removedVersion || (a.path < b.path ? -1 : 1));
-  const columns = tables.flatMap((t) => t.columns.map((c, ordinal) => ({ ...c, ordinal, database: t.database, table: t.name })));
+  const tombstones = [...state.tombstones].sort(
+    (a, b) => a.removedVersion - b.removedVersion || (a.path < b.path ? -1 : 1),
+  );
+  const columns = tables.flatMap((t) =>
+    t.columns.map((c, ordinal) => ({ ...c, ordinal, database: t.database, table: t.name })),
+  );
 
   return {
     databases: new Table({
@@ -91,19 +98,84 @@ function filesTable(files: FileEntry[], tombstones: Tombstone[]): Table {
     return out;
   };
   return new Table({
-    path: column.utf8(pick((f) => f.path, (t) => t.path)),
-    database: column.utf8(pick((f) => f.database, (t) => t.database)),
-    table: column.utf8(pick((f) => f.table, (t) => t.table)),
-    partition: column.utf8(pick((f) => f.partition, (t) => t.partition)),
-    rows: column.int64(pick((f) => f.rows, () => null)),
-    bytes: column.int64(pick((f) => f.bytes, (t) => t.bytes)),
-    min_time: column.timestampMicros(pick((f) => f.minTime, () => null)),
-    max_time: column.timestampMicros(pick((f) => f.maxTime, () => null)),
-    sha256: column.utf8(pick((f) => f.sha256, () => null)),
-    column_stats: column.utf8(pick((f) => (f.columnStats ? JSON.stringify(f.columnStats) : null), () => null)),
-    added_version: column.int64(pick((f) => f.addedVersion, (t) => t.addedVersion)),
-    removed_version: column.int64(pick(() => null, (t) => t.removedVersion)),
-    removed_at: column.timestampMicros(pick(() => null, (t) => t.removedAt * 1000)),
+    path: column.utf8(
+      pick(
+        (f) => f.path,
+        (t) => t.path,
+      ),
+    ),
+    database: column.utf8(
+      pick(
+        (f) => f.database,
+        (t) => t.database,
+      ),
+    ),
+    table: column.utf8(
+      pick(
+        (f) => f.table,
+        (t) => t.table,
+      ),
+    ),
+    partition: column.utf8(
+      pick(
+        (f) => f.partition,
+        (t) => t.partition,
+      ),
+    ),
+    rows: column.int64(
+      pick(
+        (f) => f.rows,
+        () => null,
+      ),
+    ),
+    bytes: column.int64(
+      pick(
+        (f) => f.bytes,
+        (t) => t.bytes,
+      ),
+    ),
+    min_time: column.timestampMicros(
+      pick(
+        (f) => f.minTime,
+        () => null,
+      ),
+    ),
+    max_time: column.timestampMicros(
+      pick(
+        (f) => f.maxTime,
+        () => null,
+      ),
+    ),
+    sha256: column.utf8(
+      pick(
+        (f) => f.sha256,
+        () => null,
+      ),
+    ),
+    column_stats: column.utf8(
+      pick(
+        (f) => f.columnStatsJson ?? null,
+        () => null,
+      ),
+    ),
+    added_version: column.int64(
+      pick(
+        (f) => f.addedVersion,
+        (t) => t.addedVersion,
+      ),
+    ),
+    removed_version: column.int64(
+      pick(
+        () => null,
+        (t) => t.removedVersion,
+      ),
+    ),
+    removed_at: column.timestampMicros(
+      pick(
+        () => null,
+        (t) => t.removedAt * 1000,
+      ),
+    ),
   });
 }
 
@@ -136,7 +208,12 @@ function readDatabases(table: Table): Map<string, DatabaseEntry> {
   return new Map(
     names.map((name, i) => [
       name,
-      { name, createdVersion: versions[i]!, createdAt: createdAt[i]! / 1000, properties: JSON.parse(properties[i]!) },
+      {
+        name,
+        createdVersion: versions[i]!,
+        createdAt: createdAt[i]! / 1000,
+        properties: JSON.parse(properties[i]!),
+      },
     ]),
   );
 }
@@ -174,10 +251,15 @@ function readColumns(table: Table): Map<string, ColumnDef[]> {
   names.forEach((name, i) => {
     const key = tableKey(databases[i]!, tables[i]!);
     const list = byTable.get(key) ?? [];
-    list.push({ ordinal: ordinals[i]!, column: { name, type: types[i] as ColumnDef['type'], role: roles[i] as ColumnDef['role'] } });
+    list.push({
+      ordinal: ordinals[i]!,
+      column: { name, type: types[i] as ColumnDef['type'], role: roles[i] as ColumnDef['role'] },
+    });
     byTable.set(key, list);
   });
-  return new Map([...byTable].map(([key, list]) => [key, list.sort((a, b) => a.ordinal - b.ordinal).map((c) => c.column)]));
+  return new Map(
+    [...byTable].map(([key, list]) => [key, list.sort((a, b) => a.ordinal - b.ordinal).map((c) => c.column)]),
+  );
 }
 
 function readFiles(table: Table): { live: Map<string, FileEntry[]>; tombstones: Tombstone[] } {
@@ -211,6 +293,7 @@ function readFiles(table: Table): { live: Map<string, FileEntry[]>; tombstones: 
       });
       continue;
     }
+    const statsJson = stats[i];
     const file: FileEntry = {
       path: paths[i]!,
       database: databases[i]!,
@@ -222,7 +305,7 @@ function readFiles(table: Table): { live: Map<string, FileEntry[]>; tombstones: 
       maxTime: maxTimes[i]!,
       sha256: sha256[i]!,
       addedVersion: added[i]!,
-      ...(stats[i] ? { columnStats: JSON.parse(stats[i]!) as ColumnStats } : {}),
+      ...(statsJson ? { columnStatsJson: statsJson } : {}),
     };
     const key = tableKey(file.database, file.table);
     const list = live.get(key);
@@ -232,7 +315,11 @@ function readFiles(table: Table): { live: Map<string, FileEntry[]>; tombstones: 
   return { live, tombstones };
 }
 
-function readTables(table: Table, columns: Map<string, ColumnDef[]>, files: Map<string, FileEntry[]>): Map<string, TableEntry> {
+function readTables(
+  table: Table,
+  columns: Map<string, ColumnDef[]>,
+  files: Map<string, FileEntry[]>,
+): Map<string, TableEntry> {
   const databases = readNonNullStringColumn(table, 'database');
   const names = readNonNullStringColumn(table, 'name');
   const partitioning = readNonNullStringColumn(table, 'partitioning');

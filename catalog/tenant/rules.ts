@@ -66,12 +66,21 @@ class Draft {
 
   table(database: string, table: string): TableEntry {
     const entry = this.tables.get(tableKey(database, table));
-    if (!entry) throw new CatalogNotFoundError('TABLE_NOT_FOUND', `table ${database}.${table} does not exist`, { database, table });
+    if (!entry)
+      throw new CatalogNotFoundError('TABLE_NOT_FOUND', `table ${database}.${table} does not exist`, {
+        database,
+        table,
+      });
     return entry;
   }
 
   /** Replaces a partition's files, copying the table's partitions map once per commit. */
-  setPartition(entry: TableEntry, partition: string, files: Map<string, FileEntry>, delta: { files: number; rows: number; bytes: number }) {
+  setPartition(
+    entry: TableEntry,
+    partition: string,
+    files: Map<string, FileEntry>,
+    delta: { files: number; rows: number; bytes: number },
+  ) {
     const key = tableKey(entry.database, entry.name);
     let partitions = this.ownPartitions.get(key);
     if (!partitions) {
@@ -92,7 +101,8 @@ class Draft {
   /** Drops this commit's private copies of a table's maps (the table was dropped). */
   forgetTable(key: string) {
     this.ownPartitions.delete(key);
-    for (const ownKey of [...this.ownFiles.keys()]) if (ownKey.startsWith(`${key}/`)) this.ownFiles.delete(ownKey);
+    for (const ownKey of [...this.ownFiles.keys()])
+      if (ownKey.startsWith(`${key}/`)) this.ownFiles.delete(ownKey);
   }
 
   /** The partition's files as a map this commit may change. */
@@ -133,7 +143,11 @@ class Draft {
   }
 }
 
-export function prepareTenantCommit(state: TenantState, actions: readonly TenantAction[], at: CommitPoint): PreparedTenantCommit {
+export function prepareTenantCommit(
+  state: TenantState,
+  actions: readonly TenantAction[],
+  at: CommitPoint,
+): PreparedTenantCommit {
   const draft = new Draft(state, at);
   for (const action of actions) applyAction(draft, action);
   return {
@@ -146,39 +160,40 @@ export function prepareTenantCommit(state: TenantState, actions: readonly Tenant
   };
 }
 
+type Handlers = {
+  [Op in TenantAction['op']]: (draft: Draft, action: Extract<TenantAction, { op: Op }>) => void;
+};
+
+const HANDLERS: Handlers = {
+  createDatabase: (draft, a) => createDatabase(draft, a.database, a.properties ?? {}),
+  dropDatabase: (draft, a) => dropDatabase(draft, a.database),
+  createTable: (draft, a) => createTable(draft, a),
+  addColumns: (draft, a) => addColumns(draft, a.database, a.table, a.columns),
+  dropTable: (draft, a) => dropTable(draft, a.database, a.table),
+  addFile: (draft, a) => addFile(draft, a.file),
+  removeFile: (draft, a) => removeFile(draft, a),
+  setPolicy: (draft, a) => setPolicy(draft, a.policy),
+  dropPolicy: (draft, a) => dropPolicy(draft, a.id),
+};
+
 function applyAction(draft: Draft, action: TenantAction): void {
-  switch (action.op) {
-    case 'createDatabase':
-      return createDatabase(draft, action.database, action.properties ?? {});
-    case 'dropDatabase':
-      return dropDatabase(draft, action.database);
-    case 'createTable':
-      return createTable(draft, action);
-    case 'addColumns':
-      return addColumns(draft, action.database, action.table, action.columns);
-    case 'dropTable':
-      return dropTable(draft, action.database, action.table);
-    case 'addFile':
-      return addFile(draft, action.file);
-    case 'removeFile':
-      return removeFile(draft, action);
-    case 'setPolicy':
-      return setPolicy(draft, action.policy);
-    case 'dropPolicy':
-      return dropPolicy(draft, action.id);
-  }
+  (HANDLERS[action.op] as (draft: Draft, action: TenantAction) => void)(draft, action);
 }
 
 function createDatabase(draft: Draft, name: string, properties: Record<string, string>) {
   if (draft.databases.has(name)) {
     throw new CatalogConflictError('DATABASE_EXISTS', `database ${name} already exists`, { database: name });
   }
-  draft.writableDatabases().set(name, { name, properties, createdVersion: draft.at.version, createdAt: draft.at.timestamp });
+  draft
+    .writableDatabases()
+    .set(name, { name, properties, createdVersion: draft.at.version, createdAt: draft.at.timestamp });
 }
 
 function requireDatabase(draft: Draft, name: string) {
   if (!draft.databases.has(name)) {
-    throw new CatalogNotFoundError('DATABASE_NOT_FOUND', `database ${name} does not exist`, { database: name });
+    throw new CatalogNotFoundError('DATABASE_NOT_FOUND', `database ${name} does not exist`, {
+      database: name,
+    });
   }
 }
 
@@ -199,7 +214,9 @@ function validateColumns(columns: readonly ColumnDef[], context: string): void {
     // DuckDB identifiers ignore case, so `Host` and `host` would be one column there.
     const folded = column.name.toLowerCase();
     if (seen.has(folded)) {
-      throw new CatalogRequestError('DUPLICATE_COLUMN', `${context}: column ${column.name} appears twice`, { column: column.name });
+      throw new CatalogRequestError('DUPLICATE_COLUMN', `${context}: column ${column.name} appears twice`, {
+        column: column.name,
+      });
     }
     seen.add(folded);
   }
@@ -210,17 +227,27 @@ function createTable(draft: Draft, action: Extract<TenantAction, { op: 'createTa
   requireDatabase(draft, database);
   const key = tableKey(database, table);
   if (draft.tables.has(key)) {
-    throw new CatalogConflictError('TABLE_EXISTS', `table ${database}.${table} already exists`, { database, table });
+    throw new CatalogConflictError('TABLE_EXISTS', `table ${database}.${table} already exists`, {
+      database,
+      table,
+    });
   }
   validateColumns(columns, `table ${key}`);
   if (columns.filter((c) => c.role === 'time').length !== 1) {
-    throw new CatalogRequestError('TIME_COLUMN_REQUIRED', `table ${key} needs exactly one time column named 'time'`);
+    throw new CatalogRequestError(
+      'TIME_COLUMN_REQUIRED',
+      `table ${key} needs exactly one time column named 'time'`,
+    );
   }
   const sortKey = action.sortKey ?? [...columns.filter((c) => c.role === 'tag').map((c) => c.name), 'time'];
   const names = new Set(columns.map((c) => c.name));
   const unknown = sortKey.find((name) => !names.has(name));
   if (unknown !== undefined || new Set(sortKey).size !== sortKey.length) {
-    throw new CatalogRequestError('INVALID_SORT_KEY', `sort key of ${key} must name distinct columns of the table`, { column: unknown });
+    throw new CatalogRequestError(
+      'INVALID_SORT_KEY',
+      `sort key of ${key} must name distinct columns of the table`,
+      { column: unknown },
+    );
   }
   draft.writableTables().set(key, {
     database,
@@ -246,7 +273,11 @@ function addColumns(draft: Draft, database: string, table: string, columns: read
   for (const column of columns) {
     const current = existing.get(column.name.toLowerCase());
     if (!current) {
-      if (column.role === 'time') throw new CatalogRequestError('TIME_COLUMN_EXISTS', `table ${database}.${table} already has its time column`);
+      if (column.role === 'time')
+        throw new CatalogRequestError(
+          'TIME_COLUMN_EXISTS',
+          `table ${database}.${table} already has its time column`,
+        );
       added.push(column);
     } else if (current.name !== column.name || current.type !== column.type || current.role !== column.role) {
       throw new CatalogRequestError(
@@ -260,7 +291,9 @@ function addColumns(draft: Draft, database: string, table: string, columns: read
   const newTags = added.filter((c) => c.role === 'tag').map((c) => c.name);
   const timeAt = entry.sortKey.lastIndexOf('time');
   const sortKey =
-    timeAt === entry.sortKey.length - 1 ? [...entry.sortKey.slice(0, timeAt), ...newTags, 'time'] : [...entry.sortKey, ...newTags];
+    timeAt === entry.sortKey.length - 1
+      ? [...entry.sortKey.slice(0, timeAt), ...newTags, 'time']
+      : [...entry.sortKey, ...newTags];
   draft.writableTables().set(tableKey(database, table), {
     ...entry,
     columns: [...entry.columns, ...added],
@@ -283,28 +316,53 @@ function addFile(draft: Draft, spec: FileSpec) {
   const entry = draft.table(spec.database, spec.table);
   const partition = parsePartitionPath(spec.partition);
   if ((partition.hour === undefined) !== (entry.partitioning === 'day')) {
-    throw new CatalogRequestError('PARTITION_MISMATCH', `partition ${spec.partition} does not fit ${entry.partitioning} partitioning of ${spec.database}.${spec.table}`);
+    throw new CatalogRequestError(
+      'PARTITION_MISMATCH',
+      `partition ${spec.partition} does not fit ${entry.partitioning} partitioning of ${spec.database}.${spec.table}`,
+    );
   }
   // The catalog only references objects of its own tenant, table and partition.
   const prefix = `${dataKeys.tablePrefix(draft.base.tenant, spec.database, spec.table)}${partitionPath(partition)}/`;
-  if (!spec.path.startsWith(prefix) || spec.path.slice(prefix.length).includes('/') || !spec.path.endsWith('.parquet')) {
-    throw new CatalogRequestError('INVALID_FILE_PATH', `file ${spec.path} is not a data file key of ${spec.database}.${spec.table} partition ${spec.partition}`);
+  if (
+    !spec.path.startsWith(prefix) ||
+    spec.path.slice(prefix.length).includes('/') ||
+    !spec.path.endsWith('.parquet')
+  ) {
+    throw new CatalogRequestError(
+      'INVALID_FILE_PATH',
+      `file ${spec.path} is not a data file key of ${spec.database}.${spec.table} partition ${spec.partition}`,
+    );
   }
   const start = Date.parse(`${partition.date}T00:00:00Z`) * 1000 + (partition.hour ?? 0) * HOUR_US;
   const end = start + (partition.hour === undefined ? DAY_US : HOUR_US);
   if (spec.minTime < start || spec.maxTime >= end) {
-    throw new CatalogRequestError('FILE_OUTSIDE_PARTITION', `file ${spec.path} holds times outside partition ${spec.partition}`);
+    throw new CatalogRequestError(
+      'FILE_OUTSIDE_PARTITION',
+      `file ${spec.path} holds times outside partition ${spec.partition}`,
+    );
   }
   const names = new Set(entry.columns.map((c) => c.name));
   const unknown = Object.keys(spec.columnStats ?? {}).find((name) => !names.has(name));
   if (unknown !== undefined) {
-    throw new CatalogRequestError('UNKNOWN_COLUMN', `file ${spec.path} has statistics for unknown column ${unknown}`, { column: unknown });
+    throw new CatalogRequestError(
+      'UNKNOWN_COLUMN',
+      `file ${spec.path} has statistics for unknown column ${unknown}`,
+      { column: unknown },
+    );
   }
   const files = draft.partitionFiles(entry, spec.partition);
   if (files.has(spec.path) || draft.isPathTaken(spec.path)) {
-    throw new CatalogConflictError('FILE_EXISTS', `file ${spec.path} is or was already in the catalog; data keys are never reused`, { path: spec.path });
+    throw new CatalogConflictError(
+      'FILE_EXISTS',
+      `file ${spec.path} is or was already in the catalog; data keys are never reused`,
+      { path: spec.path },
+    );
   }
-  files.set(spec.path, { ...spec, addedVersion: draft.at.version });
+  const { columnStats, ...rest } = spec;
+  const file: FileEntry = columnStats
+    ? { ...rest, columnStatsJson: JSON.stringify(columnStats), addedVersion: draft.at.version }
+    : { ...rest, addedVersion: draft.at.version };
+  files.set(spec.path, file);
   draft.noteAdded(spec.path);
   draft.setPartition(entry, spec.partition, files, { files: 1, rows: spec.rows, bytes: spec.bytes });
 }
@@ -317,7 +375,9 @@ function removeFile(draft: Draft, action: Extract<TenantAction, { op: 'removeFil
     const gone = draft.wasRemoved(action.path);
     throw new CatalogConflictError(
       gone ? 'FILE_ALREADY_REMOVED' : 'FILE_NOT_FOUND',
-      gone ? `file ${action.path} was already removed by another commit` : `file ${action.path} is not in ${action.database}.${action.table} partition ${action.partition}`,
+      gone
+        ? `file ${action.path} was already removed by another commit`
+        : `file ${action.path} is not in ${action.database}.${action.table} partition ${action.partition}`,
       { path: action.path },
     );
   }
@@ -333,6 +393,7 @@ function setPolicy(draft: Draft, policy: PolicySpec) {
 }
 
 function dropPolicy(draft: Draft, id: string) {
-  if (!draft.policies.has(id)) throw new CatalogNotFoundError('POLICY_NOT_FOUND', `policy ${id} does not exist`, { id });
+  if (!draft.policies.has(id))
+    throw new CatalogNotFoundError('POLICY_NOT_FOUND', `policy ${id} does not exist`, { id });
   draft.writablePolicies().delete(id);
 }

@@ -6,7 +6,7 @@
  */
 import type { LedgerView } from '../log/ledger.js';
 import type { CommitSummary, LogState } from '../log/types.js';
-import type { ColumnDef, FileSpec, PolicySpec } from './actions.js';
+import type { ColumnDef, ColumnStats, FileSpec, PolicySpec } from './actions.js';
 
 export interface DatabaseEntry {
   readonly name: string;
@@ -16,8 +16,24 @@ export interface DatabaseEntry {
   readonly properties: Readonly<Record<string, string>>;
 }
 
-export interface FileEntry extends FileSpec {
+/**
+ * A live data file. Column statistics stay in their JSON text until someone asks for them
+ * (`fileColumnStats`): loading a 100K-file state must not parse 100K small documents.
+ */
+export interface FileEntry extends Omit<FileSpec, 'columnStats'> {
+  readonly columnStatsJson?: string;
   readonly addedVersion: number;
+}
+
+const parsedStats = new WeakMap<FileEntry, ColumnStats>();
+
+export function fileColumnStats(file: FileEntry): ColumnStats {
+  let stats = parsedStats.get(file);
+  if (!stats) {
+    stats = file.columnStatsJson ? (JSON.parse(file.columnStatsJson) as ColumnStats) : {};
+    parsedStats.set(file, stats);
+  }
+  return stats;
 }
 
 /** Files of one partition, by path. */

@@ -20,7 +20,14 @@ const DOCUMENTED: Record<string, Record<string, string>> = {
     row_count: 'BIGINT',
     byte_count: 'BIGINT',
   },
-  columns: { database: 'VARCHAR', table: 'VARCHAR', name: 'VARCHAR', type: 'VARCHAR', role: 'VARCHAR', ordinal: 'INTEGER' },
+  columns: {
+    database: 'VARCHAR',
+    table: 'VARCHAR',
+    name: 'VARCHAR',
+    type: 'VARCHAR',
+    role: 'VARCHAR',
+    ordinal: 'INTEGER',
+  },
   files: {
     path: 'VARCHAR',
     database: 'VARCHAR',
@@ -36,7 +43,14 @@ const DOCUMENTED: Record<string, Record<string, string>> = {
     removed_version: 'BIGINT',
     removed_at: 'TIMESTAMP',
   },
-  policies: { id: 'VARCHAR', kind: 'VARCHAR', database: 'VARCHAR', table: 'VARCHAR', definition: 'VARCHAR', version: 'BIGINT' },
+  policies: {
+    id: 'VARCHAR',
+    kind: 'VARCHAR',
+    database: 'VARCHAR',
+    table: 'VARCHAR',
+    definition: 'VARCHAR',
+    version: 'BIGINT',
+  },
   commits: {
     version: 'BIGINT',
     committed_at: 'TIMESTAMP',
@@ -58,13 +72,21 @@ describe('checkpoint Parquet files are plain Parquet that DuckDB reads directly'
 
   beforeAll(async () => {
     const catalog = new TenantCatalog(store, 'acme', { now: () => Date.parse('2026-03-05T10:00:00Z') });
-    await catalog.commit([{ op: 'createDatabase', database: 'db' }, ...createTable('db', 'cpu')], { author: 'tok_1', operation: 'ddl' });
-    await catalog.commit([addFile('acme', 'db', 'cpu', 0, 'f1', 10), addFile('acme', 'db', 'cpu', 5, 'f2', 20)], {
-      idempotencyKey: 'flush-1',
-      runId: 'run-1',
+    await catalog.commit([{ op: 'createDatabase', database: 'db' }, ...createTable('db', 'cpu')], {
+      author: 'tok_1',
+      operation: 'ddl',
     });
+    await catalog.commit(
+      [addFile('acme', 'db', 'cpu', 0, 'f1', 10), addFile('acme', 'db', 'cpu', 5, 'f2', 20)],
+      {
+        idempotencyKey: 'flush-1',
+        runId: 'run-1',
+      },
+    );
     await catalog.commit([removeFile(addFile('acme', 'db', 'cpu', 0, 'f1'))]);
-    await catalog.commit([{ op: 'setPolicy', policy: { id: 'r1', kind: 'retention', database: 'db', definition: { days: 7 } } }]);
+    await catalog.commit([
+      { op: 'setPolicy', policy: { id: 'r1', kind: 'retention', database: 'db', definition: { days: 7 } } },
+    ]);
     const manifest = await catalog.checkpoint();
     files = Object.fromEntries(manifest.files.map((f) => [f.table, join(root, f.key)]));
     connection = await (await DuckDBInstance.create(':memory:')).connect();
@@ -73,7 +95,9 @@ describe('checkpoint Parquet files are plain Parquet that DuckDB reads directly'
 
   it.each(Object.keys(DOCUMENTED))('%s has the documented columns and types', async (table) => {
     const reader = await connection.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${files[table]}')`);
-    const described = Object.fromEntries(reader.getRowObjects().map((r) => [String(r.column_name), String(r.column_type)]));
+    const described = Object.fromEntries(
+      reader.getRowObjects().map((r) => [String(r.column_name), String(r.column_type)]),
+    );
     expect(described).toEqual(DOCUMENTED[table]);
   });
 
@@ -82,18 +106,30 @@ describe('checkpoint Parquet files are plain Parquet that DuckDB reads directly'
       `SELECT path, rows, strftime(min_time, '%Y-%m-%dT%H:%M:%S.%f') AS min_time FROM read_parquet('${files.files}') WHERE removed_version IS NULL`,
     );
     expect(live.getRowObjects()).toEqual([
-      { path: 'tenants/acme/data/db/cpu/date=2026-03-01/hour=05/f2.parquet', rows: 20n, min_time: '2026-03-01T05:00:00.000000' },
+      {
+        path: 'tenants/acme/data/db/cpu/date=2026-03-01/hour=05/f2.parquet',
+        rows: 20n,
+        min_time: '2026-03-01T05:00:00.000000',
+      },
     ]);
-    const dead = await connection.runAndReadAll(`SELECT path, removed_version FROM read_parquet('${files.files}') WHERE removed_version IS NOT NULL`);
-    expect(dead.getRowObjects()).toEqual([{ path: 'tenants/acme/data/db/cpu/date=2026-03-01/hour=00/f1.parquet', removed_version: 3n }]);
-    const history = await connection.runAndReadAll(`SELECT version, operation, idempotency_key, author FROM read_parquet('${files.commits}') ORDER BY version`);
+    const dead = await connection.runAndReadAll(
+      `SELECT path, removed_version FROM read_parquet('${files.files}') WHERE removed_version IS NOT NULL`,
+    );
+    expect(dead.getRowObjects()).toEqual([
+      { path: 'tenants/acme/data/db/cpu/date=2026-03-01/hour=00/f1.parquet', removed_version: 3n },
+    ]);
+    const history = await connection.runAndReadAll(
+      `SELECT version, operation, idempotency_key, author FROM read_parquet('${files.commits}') ORDER BY version`,
+    );
     expect(history.getRowObjects()).toEqual([
       { version: 1n, operation: 'ddl', idempotency_key: null, author: 'tok_1' },
       { version: 2n, operation: null, idempotency_key: 'flush-1', author: null },
       { version: 3n, operation: null, idempotency_key: null, author: null },
       { version: 4n, operation: null, idempotency_key: null, author: null },
     ]);
-    const tables = await connection.runAndReadAll(`SELECT sort_key, file_count, row_count FROM read_parquet('${files.tables}')`);
+    const tables = await connection.runAndReadAll(
+      `SELECT sort_key, file_count, row_count FROM read_parquet('${files.tables}')`,
+    );
     expect(tables.getRowObjects()[0]).toMatchObject({ file_count: 1n, row_count: 20n });
   });
 });

@@ -9,8 +9,8 @@ import {
   WeirError,
 } from '../../catalog/index.js';
 import { BACKENDS } from '../helpers/stores.js';
-import { describeState } from './state-description.js';
 import { addFile, createTable } from './fixtures/actions.js';
+import { describeState } from './state-description.js';
 
 /** A random step: the generator draws an intent, the model aims it at entities that exist. */
 type Intent =
@@ -36,7 +36,11 @@ const intent: fc.Arbitrary<Intent> = fc.oneof(
   },
   {
     weight: 6,
-    arbitrary: fc.record({ kind: fc.constant('addFiles' as const), pick, hours: fc.array(fc.nat(47), { minLength: 1, maxLength: 3 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('addFiles' as const),
+      pick,
+      hours: fc.array(fc.nat(47), { minLength: 1, maxLength: 3 }),
+    }),
   },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('removeFile' as const), pick }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('policy' as const), pick, id: fc.nat(3) }) },
@@ -45,7 +49,8 @@ const intent: fc.Arbitrary<Intent> = fc.oneof(
 
 let fileCounter = 0;
 let nameCounter = 0;
-const at = <T>(items: T[], i: number): T | undefined => (items.length === 0 ? undefined : items[i % items.length]);
+const at = <T>(items: T[], i: number): T | undefined =>
+  items.length === 0 ? undefined : items[i % items.length];
 
 /** Turns an intent into actions against the current head; a few are invalid on purpose. */
 function toActions(step: Intent, head: TenantState): TenantActionInput[] {
@@ -68,22 +73,39 @@ function toActions(step: Intent, head: TenantState): TenantActionInput[] {
           op: 'addColumns',
           database: table?.database ?? 'missing',
           table: table?.name ?? 'missing',
-          columns: [{ name: `c${step.col}`, type: step.type, role: step.type === 'string' ? 'tag' : 'field' }],
+          columns: [
+            { name: `c${step.col}`, type: step.type, role: step.type === 'string' ? 'tag' : 'field' },
+          ],
         },
       ];
     case 'addFiles':
-      return step.hours.map((h) => addFile('prop', table?.database ?? 'missing', table?.name ?? 'missing', h, `f${fileCounter++}`));
+      return step.hours.map((h) =>
+        addFile('prop', table?.database ?? 'missing', table?.name ?? 'missing', h, `f${fileCounter++}`),
+      );
     case 'removeFile': {
       const file = at(files, step.pick);
       return file
-        ? [{ op: 'removeFile', database: file.database, table: file.table, partition: file.partition, path: file.path }]
+        ? [
+            {
+              op: 'removeFile',
+              database: file.database,
+              table: file.table,
+              partition: file.partition,
+              path: file.path,
+            },
+          ]
         : [{ op: 'dropPolicy', id: 'missing' }];
     }
     case 'policy':
       return [
         {
           op: 'setPolicy',
-          policy: { id: `p${step.id}`, kind: 'retention', database: at(dbs, step.pick) ?? 'missing', definition: { days: step.id + 1 } },
+          policy: {
+            id: `p${step.id}`,
+            kind: 'retention',
+            database: at(dbs, step.pick) ?? 'missing',
+            definition: { days: step.id + 1 },
+          },
         },
       ];
     case 'checkpoint':
@@ -108,7 +130,10 @@ describe.each(BACKENDS)('checkpoints on $name storage', (backend) => {
           let clock = Date.parse('2026-03-05T00:00:00Z');
           const writer = new TenantCatalog(runStore, 'prop', { now: () => (clock += 1000) });
           const byVersion = new Map<number, ReturnType<typeof describeState>>();
-          const seed = await writer.commit([{ op: 'createDatabase', database: 'db' }, ...createTable('db', 'seed')]);
+          const seed = await writer.commit([
+            { op: 'createDatabase', database: 'db' },
+            ...createTable('db', 'seed'),
+          ]);
           byVersion.set(1, describeState(seed.state));
           for (const step of steps) {
             if (step.kind === 'checkpoint') {
@@ -182,12 +207,18 @@ describe.each(BACKENDS)('checkpoints on $name storage', (backend) => {
     const manifest = await catalog.checkpoint();
     const filesEntry = manifest.files.find((f) => f.table === 'files')!;
     await store.put(filesEntry.key, new Uint8Array([1, 2, 3]));
-    await expect(new TenantCatalog(store, 'acme').refresh()).rejects.toMatchObject({ code: 'CATALOG_CORRUPT' });
+    await expect(new TenantCatalog(store, 'acme').refresh()).rejects.toMatchObject({
+      code: 'CATALOG_CORRUPT',
+    });
   });
 
   it('checkpointing the same state twice gives identical bytes (deterministic snapshots)', async () => {
     const catalog = new TenantCatalog(store, 'acme', { now: () => Date.parse('2026-03-05T00:00:00Z') });
-    await catalog.commit([{ op: 'createDatabase', database: 'db' }, ...createTable('db', 'cpu'), addFile('acme', 'db', 'cpu', 0, 'f1')]);
+    await catalog.commit([
+      { op: 'createDatabase', database: 'db' },
+      ...createTable('db', 'cpu'),
+      addFile('acme', 'db', 'cpu', 0, 'f1'),
+    ]);
     const a = await catalog.checkpoint();
     const b = await new TenantCatalog(store, 'acme').checkpoint();
     expect(b.files.map((f) => f.sha256)).toEqual(a.files.map((f) => f.sha256));

@@ -1,5 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CatalogConflictError, type ObjectStore, paths, TenantCatalog, WeirError } from '../../catalog/index.js';
+import {
+  CatalogConflictError,
+  fileColumnStats,
+  type ObjectStore,
+  paths,
+  TenantCatalog,
+  WeirError,
+} from '../../catalog/index.js';
 import { BACKENDS } from '../helpers/stores.js';
 import { addFile, createTable, removeFile } from './fixtures/actions.js';
 
@@ -33,7 +40,8 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     const second = await catalog.commit([addFile('acme', 'db', 'cpu', 0, 'f1')]);
     expect(second.version).toBe(2);
     const keys: string[] = [];
-    for await (const o of store.listAll(paths.catalogKeys.logPrefix(paths.tenantScope('acme')))) keys.push(o.key);
+    for await (const o of store.listAll(paths.catalogKeys.logPrefix(paths.tenantScope('acme'))))
+      keys.push(o.key);
     expect(keys).toEqual([
       'tenants/acme/catalog/log/00000000000000000001.json',
       'tenants/acme/catalog/log/00000000000000000002.json',
@@ -51,7 +59,9 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     expect(again).toMatchObject({ committed: false, version: first.version });
     // A second process that never saw the first commit in memory gets the same answer.
     const other = new TenantCatalog(store, 'acme');
-    const fromOther = await other.commit([addFile('acme', 'db', 'cpu', 0, 'f1')], { idempotencyKey: 'task-1' });
+    const fromOther = await other.commit([addFile('acme', 'db', 'cpu', 0, 'f1')], {
+      idempotencyKey: 'task-1',
+    });
     expect(fromOther).toMatchObject({ committed: false, version: first.version });
     expect((await other.refresh()).version).toBe(first.version);
   });
@@ -112,13 +122,23 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     expect(table.sortKey).toEqual(['host', 'region', 'time']);
     // Re-adding an identical column (a second ingest node saw it too) is a no-op.
     const same = await catalog.commit([
-      { op: 'addColumns', database: 'db', table: 'cpu', columns: [{ name: 'idle', type: 'int64', role: 'field' }] },
+      {
+        op: 'addColumns',
+        database: 'db',
+        table: 'cpu',
+        columns: [{ name: 'idle', type: 'int64', role: 'field' }],
+      },
     ]);
     expect(same.state.tables.get('db.cpu')!.columns).toHaveLength(5);
     const before = (await catalog.refresh()).version;
     const error = await expectCode(
       catalog.commit([
-        { op: 'addColumns', database: 'db', table: 'cpu', columns: [{ name: 'usage', type: 'string', role: 'field' }] },
+        {
+          op: 'addColumns',
+          database: 'db',
+          table: 'cpu',
+          columns: [{ name: 'usage', type: 'string', role: 'field' }],
+        },
       ]),
       'TYPE_CONFLICT',
       400,
@@ -136,7 +156,11 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     await expectCode(catalog.commit(createTable('nope', 'cpu')), 'DATABASE_NOT_FOUND', 404);
     await expectCode(catalog.commit([{ op: 'createDatabase', database: '../etc' }]), 'INVALID_ACTION', 400);
     await expectCode(catalog.commit([]), 'INVALID_ACTION', 400);
-    await expectCode(catalog.commit([{ op: 'dropTable', database: 'db', table: 'nope' }]), 'TABLE_NOT_FOUND', 404);
+    await expectCode(
+      catalog.commit([{ op: 'dropTable', database: 'db', table: 'nope' }]),
+      'TABLE_NOT_FOUND',
+      404,
+    );
     const foreign = addFile('other', 'db', 'cpu', 0, 'f1');
     await expectCode(catalog.commit([foreign]), 'INVALID_FILE_PATH', 400);
     const wrongHour = addFile('acme', 'db', 'cpu', 0, 'f1');
@@ -159,11 +183,19 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     const catalog = new TenantCatalog(store, 'acme', { now: () => clock });
     await catalog.commit([{ op: 'createDatabase', database: 'db' }, ...createTable('db', 'cpu')]);
     clock += 60_000;
-    const v2 = await catalog.commit([addFile('acme', 'db', 'cpu', 0, 'f1'), addFile('acme', 'db', 'cpu', 1, 'f2')]);
+    const v2 = await catalog.commit([
+      addFile('acme', 'db', 'cpu', 0, 'f1'),
+      addFile('acme', 'db', 'cpu', 1, 'f2'),
+    ]);
     const v2Time = clock;
     clock += 60_000;
     await catalog.commit([
-      { op: 'addColumns', database: 'db', table: 'cpu', columns: [{ name: 'dc', type: 'string', role: 'tag' }] },
+      {
+        op: 'addColumns',
+        database: 'db',
+        table: 'cpu',
+        columns: [{ name: 'dc', type: 'string', role: 'tag' }],
+      },
       removeFile(addFile('acme', 'db', 'cpu', 0, 'f1')),
       addFile('acme', 'db', 'cpu', 0, 'f3'),
     ]);
@@ -179,7 +211,10 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
       const cpu = old.tables.get('db.cpu')!;
       expect(cpu.columns.map((c) => c.name)).toEqual(['time', 'host', 'usage']);
       const files = [...cpu.partitions.values()].flatMap((p) => [...p.keys()]).sort();
-      expect(files).toEqual([addFile('acme', 'db', 'cpu', 0, 'f1').file.path, addFile('acme', 'db', 'cpu', 1, 'f2').file.path]);
+      expect(files).toEqual([
+        addFile('acme', 'db', 'cpu', 0, 'f1').file.path,
+        addFile('acme', 'db', 'cpu', 1, 'f2').file.path,
+      ]);
     }
     const v3 = await fresh.at({ version: 3 });
     expect(v3.tables.get('db.cpu')!.columns.map((c) => c.name)).toContain('dc');
@@ -193,11 +228,28 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     const catalog = await seeded();
     await catalog.commit([
       addFile('acme', 'db', 'cpu', 0, 'f1'),
-      { op: 'setPolicy', policy: { id: 'keep-30d', kind: 'retention', database: 'db', table: 'cpu', definition: { days: 30 } } },
+      {
+        op: 'setPolicy',
+        policy: { id: 'keep-30d', kind: 'retention', database: 'db', table: 'cpu', definition: { days: 30 } },
+      },
     ]);
     const dropped = await catalog.commit([{ op: 'dropTable', database: 'db', table: 'cpu' }]);
-    expect([...dropped.state.tombstones].map((t) => t.path)).toEqual([addFile('acme', 'db', 'cpu', 0, 'f1').file.path]);
+    expect([...dropped.state.tombstones].map((t) => t.path)).toEqual([
+      addFile('acme', 'db', 'cpu', 0, 'f1').file.path,
+    ]);
     expect(dropped.state.policies.size).toBe(0);
+  });
+
+  it('column statistics of a file survive the log and a checkpoint', async () => {
+    const catalog = await seeded();
+    const action = addFile('acme', 'db', 'cpu', 0, 'f1');
+    action.file.columnStats = { usage: { min: 0.5, max: 99.25, nullCount: 3 }, host: { min: 'a', max: 'z' } };
+    await catalog.commit([action]);
+    await catalog.checkpoint();
+    for (const state of [await catalog.current(), await new TenantCatalog(store, 'acme').refresh()]) {
+      const file = state.tables.get('db.cpu')!.partitions.get(action.file.partition)!.get(action.file.path)!;
+      expect(fileColumnStats(file)).toEqual(action.file.columnStats);
+    }
   });
 
   it('a reader refreshes incrementally and names the version it used', async () => {

@@ -22,7 +22,11 @@ describe.each(BACKENDS)('$name storage: 8 writer processes × 200 commits on one
     await setup.commit([{ op: 'createDatabase', database: 'db' }, ...tables]);
     const runs = await Promise.all(
       Array.from({ length: WRITERS }, (_, w) =>
-        runTsProcess(writerScript, { WEIR_TEST_STORE: JSON.stringify(config), WRITER: String(w), COMMITS: String(COMMITS) }),
+        runTsProcess(writerScript, {
+          WEIR_TEST_STORE: JSON.stringify(config),
+          WRITER: String(w),
+          COMMITS: String(COMMITS),
+        }),
       ),
     );
     for (const run of runs) expect(run.code, `writer failed: ${run.stderr}`).toBe(0);

@@ -34,12 +34,14 @@ describe.each(BACKENDS)('event log on $name storage', (backend) => {
   });
   afterEach(async () => cleanup());
 
-  const writer = (options = {}) => new EventLogWriter(store, { now: () => clock, flushIntervalMs: 20, ...options });
+  const writer = (options = {}) =>
+    new EventLogWriter(store, { now: () => clock, flushIntervalMs: 20, ...options });
   const compact = () => compactEvents(store, 'acme', { now: () => clock, settleMs: 30_000 });
 
   async function batchCount() {
     let n = 0;
-    for await (const o of store.listAll(paths.eventKeys.prefix('acme'))) if (paths.eventKeys.isBatch('acme', o.key)) n++;
+    for await (const o of store.listAll(paths.eventKeys.prefix('acme')))
+      if (paths.eventKeys.isBatch('acme', o.key)) n++;
     return n;
   }
 
@@ -76,7 +78,10 @@ describe.each(BACKENDS)('event log on $name storage', (backend) => {
     clock += 60_000;
     const second = await compact();
     expect(second).toMatchObject({ compacted: true, events: 1, duplicates: 1 });
-    expect((await readEvents(store, 'acme', 'runs')).events.map((e) => e.type)).toEqual(['run.started', 'run.succeeded']);
+    expect((await readEvents(store, 'acme', 'runs')).events.map((e) => e.type)).toEqual([
+      'run.started',
+      'run.succeeded',
+    ]);
   });
 
   it('an event written after compaction is visible at once in the tail', async () => {
@@ -140,20 +145,25 @@ describe.each(BACKENDS)('event log on $name storage', (backend) => {
     expect((await readEvents(store, 'acme', 'ingest_stats')).events).toHaveLength(0);
 
     const keys: string[] = [];
-    for await (const o of store.listAll(paths.eventKeys.compactedPrefix('acme'))) if (o.key.includes('/tasks/')) keys.push(o.key);
+    for await (const o of store.listAll(paths.eventKeys.compactedPrefix('acme')))
+      if (o.key.includes('/tasks/')) keys.push(o.key);
     expect(keys).toHaveLength(1);
     const bytes = await store.get(keys[0]!);
     const connection = await (await DuckDBInstance.create(':memory:')).connect();
     const { writeFileSync, mkdtempSync } = await import('node:fs');
     const file = `${mkdtempSync('/tmp/weir-ev-')}/tasks.parquet`;
     writeFileSync(file, bytes);
-    const rows = (await connection.runAndReadAll(`SELECT type, run_id, task_id FROM read_parquet('${file}')`)).getRowObjects();
+    const rows = (
+      await connection.runAndReadAll(`SELECT type, run_id, task_id FROM read_parquet('${file}')`)
+    ).getRowObjects();
     expect(rows).toEqual([{ type: 'task.succeeded', run_id: 'r1', task_id: 't1' }]);
   });
 
   it('refuses malformed events with a clear error and writes nothing', async () => {
     const w = writer();
-    await expect(w.append({ ...runEvent('r1', 'started', T0), type: 'unknown.thing' })).rejects.toThrow(WeirError);
+    await expect(w.append({ ...runEvent('r1', 'started', T0), type: 'unknown.thing' })).rejects.toThrow(
+      WeirError,
+    );
     await expect(w.append({ ...runEvent('r1', 'started', T0), tenant: '../x' })).rejects.toThrow(/tenant/);
     await w.flush();
     expect(await batchCount()).toBe(0);

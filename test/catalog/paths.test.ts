@@ -55,7 +55,9 @@ describe('path module', () => {
   it.each(HOSTILE_NAMES)('rejects a %s as tenant, database, table, column and object id', (_label, value) => {
     for (const kind of ['tenant', 'database', 'table', 'column', 'objectId'] as const) {
       if (kind === 'objectId' && (value === '1abc' || value === '-abc')) continue;
-      expect(() => paths.assertName(kind, value), `${kind} ${JSON.stringify(value)}`).toThrow(InvalidNameError);
+      expect(() => paths.assertName(kind, value), `${kind} ${JSON.stringify(value)}`).toThrow(
+        InvalidNameError,
+      );
     }
   });
 
@@ -89,16 +91,22 @@ describe('path module', () => {
   });
 
   it('builds the documented layout', () => {
-    expect(paths.catalogKeys.log(paths.tenantScope('acme'), 7)).toBe('tenants/acme/catalog/log/00000000000000000007.json');
-    expect(paths.catalogKeys.checkpointManifest(paths.SYSTEM_SCOPE, 3)).toBe('_system/catalog/checkpoints/00000000000000000003/_manifest.json');
+    expect(paths.catalogKeys.log(paths.tenantScope('acme'), 7)).toBe(
+      'tenants/acme/catalog/log/00000000000000000007.json',
+    );
+    expect(paths.catalogKeys.checkpointManifest(paths.SYSTEM_SCOPE, 3)).toBe(
+      '_system/catalog/checkpoints/00000000000000000003/_manifest.json',
+    );
     expect(paths.dataKeys.file('acme', 'db', 'cpu', { date: '2026-03-01', hour: 5 }, 'abc')).toBe(
       'tenants/acme/data/db/cpu/date=2026-03-01/hour=05/abc.parquet',
     );
     expect(paths.stagingKeys.batch('acme', 'b1')).toBe('tenants/acme/staging/b1.arrows');
-    expect(paths.eventKeys.batch('acme', Date.parse('2026-03-01T05:30:00Z'), '01HX')).toBe('tenants/acme/events/2026/03/01/05/01HX.ndjson');
+    expect(paths.eventKeys.batch('acme', Date.parse('2026-03-01T05:30:00Z'), '01HX')).toBe(
+      'tenants/acme/events/2026/03/01/05/01HX.ndjson',
+    );
   });
 
-  it("nothing of tenant A is reachable through a key built for tenant B", () => {
+  it('nothing of tenant A is reachable through a key built for tenant B', () => {
     const attempts = [...HOSTILE_NAMES.map(([, v]) => v), 'alpha', '../alpha', 'alpha/..', 'beta/../alpha'];
     const built: string[] = [];
     for (const value of attempts) {
