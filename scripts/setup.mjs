@@ -59,10 +59,11 @@ function ensureNodeModules() {
   const installed = mtime(join(root, 'node_modules', '.package-lock.json'));
   const locked = mtime(lock);
   if (installed !== undefined && (locked === undefined || installed >= locked)) return;
+  // `npm ci` refuses a lock that lacks other platforms' optional binaries (npm/cli#4828, which
+  // npm itself produces); `npm install` then installs the same locked versions for this platform.
   const ok =
-    locked === undefined
-      ? run('npm', ['install', '--no-audit', '--no-fund'])
-      : run('npm', ['ci', '--no-audit', '--no-fund']);
+    (locked !== undefined && run('npm', ['ci', '--no-audit', '--no-fund'])) ||
+    run('npm', ['install', '--no-audit', '--no-fund']);
   if (!ok) fail('installing node modules failed (see npm output above)');
 }
 
