@@ -7,7 +7,6 @@ import {
   Bool,
   type Data,
   Field,
-  Int32,
   Int64,
   List,
   makeData,
