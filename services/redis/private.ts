@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RedisUnavailableError } from './errors.js';
@@ -34,6 +35,36 @@ async function readPid(dir: string): Promise<string> {
   return text.trim() || 'unknown';
 }
 
+async function readOwner(file: string): Promise<number | undefined> {
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** SHUTDOWN makes redis fsync its AOF and exit; wait until the socket stops answering. */
+async function shutdownOrphan(socketPath: string, timeoutMs: number): Promise<void> {
+  await new Promise<void>((done) => {
+    const socket = connect({ path: socketPath });
+    socket.on('connect', () => socket.end('SHUTDOWN\r\n'));
+    socket.on('close', () => done());
+    socket.on('error', () => done());
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (await ping({ path: socketPath }, 250)) {
+    if (Date.now() > deadline)
+      throw new RedisUnavailableError(`the orphaned Redis at ${socketPath} did not shut down`);
+    await sleep(50);
+  }
+}
+
 function hasExited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
@@ -53,13 +84,20 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
 
-  // Two servers on one AOF directory would corrupt it.
+  // Two servers on one AOF directory would corrupt it. A Redis whose owner died (weir killed
+  // with SIGKILL) is shut down cleanly, which fsyncs its AOF, and replaced; any other refuses.
+  const ownerFile = join(dir, 'owner.pid');
   if (await ping({ path: socketPath })) {
-    throw new RedisUnavailableError(
-      `a Redis already answers at ${socketPath} (pid ${await readPid(dir)}): another weir uses this data directory, ` +
-        'or an earlier one was killed and left it running; stop that process or use another data directory',
-    );
+    const owner = await readOwner(ownerFile);
+    if (owner === undefined || isAlive(owner)) {
+      throw new RedisUnavailableError(
+        `a Redis already answers at ${socketPath} (pid ${await readPid(dir)}, owner ${owner ?? 'unknown'}): ` +
+          'another weir uses this data directory; stop it or use another data directory',
+      );
+    }
+    await shutdownOrphan(socketPath, options.stopTimeoutMs ?? 10_000);
   }
+  await writeFile(ownerFile, String(process.pid));
 
   // biome-ignore format: one flag and its value per line
   const args = [
@@ -94,6 +132,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
 
   const stop = async (): Promise<void> => {
     process.off('exit', killOnExit);
+    await rm(ownerFile, { force: true });
     if (hasExited(child) || child.pid === undefined) return;
     const exited = once(child, 'exit');
     // SIGTERM makes redis fsync the AOF and remove its socket and pid file.

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -86,6 +87,38 @@ describe('private redis-server', () => {
     const second = startPrivateRedis({ dataDir, serverPath: REDIS_SERVER });
     await expect(second).rejects.toThrow(RedisUnavailableError);
     await expect(second).rejects.toThrow(`pid ${first.pid}`);
+  });
+
+  it('replaces a Redis left running by a weir that was killed, keeping its data', async () => {
+    const dataDir = freshDataDir();
+    const dir = join(dataDir, 'redis');
+    mkdirSync(dir, { recursive: true });
+    // What a SIGKILLed weir leaves: its redis-server still running, and an owner pid now dead.
+    const socketPath = join(dir, 'redis.sock');
+    const orphan = spawn(
+      REDIS_SERVER,
+      ['--port', '0', '--unixsocket', socketPath, '--dir', dir, '--appendonly', 'yes', '--save', ''],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const deadOwner = spawnSync('true').pid;
+    writeFileSync(join(dir, 'owner.pid'), String(deadOwner));
+    while (!(await ping({ path: socketPath }))) await new Promise((r) => setTimeout(r, 20));
+    const writer = new Redis({ path: socketPath });
+    await writer.rpush('weir:test:queue', 'job-1');
+    writer.disconnect();
+
+    const server = await start(dataDir);
+    expect(server.pid).not.toBe(orphan.pid);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(orphan.exitCode ?? orphan.signalCode).not.toBeNull();
+    const reader = new Redis({ path: server.socketPath });
+    try {
+      expect(await reader.lrange('weir:test:queue', 0, -1)).toEqual(['job-1']);
+    } finally {
+      reader.disconnect();
+    }
   });
 
   it('says to install redis-server when the binary is missing', async () => {
