@@ -21,6 +21,7 @@ import {
 import path from 'node:path';
 import { InvalidNameError, ObjectNotFoundError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix } from '../paths.js';
+import { assertByteRange, maxKeysOf } from './arguments.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 
 /**
@@ -28,8 +29,6 @@ import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from '
  * never collide with, or hide, a real object, and listings can skip temp files blindly.
  */
 export const LOCAL_TEMP_PREFIX = '.tmp%';
-
-const MAX_LIST_KEYS = 1000;
 
 /** Error codes that mean "no object under this key" (missing, a file in the way, or a prefix dir). */
 const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
@@ -60,25 +59,6 @@ function compareKeys(a: string, b: string): number {
     return x - y;
   }
   return a.length - b.length;
-}
-
-function maxKeysOf(options: ListOptions | undefined): number {
-  const maxKeys = options?.maxKeys ?? MAX_LIST_KEYS;
-  if (!Number.isInteger(maxKeys) || maxKeys < 1 || maxKeys > MAX_LIST_KEYS) {
-    throw new RangeError(`maxKeys must be an integer from 1 to ${MAX_LIST_KEYS}, got ${maxKeys}`);
-  }
-  return maxKeys;
-}
-
-function assertByteRange(range: ByteRange): void {
-  const { offset, length } = range;
-  if (
-    !Number.isSafeInteger(offset) ||
-    offset < 0 ||
-    (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
-  ) {
-    throw new RangeError(`invalid byte range: offset ${offset}, length ${length}`);
-  }
 }
 
 async function fsyncDir(dir: string): Promise<void> {

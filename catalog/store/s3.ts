@@ -14,10 +14,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix } from '../paths.js';
+import { assertByteRange, maxKeysOf } from './arguments.js';
 import type { S3StoreConfig } from './index.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 
-const MAX_LIST_KEYS = 1000;
 /** Attempts of a conditional put that keeps meeting 409 ConditionalRequestConflict. */
 const CONFLICT_ATTEMPTS = 5;
 const CONFLICT_BACKOFF_MS = 20;
@@ -227,23 +227,4 @@ function rangeHeader(range: ByteRange | undefined): string | undefined {
   if (!range) return undefined;
   const end = range.length === undefined ? '' : String(range.offset + range.length - 1);
   return `bytes=${range.offset}-${end}`;
-}
-
-function assertByteRange(range: ByteRange): void {
-  const { offset, length } = range;
-  if (
-    !Number.isSafeInteger(offset) ||
-    offset < 0 ||
-    (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
-  ) {
-    throw new RangeError(`invalid byte range: offset ${offset}, length ${length}`);
-  }
-}
-
-function maxKeysOf(options: ListOptions | undefined): number {
-  const maxKeys = options?.maxKeys ?? MAX_LIST_KEYS;
-  if (!Number.isInteger(maxKeys) || maxKeys < 1 || maxKeys > MAX_LIST_KEYS) {
-    throw new RangeError(`maxKeys must be an integer from 1 to ${MAX_LIST_KEYS}, got ${maxKeys}`);
-  }
-  return maxKeys;
 }

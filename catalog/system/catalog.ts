@@ -4,10 +4,11 @@
  */
 import { Table } from 'apache-arrow';
 import { z } from 'zod';
-import { CatalogConflictError, CatalogNotFoundError, CatalogRequestError } from '../errors.js';
+import { CatalogConflictError, CatalogNotFoundError } from '../errors.js';
 import { CommitLog, type CommitLogOptions, type CommitOutcome } from '../log/commit-log.js';
 import { CatalogHead } from '../log/head.js';
 import type { LedgerView } from '../log/ledger.js';
+import { parseActionsWith } from '../log/parse.js';
 import type { CommitMeta, CommitSummary, LogState, StateMachine } from '../log/types.js';
 import { column, readNonNullBigintColumn, readNonNullStringColumn } from '../parquet/index.js';
 import { NAME_RULES, SYSTEM_SCOPE } from '../paths.js';
@@ -47,17 +48,7 @@ interface PreparedSystemCommit {
 const systemMachine: StateMachine<SystemState, SystemAction, PreparedSystemCommit> = {
   checkpointTables: ['tenants'],
   empty: (history) => ({ version: 0, timestamp: 0, history, tenants: new Map() }),
-  parseActions(raw) {
-    const parsed = systemActionSchema.array().min(1).safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new CatalogRequestError(
-        'INVALID_ACTION',
-        `invalid system action at ${issue.path.join('.') || 'actions'}: ${issue.message}`,
-      );
-    }
-    return parsed.data;
-  },
+  parseActions: (raw) => parseActionsWith(systemActionSchema, raw, 'system'),
   prepare(state, actions, at) {
     const tenants = new Map(state.tenants);
     for (const action of actions) {

@@ -7,6 +7,7 @@ import { CatalogNotFoundError, CatalogRequestError } from '../errors.js';
 import { CommitLog, type CommitLogOptions, type CommitOutcome } from '../log/commit-log.js';
 import { CatalogHead } from '../log/head.js';
 import { LedgerView } from '../log/ledger.js';
+import { parseActionsWith } from '../log/parse.js';
 import type { CheckpointManifest, CommitMeta, StateMachine } from '../log/types.js';
 import { tenantScope } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
@@ -30,17 +31,7 @@ export function tenantStateMachine(
       policies: new Map(),
       tombstones: LedgerView.empty((t) => t.path),
     }),
-    parseActions(raw) {
-      const parsed = tenantActionSchema.array().min(1, 'a commit needs at least one action').safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new CatalogRequestError(
-          'INVALID_ACTION',
-          `invalid commit action at ${issue.path.join('.') || 'actions'}: ${issue.message}`,
-        );
-      }
-      return parsed.data;
-    },
+    parseActions: (raw) => parseActionsWith(tenantActionSchema, raw, 'commit'),
     prepare: prepareTenantCommit,
     finalize: finalizeTenantCommit,
     toCheckpoint: tenantStateToTables,

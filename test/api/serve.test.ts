@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isProcessAlive } from '../helpers/pids.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -58,15 +59,6 @@ async function waitForLine(proc: Proc, pattern: RegExp, timeoutMs = 30_000): Pro
   throw new Error(`no line matching ${pattern}; stdout:\n${proc.stdout.join('\n')}\nstderr:\n${proc.stderr}`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('weir serve', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'weir-serve-'));
   let proc: Proc;
@@ -91,7 +83,7 @@ describe('weir serve', () => {
       proc.child.kill('SIGKILL');
       await proc.exited;
     }
-    if (redisPid && alive(redisPid)) process.kill(redisPid, 'SIGKILL');
+    if (redisPid && isProcessAlive(redisPid)) process.kill(redisPid, 'SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
   });
 
@@ -166,10 +158,10 @@ describe('weir serve', () => {
   });
 
   it('SIGTERM shuts down cleanly and stops the private redis-server', async () => {
-    expect(alive(redisPid)).toBe(true);
+    expect(isProcessAlive(redisPid)).toBe(true);
     proc.child.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
-    expect(alive(redisPid)).toBe(false);
+    expect(isProcessAlive(redisPid)).toBe(false);
     expect(proc.stdout.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
   });
 });

@@ -14,6 +14,7 @@ import {
   resolveRedis,
   startPrivateRedis,
 } from '../../services/redis/index.js';
+import { isProcessAlive } from '../helpers/pids.js';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const base = mkdtempSync(join(tmpdir(), 'weir-redis-'));
@@ -25,15 +26,6 @@ async function start(dataDir: string): Promise<PrivateRedis> {
   const server = await startPrivateRedis({ dataDir, serverPath: REDIS_SERVER });
   started.push(server);
   return server;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 afterEach(async () => {
@@ -59,7 +51,7 @@ describe('private redis-server', () => {
     expect(existsSync(join(dataDir, 'redis', 'appendonlydir'))).toBe(true);
 
     await server.stop();
-    expect(alive(server.pid)).toBe(false);
+    expect(isProcessAlive(server.pid)).toBe(false);
     expect(await ping({ path: server.socketPath })).toBe(false);
     await server.stop(); // idempotent
   });
@@ -180,7 +172,7 @@ describe('resolveRedis', () => {
     expect(redis.url).toMatch(/^unix:\/\/.*redis\.sock$/);
     expect(redis.pid).toBeTypeOf('number');
     await redis.stop();
-    expect(alive(redis.pid!)).toBe(false);
+    expect(isProcessAlive(redis.pid!)).toBe(false);
   });
 
   it('never starts a private one for a stateless role', async () => {
