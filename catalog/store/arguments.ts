@@ -1,5 +1,5 @@
-/** Argument checks both backends share, so local and S3 refuse the same calls the same way. */
-import type { ByteRange, ListOptions } from './types.js';
+/** What both backends share: argument checks (so they refuse the same calls alike) and paging. */
+import type { ByteRange, ListOptions, ListPage, ObjectInfo } from './types.js';
 
 export const MAX_LIST_KEYS = 1000;
 
@@ -19,5 +19,19 @@ export function assertByteRange(range: ByteRange): void {
     (length !== undefined && (!Number.isSafeInteger(length) || length < 0))
   ) {
     throw new RangeError(`invalid byte range: offset ${offset}, length ${length}`);
+  }
+}
+
+/** `listAll` for any backend: follows `list` pages until there is no next token. */
+export async function* listAllPages(
+  list: (prefix: string, options?: ListOptions) => Promise<ListPage>,
+  prefix: string,
+  options?: Pick<ListOptions, 'startAfter'>,
+): AsyncIterable<ObjectInfo> {
+  let page = await list(prefix, options);
+  yield* page.objects;
+  while (page.nextToken !== undefined) {
+    page = await list(prefix, { ...options, continuationToken: page.nextToken });
+    yield* page.objects;
   }
 }

@@ -21,7 +21,7 @@ import {
 import path from 'node:path';
 import { InvalidNameError, ObjectNotFoundError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix } from '../paths.js';
-import { assertByteRange, maxKeysOf } from './arguments.js';
+import { assertByteRange, listAllPages, maxKeysOf } from './arguments.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 
 /**
@@ -161,13 +161,8 @@ export class LocalObjectStore implements ObjectStore {
     return { objects };
   }
 
-  async *listAll(prefix: string, options?: Pick<ListOptions, 'startAfter'>): AsyncIterable<ObjectInfo> {
-    let page = await this.list(prefix, options);
-    yield* page.objects;
-    while (page.nextToken !== undefined) {
-      page = await this.list(prefix, { ...options, continuationToken: page.nextToken });
-      yield* page.objects;
-    }
+  listAll(prefix: string, options?: Pick<ListOptions, 'startAfter'>): AsyncIterable<ObjectInfo> {
+    return listAllPages((p, o) => this.list(p, o), prefix, options);
   }
 
   async close(): Promise<void> {}

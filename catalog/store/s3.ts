@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix } from '../paths.js';
-import { assertByteRange, maxKeysOf } from './arguments.js';
+import { assertByteRange, listAllPages, maxKeysOf } from './arguments.js';
 import type { S3StoreConfig } from './index.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 
@@ -199,13 +199,8 @@ export class S3ObjectStore implements ObjectStore {
       : { objects };
   }
 
-  async *listAll(prefix: string, options?: Pick<ListOptions, 'startAfter'>): AsyncIterable<ObjectInfo> {
-    let page = await this.list(prefix, options);
-    yield* page.objects;
-    while (page.nextToken !== undefined) {
-      page = await this.list(prefix, { ...options, continuationToken: page.nextToken });
-      yield* page.objects;
-    }
+  listAll(prefix: string, options?: Pick<ListOptions, 'startAfter'>): AsyncIterable<ObjectInfo> {
+    return listAllPages((p, o) => this.list(p, o), prefix, options);
   }
 
   async close(): Promise<void> {
