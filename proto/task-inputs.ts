@@ -1,0 +1,84 @@
+/**
+ * Kind-specific task inputs carried as canonical JSON in `DispatchEnvelope.inputsJson`. The
+ * planner builds them, the worker parses them with the same schema before running anything.
+ */
+import { z } from 'zod';
+import { ContractError } from './index.js';
+
+const name = z.string().min(1).max(128);
+
+export const inputFileSchema = z
+  .object({
+    path: z.string().min(1),
+    sha256: z.string().length(64),
+    rows: z.number().int().min(0),
+    bytes: z.number().int().min(0),
+  })
+  .strict();
+export type InputFile = z.infer<typeof inputFileSchema>;
+
+const columnSchema = z
+  .object({
+    name,
+    type: z.enum(['timestamp', 'string', 'float64', 'int64', 'bool']),
+    role: z.enum(['time', 'tag', 'field']),
+  })
+  .strict();
+
+export const taskInputSchemas = {
+  /** Merge the files of one partition into sorted files of about `targetRows` rows. */
+  compaction: z
+    .object({
+      database: name,
+      table: name,
+      partition: z.string().min(1),
+      /** Input files in the order of the commits that added them (oldest first): dedup keeps the newest. */
+      files: z.array(inputFileSchema).min(1),
+      columns: z.array(columnSchema).min(1),
+      sortKey: z.array(name).min(1),
+      dedup: z.boolean(),
+      targetRows: z.number().int().min(1),
+    })
+    .strict(),
+  /** Remove whole partitions whose newest row is older than the cutoff. */
+  retention: z
+    .object({
+      database: name,
+      table: name,
+      cutoffMicros: z.number().int(),
+      partitions: z.array(z.string().min(1)).min(1),
+      files: z.array(inputFileSchema.extend({ partition: z.string().min(1) })).min(1),
+    })
+    .strict(),
+  /** Delete objects the catalog removed longer ago than the time-travel window. */
+  expire: z.object({ paths: z.array(z.string().min(1)).min(1) }).strict(),
+  checkpoint: z.object({}).strict(),
+  'events-compaction': z.object({ settleMs: z.number().int().min(0) }).strict(),
+  /** For benchmarks and tests of the dispatch path: does nothing (optionally waits). */
+  noop: z.object({ sleepMs: z.number().int().min(0).max(600_000).default(0) }).strict(),
+} as const;
+
+export type TaskKind = keyof typeof taskInputSchemas;
+export const TASK_KINDS = Object.keys(taskInputSchemas) as TaskKind[];
+export type TaskInputs<K extends TaskKind> = z.infer<(typeof taskInputSchemas)[K]>;
+
+export function isTaskKind(kind: string): kind is TaskKind {
+  return Object.hasOwn(taskInputSchemas, kind);
+}
+
+export function parseTaskInputs<K extends TaskKind>(kind: K, inputsJson: string): TaskInputs<K> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(inputsJson);
+  } catch {
+    throw new ContractError(`inputs of a ${kind} task are not JSON`);
+  }
+  const parsed = taskInputSchemas[kind].safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ContractError(
+      `inputs of a ${kind} task: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+  }
+  return parsed.data as TaskInputs<K>;
+}
