@@ -42,6 +42,12 @@ program.addCommand(
   serverCommand('api', 'API only, for fleets: needs a shared Redis (REDIS_URL or 127.0.0.1:6379)'),
 );
 program.addCommand(
+  serverCommand('orchestrator', 'scheduler and run reconciler, for fleets (safe to run more than one)'),
+);
+program.addCommand(
+  serverCommand('worker', 'task workers for every queue, for fleets (any number, any machine)'),
+);
+program.addCommand(
   new Command('config')
     .description('print the effective configuration (secrets masked), or with --docs the options table')
     .option('-c, --config <path>', 'JSON config file (else WEIR_CONFIG)')

@@ -242,3 +242,58 @@ export const eventKeys = {
     return match ? Number(match[1]) : undefined;
   },
 };
+
+/** Recorded plans: written once with put-if-absent, which is what makes one trigger one run. */
+export const runKeys = {
+  prefix(tenant: string): string {
+    return `${tenantPrefix(tenant)}runs/`;
+  },
+  plan(tenant: string, runId: string): string {
+    return `${tenantPrefix(tenant)}runs/${assertName('objectId', runId)}/plan.json`;
+  },
+};
+
+/**
+ * Replay scratch space (DESIGN.md §6): a replay re-executes a run's tasks into
+ * `tenants/{tenant}/scratch/{replayId}/`, and every key there mirrors the tenant-relative key
+ * the task writes for real (`data/{db}/{table}/{partition}/{file}.parquet`, `catalog/…`), so a
+ * replayed output and the original share their relative path. Nothing under scratch is committed.
+ */
+export const scratchKeys = {
+  prefix(tenant: string, replayId: string): string {
+    return `${tenantPrefix(tenant)}scratch/${assertName('objectId', replayId)}/`;
+  },
+  /** The replay id of a prefix built by `prefix` for `tenant`; InvalidNameError for anything else. */
+  parsePrefix(tenant: string, prefix: string): string {
+    const root = `${tenantPrefix(tenant)}scratch/`;
+    const replayId = prefix.startsWith(root) && prefix.endsWith('/') ? prefix.slice(root.length, -1) : '';
+    if (!isValidName('objectId', replayId)) {
+      throw new InvalidNameError(
+        `invalid scratch prefix ${JSON.stringify(prefix.slice(0, 200))}: expected ${root}{replay-id}/`,
+      );
+    }
+    return replayId;
+  },
+  /** A key of `tenant` (outside scratch) mirrored under the replay's scratch prefix. */
+  mirror(tenant: string, replayId: string, key: string): string {
+    const root = tenantPrefix(tenant);
+    const rest = assertSafeKey(key).startsWith(root) ? key.slice(root.length) : '';
+    if (rest === '' || rest.startsWith('scratch/')) {
+      throw new InvalidNameError(
+        `cannot mirror ${JSON.stringify(key.slice(0, 200))} into scratch: not a key of tenant ${tenant}`,
+      );
+    }
+    return assertSafeKey(`${scratchKeys.prefix(tenant, replayId)}${rest}`);
+  },
+  /** Where a replay writes the data file that `dataKeys.file` names for the real run. */
+  dataFile(
+    tenant: string,
+    replayId: string,
+    database: string,
+    table: string,
+    partition: PartitionRef,
+    fileId: string,
+  ): string {
+    return scratchKeys.mirror(tenant, replayId, dataKeys.file(tenant, database, table, partition, fileId));
+  },
+};

@@ -35,7 +35,21 @@ export const configSchema = z
       .min(0)
       .max(256)
       .default(2)
-      .describe('BullMQ workers `weir serve` runs in-process.'),
+      .describe('Tasks each queue runs at once in a `weir serve` or `weir worker` process.'),
+    workerLockMs: z
+      .number()
+      .int()
+      .min(500)
+      .default(30_000)
+      .describe(
+        'A task whose worker stops renewing its lock for this long (it died) is redelivered to another worker.',
+      ),
+    schedulerIntervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(15_000)
+      .describe('How often the orchestrator looks for due schedule ticks and reconciles unfinished runs.'),
     shutdownTimeoutMs: z
       .number()
       .int()

@@ -61,8 +61,13 @@ export async function runServer(options: RunOptions): Promise<number> {
     }
     return 1;
   }
-  log.info({ url: server.url, docs: server.docsUrl }, 'listening');
-  process.stdout.write(`Weir is listening on ${server.url}\nAPI docs: ${server.docsUrl}\n`);
+  if (server.url) {
+    log.info({ url: server.url, docs: server.docsUrl }, 'listening');
+    process.stdout.write(`Weir is listening on ${server.url}\nAPI docs: ${server.docsUrl}\n`);
+  } else {
+    log.info(`${options.role} started`);
+    process.stdout.write(`Weir ${options.role} started\n`);
+  }
 
   const signal = await stopRequested;
   log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down');

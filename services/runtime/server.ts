@@ -2,12 +2,17 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createObjectStore } from '../../catalog/store/index.js';
 import { buildApp, DOCS_PREFIX } from '../api/index.js';
+import { DEFAULT_TENANT } from '../api/tenant.js';
 import { objectStoreConfig, redactUrl, type WeirConfig } from '../config/index.js';
 import { redisHealth, resolveRedis } from '../redis/index.js';
+import { startPlatform } from './platform.js';
 import { weirVersion } from './version.js';
 
-/** `serve` is the embedded default (may start a private Redis); `api` is a stateless fleet node. */
-export type Role = 'serve' | 'api';
+/**
+ * `serve` is the embedded default (may start a private Redis); `api` is a stateless fleet node;
+ * `orchestrator` schedules and reconciles runs; `worker` executes tasks. The last two serve no HTTP.
+ */
+export type Role = 'serve' | 'api' | 'orchestrator' | 'worker';
 
 export interface RunningServer {
   url: string;
@@ -54,6 +59,21 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       'object store opened',
     );
 
+    const platform = await startPlatform({
+      role,
+      store,
+      redis: redis.options,
+      log,
+      workerConcurrency: Math.max(1, config.workers),
+      workerLockMs: config.workerLockMs,
+      schedulerIntervalMs: config.schedulerIntervalMs,
+      defaultTenant: role === 'serve' ? DEFAULT_TENANT : undefined,
+    });
+    cleanups.push({ name: 'orchestrator and workers', run: platform.stop });
+    if (role === 'orchestrator' || role === 'worker') {
+      return { url: '', docsUrl: '', stop: stopAll };
+    }
+
     const health = redisHealth(redis.options, (error) => log.debug({ err: error }, 'redis connection error'));
     cleanups.push({ name: 'redis connection', run: () => health.close() });
     await health
@@ -63,6 +83,7 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
     const app = await buildApp({
       logger: log,
       version: weirVersion(),
+      orchestrator: { orchestrator: platform.orchestrator, catalogs: platform.catalogs },
       readiness: [
         // One small listing proves the store is reachable and the credentials work.
         { name: 'object_store', check: async () => void (await store.list('_system/', { maxKeys: 1 })) },

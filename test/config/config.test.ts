@@ -40,6 +40,8 @@ describe('loadConfig', () => {
       dataDir: '/srv/weir/data',
       logLevel: 'info',
       workers: 2,
+      workerLockMs: 30_000,
+      schedulerIntervalMs: 15_000,
       shutdownTimeoutMs: 10_000,
       storage: 'local',
       s3: { region: 'us-east-1', forcePathStyle: false },

@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -18,6 +17,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import type { S3StoreConfig } from '../../catalog/store/index.js';
+import { freePort } from './ports.js';
 
 /** What globalSetup hands to test workers: an endpoint, or why none could be started. */
 export type S3ServerInfo = { endpoint: string } | { error: string };
@@ -139,18 +139,6 @@ async function startMoto(command: string, args: string[], shimDir: string): Prom
       await stopAndWait(child);
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitUntilAnswering(endpoint: string, stop: AbortSignal): Promise<void> {

@@ -1,0 +1,190 @@
+/** Compaction status, candidates, jobs, history and manual triggers, in Arc's shapes (ARC-COMPAT.md). */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { TenantCatalogs } from '../../../catalog/index.js';
+import { compactionCandidates, type Orchestrator } from '../../orchestrator/index.js';
+import { errorBodySchema } from '../errors.js';
+import { tenantOf } from '../tenant.js';
+
+export interface CompactionRoutesOptions {
+  orchestrator: Orchestrator;
+  catalogs: TenantCatalogs;
+}
+
+const tierQuery = z.object({
+  database: z.string().min(1).max(64).optional(),
+  tier: z.enum(['hourly', 'daily']).default('hourly'),
+});
+const anyObject = z.record(z.string(), z.unknown());
+const listBody = (key: string) =>
+  z.object({ success: z.literal(true), [key]: z.array(anyObject), count: z.number() });
+
+export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = async (
+  app,
+  { orchestrator, catalogs },
+) => {
+  const compactionRuns = async (tenant: string) =>
+    (await orchestrator.history.list(tenant, { kind: 'compaction', limit: 10_000 })).runs;
+  const candidates = async (tenant: string, query: z.infer<typeof tierQuery>) => {
+    const state = await catalogs.forTenant(tenant).refresh();
+    const all = compactionCandidates(state, { tier: query.tier, logicalTime: new Date().toISOString() });
+    return {
+      state,
+      triggers: all.filter((t) => query.database === undefined || t.database === query.database),
+    };
+  };
+
+  app.get(
+    '/api/v1/compaction/status',
+    {
+      schema: {
+        tags: ['compaction'],
+        summary: 'Whether compaction runs, and how many compaction runs are active',
+        response: {
+          200: z.object({
+            success: z.literal(true),
+            enabled: z.boolean(),
+            tiers: z.array(z.string()),
+            active_runs: z.number(),
+            schedule: anyObject,
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const runs = await compactionRuns(tenantOf(request));
+      return {
+        success: true as const,
+        enabled: true,
+        tiers: ['hourly', 'daily'],
+        active_runs: runs.filter((r) => r.status === 'running' || r.status === 'planned').length,
+        schedule: {
+          hourly: 'every hour at :05, partitions older than 1 h with ≥ 10 files',
+          daily: 'every day at 00:15, partitions older than 24 h with ≥ 2 files',
+        },
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/compaction/stats',
+    {
+      schema: {
+        tags: ['compaction'],
+        summary: 'Totals over compaction runs',
+        response: { 200: z.object({ success: z.literal(true) }).catchall(z.unknown()) },
+      },
+    },
+    async (request) => {
+      const runs = await compactionRuns(tenantOf(request));
+      const byStatus: Record<string, number> = {};
+      let filesIn = 0;
+      let filesOut = 0;
+      let rows = 0;
+      for (const run of runs) {
+        byStatus[run.status] = (byStatus[run.status] ?? 0) + 1;
+        for (const task of run.tasks) {
+          if (!task.result) continue;
+          filesIn += task.result.wrote.removed.length;
+          filesOut += task.result.wrote.files.length;
+          rows += task.result.wrote.files.reduce((sum, f) => sum + f.rows, 0);
+        }
+      }
+      return {
+        success: true as const,
+        runs: byStatus,
+        total_runs: runs.length,
+        files_compacted: filesIn,
+        files_written: filesOut,
+        rows_written: rows,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/compaction/candidates',
+    {
+      schema: {
+        tags: ['compaction'],
+        summary: 'Partitions the tier would compact now',
+        querystring: tierQuery,
+        response: { 200: listBody('candidates'), 400: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const { state, triggers } = await candidates(tenantOf(request), request.query);
+      const list = triggers.map((t) => ({
+        database: t.database,
+        measurement: t.table,
+        partition: t.partition,
+        file_count: state.tables.get(`${t.database}.${t.table}`)?.partitions.get(t.partition)?.size ?? 0,
+        tier: t.tier,
+      }));
+      return { success: true as const, candidates: list, count: list.length };
+    },
+  );
+
+  app.get(
+    '/api/v1/compaction/jobs',
+    {
+      schema: {
+        tags: ['compaction'],
+        summary: 'Active compaction runs',
+        response: { 200: listBody('jobs') },
+      },
+    },
+    async (request) => {
+      const jobs = (await compactionRuns(tenantOf(request)))
+        .filter((r) => r.status === 'running' || r.status === 'planned')
+        .map(({ tasks, ...run }) => ({ ...run, task_count: tasks.length }));
+      return { success: true as const, jobs, count: jobs.length };
+    },
+  );
+
+  app.get(
+    '/api/v1/compaction/history',
+    {
+      schema: {
+        tags: ['compaction'],
+        summary: 'Finished compaction runs, newest first',
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(10_000).default(100) }),
+        response: { 200: listBody('history') },
+      },
+    },
+    async (request) => {
+      const history = (await compactionRuns(tenantOf(request)))
+        .filter((r) => r.status !== 'running' && r.status !== 'planned')
+        .slice(0, request.query.limit)
+        .map(({ tasks, ...run }) => ({ ...run, task_count: tasks.length }));
+      return { success: true as const, history, count: history.length };
+    },
+  );
+
+  app.post(
+    '/api/v1/compaction/trigger',
+    {
+      schema: {
+        tags: ['compaction'],
+        summary: 'Start compaction runs for every current candidate of a tier (optionally one database)',
+        querystring: tierQuery,
+        response: { 200: listBody('runs'), 400: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const tenant = tenantOf(request);
+      const { triggers } = await candidates(tenant, request.query);
+      const runs = [];
+      for (const trigger of triggers) {
+        const result = await orchestrator.submit(trigger);
+        runs.push({
+          run_id: result.runId,
+          created: result.created,
+          database: trigger.database,
+          measurement: trigger.table,
+          partition: trigger.partition,
+        });
+      }
+      return { success: true as const, runs, count: runs.length };
+    },
+  );
+};

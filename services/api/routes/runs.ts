@@ -1,0 +1,205 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { type Orchestrator, walkLineage } from '../../orchestrator/index.js';
+import { errorBodySchema } from '../errors.js';
+import { tenantOf } from '../tenant.js';
+
+export interface RunRoutesOptions {
+  orchestrator: Orchestrator;
+}
+
+const runParams = z.object({
+  id: z.string().regex(/^run_[0-9a-f]{32}$/, 'a run id looks like run_ followed by 32 hex digits'),
+});
+const looseObject = z.record(z.string(), z.unknown());
+const runBody = z.object({ success: z.literal(true), run: looseObject });
+const time = z
+  .union([z.iso.datetime({ offset: true }), z.coerce.number().int()])
+  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
+
+/** Run views are plain data; the response schema documents them as objects. */
+const json = (value: object) => value as Record<string, unknown>;
+
+export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { orchestrator }) => {
+  app.get(
+    '/api/v1/runs',
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'List runs, newest first, filtered by kind, status, table and planning time',
+        querystring: z.object({
+          kind: z.string().optional(),
+          status: z.enum(['planned', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
+          table: z
+            .string()
+            .regex(/^[^.]+\.[^.]+$/, 'table is db.table')
+            .optional(),
+          since: time.optional(),
+          until: time.optional(),
+          limit: z.coerce.number().int().min(1).max(10_000).default(100),
+        }),
+        response: {
+          200: z.object({
+            success: z.literal(true),
+            runs: z.array(looseObject),
+            count: z.number(),
+            sources: z
+              .object({ compacted: z.number(), tail: z.number() })
+              .describe('How many events came from compacted Parquet and from the uncompacted tail.'),
+          }),
+          400: errorBodySchema,
+        },
+      },
+    },
+    async (request) => {
+      const page = await orchestrator.history.list(tenantOf(request), request.query);
+      const runs = page.runs.map(({ tasks, ...run }) => ({ ...run, task_count: tasks.length }));
+      return { success: true as const, runs, count: runs.length, sources: page.sources };
+    },
+  );
+
+  app.post(
+    '/api/v1/runs',
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'Start a run from a trigger (compaction, retention, checkpoint, events-compaction, expire)',
+        body: looseObject.describe('A trigger without `tenant`; `logicalTime` defaults to now.'),
+        response: {
+          200: z.object({ success: z.literal(true) }).catchall(z.unknown()),
+          400: errorBodySchema,
+          404: errorBodySchema,
+        },
+      },
+    },
+    async (request) => {
+      const trigger = { logicalTime: new Date().toISOString(), ...request.body, tenant: tenantOf(request) };
+      return { success: true as const, ...(await orchestrator.submit(trigger)) };
+    },
+  );
+
+  app.get(
+    '/api/v1/runs/:id',
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'A run with its tasks, attempts, timings, inputs, outputs and errors',
+        params: runParams,
+        response: { 200: runBody, 400: errorBodySchema, 404: errorBodySchema },
+      },
+    },
+    async (request, reply) => {
+      const run = await orchestrator.history.get(tenantOf(request), request.params.id);
+      if (!run)
+        return reply
+          .status(404)
+          .send({ success: false, error: `run ${request.params.id} does not exist`, code: 'RUN_NOT_FOUND' });
+      return { success: true as const, run: json(run) };
+    },
+  );
+
+  app.post(
+    '/api/v1/runs/:id/cancel',
+    {
+      schema: {
+        tags: ['runs'],
+        summary: 'Cancel a run: queued tasks are removed, running ones finish, nothing new starts',
+        params: runParams,
+        response: { 200: runBody, 404: errorBodySchema, 409: errorBodySchema },
+      },
+    },
+    async (request) => ({
+      success: true as const,
+      run: json(await orchestrator.cancel(tenantOf(request), request.params.id)),
+    }),
+  );
+
+  app.post(
+    '/api/v1/runs/:id/replay',
+    {
+      schema: {
+        tags: ['runs'],
+        summary:
+          'Re-execute a run against its recorded catalog version into scratch and compare outputs; commits nothing',
+        params: runParams,
+        response: {
+          200: z.object({ success: z.literal(true) }).catchall(z.unknown()),
+          404: errorBodySchema,
+          409: errorBodySchema,
+        },
+      },
+    },
+    async (request) => ({
+      success: true as const,
+      ...(await orchestrator.replay(tenantOf(request), request.params.id)),
+    }),
+  );
+
+  app.get(
+    '/api/v1/runs/:id/lineage',
+    {
+      schema: {
+        tags: ['lineage'],
+        summary: 'What a run actually read and wrote',
+        params: runParams,
+        response: {
+          200: z.object({
+            success: z.literal(true),
+            inputs: z.array(z.string()),
+            outputs: z.array(z.string()),
+            edges: z.array(looseObject),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const edges = await orchestrator.history.lineageEdges(
+        tenantOf(request),
+        (e) => e.runId === request.params.id,
+      );
+      return {
+        success: true as const,
+        inputs: [...new Set(edges.map((e) => e.input.path))].sort(),
+        outputs: [...new Set(edges.map((e) => e.output.path))].sort(),
+        edges: edges as unknown as Record<string, unknown>[],
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/lineage',
+    {
+      schema: {
+        tags: ['lineage'],
+        summary: 'Upstream or downstream of a table, a partition or a file, to a depth',
+        querystring: z
+          .object({
+            table: z
+              .string()
+              .regex(/^[^.]+\.[^.]+$/, 'table is db.table')
+              .optional(),
+            partition: z.string().optional().describe('date=YYYY-MM-DD/hour=HH, with table'),
+            file: z.string().optional().describe('a data file key'),
+            direction: z.enum(['upstream', 'downstream']).default('upstream'),
+            depth: z.coerce.number().int().min(1).max(100).default(5),
+          })
+          .refine((q) => (q.file !== undefined) !== (q.table !== undefined), {
+            message: 'give either table (with an optional partition) or file',
+          }),
+        response: { 200: z.object({ success: z.literal(true) }).catchall(z.unknown()), 400: errorBodySchema },
+      },
+    },
+    async (request) => {
+      const { table, partition, file, direction, depth } = request.query;
+      const level = file ? 'file' : partition ? 'partition' : 'table';
+      const node = file ?? (partition ? `${table}/${partition}` : table!);
+      const edges = await orchestrator.history.lineageEdges(tenantOf(request));
+      return {
+        success: true as const,
+        level,
+        direction,
+        ...walkLineage(edges, { node, level, direction, depth }),
+      };
+    },
+  );
+};

@@ -1,0 +1,425 @@
+/**
+ * The orchestrator (DESIGN.md §6): turns a trigger into a run — plan (pure), record the plan
+ * with put-if-absent (one trigger, one run), dispatch its tasks to BullMQ — and moves the run
+ * to its end as tasks report. Every transition is an event; Redis only speeds things up.
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import {
+  CatalogNotFoundError,
+  type ObjectStore,
+  paths,
+  sha256Hex,
+  type TenantCatalogs,
+  WeirError,
+} from '../../catalog/index.js';
+import type { DispatchEnvelope, TaskResult } from '../../proto/index.js';
+import type { Dispatcher } from './dispatch/queues.js';
+import {
+  attemptIdOf,
+  type Plan,
+  type PlannedTask,
+  parseTrigger,
+  planBytes,
+  planFromBytes,
+  planRun,
+} from './planner/index.js';
+import { RunProgress, type TaskOutcome } from './progress.js';
+import { type RunEventLog, RunHistory, type RunView } from './runs/index.js';
+
+export interface OrchestratorDeps {
+  store: ObjectStore;
+  catalogs: TenantCatalogs;
+  events: RunEventLog;
+  dispatcher: Dispatcher;
+  redis: Redis;
+  now?: () => number;
+  /** How long after planning a task attempt may still start. */
+  taskDeadlineMs?: number;
+}
+
+export interface SubmitResult {
+  runId: string;
+  planId: string;
+  /** False when the trigger already had a run: nothing new was planned or dispatched. */
+  created: boolean;
+  kind: string;
+  dryRun: boolean;
+  taskCount: number;
+  summary: Record<string, unknown>;
+  catalogVersion: number;
+}
+
+export interface ReplayOutput {
+  file: string;
+  recordedSha256: string;
+  storedSha256: string | null;
+  replayedSha256: string | null;
+}
+
+export interface ReplayReport {
+  runId: string;
+  reproducible: boolean;
+  catalogVersion: number;
+  tasks: {
+    taskId: string;
+    taskKey: string;
+    kind: string;
+    reproducible: boolean;
+    skipped?: string;
+    outputs: ReplayOutput[];
+  }[];
+  differences: ReplayOutput[];
+}
+
+/** Task kinds whose outputs are a pure function of their inputs, so replay can compare them. */
+const REPLAYABLE = new Set(['compaction']);
+
+export class Orchestrator {
+  readonly history: RunHistory;
+  readonly progress: RunProgress;
+  private readonly now: () => number;
+  private readonly plans = new Map<string, Plan>();
+
+  constructor(private readonly deps: OrchestratorDeps) {
+    this.history = new RunHistory(deps.store);
+    this.progress = new RunProgress(deps.redis);
+    this.now = deps.now ?? Date.now;
+  }
+
+  async submit(rawTrigger: unknown): Promise<SubmitResult> {
+    const trigger = parseTrigger(rawTrigger);
+    const state = await this.deps.catalogs.forTenant(trigger.tenant).refresh();
+    const plan = planRun(trigger, state);
+    const created = await this.deps.store.putIfAbsent(
+      paths.runKeys.plan(plan.tenant, plan.runId),
+      planBytes(plan),
+    );
+    const recorded = created ? plan : ((await this.loadPlan(plan.tenant, plan.runId)) ?? plan);
+    const result: SubmitResult = {
+      runId: recorded.runId,
+      planId: recorded.planId,
+      created,
+      kind: recorded.kind,
+      dryRun: recorded.dryRun,
+      taskCount: recorded.tasks.length,
+      summary: recorded.summary,
+      catalogVersion: recorded.catalogVersion,
+    };
+    if (created) await this.start(recorded);
+    return result;
+  }
+
+  /** Records the plan's events and dispatches what can run; safe to call again (reconcile). */
+  private async start(plan: Plan): Promise<void> {
+    const { events } = this.deps;
+    const table = tableOf(plan);
+    await events.planned(plan.tenant, {
+      runId: plan.runId,
+      runKey: plan.runKey,
+      planId: plan.planId,
+      kind: plan.kind,
+      catalogVersion: plan.catalogVersion,
+      logicalTime: plan.logicalTime,
+      dryRun: plan.dryRun,
+      trigger: plan.trigger as unknown as Record<string, unknown>,
+      ...(table ? { table } : {}),
+      tasks: plan.tasks.map((t) => ({
+        taskId: t.taskId,
+        taskKey: t.taskKey,
+        kind: t.kind,
+        dependsOn: t.dependsOn,
+      })),
+      summary: plan.summary,
+    });
+    if (plan.dryRun || plan.tasks.length === 0) {
+      await events.runFinished(plan.tenant, plan.runId, 'succeeded', {
+        dryRun: plan.dryRun,
+        summary: plan.summary,
+      });
+      return;
+    }
+    await this.progress.init(plan.tenant, plan.runId, plan.tasks.length);
+    await events.runStarted(plan.tenant, plan.runId);
+    await this.dispatch(
+      plan,
+      plan.tasks.filter((t) => t.dependsOn.length === 0),
+      () => 1,
+    );
+  }
+
+  /** Enqueues tasks in bulk; their `queued` events are written together, not one flush each. */
+  private async dispatch(
+    plan: Plan,
+    tasks: readonly PlannedTask[],
+    attemptOf: (task: PlannedTask) => number,
+  ): Promise<void> {
+    if (tasks.length === 0) return;
+    await this.deps.dispatcher.enqueueMany(
+      tasks.map((task) => this.envelope(plan, task, attemptOf(task), '')),
+    );
+    await Promise.all(
+      tasks.map((task) => this.deps.events.taskQueued(plan.tenant, plan.runId, task.taskId, attemptOf(task))),
+    );
+  }
+
+  envelope(plan: Plan, task: PlannedTask, attempt: number, scratchPrefix: string): DispatchEnvelope {
+    return {
+      tenant: plan.tenant,
+      runId: plan.runId,
+      planId: plan.planId,
+      taskId: task.taskId,
+      taskKey: task.taskKey,
+      attempt,
+      attemptId: attemptIdOf(task.taskId, attempt),
+      kind: task.kind,
+      catalogVersion: plan.catalogVersion,
+      inputsJson: JSON.stringify(task.inputs),
+      deadlineMs: this.now() + (this.deps.taskDeadlineMs ?? 6 * 3600_000),
+      scratchPrefix,
+    };
+  }
+
+  /** Polls run history until the run ends (or the timeout passes) and answers its view. */
+  async waitForRun(tenant: string, runId: string, timeoutMs = 120_000): Promise<RunView> {
+    const deadline = this.now() + timeoutMs;
+    for (;;) {
+      const run = await this.history.get(tenant, runId);
+      if (run && ['succeeded', 'failed', 'cancelled'].includes(run.status)) return run;
+      if (this.now() > deadline) {
+        throw new WeirError(
+          'RUN_TIMEOUT',
+          `run ${runId} did not finish within ${timeoutMs} ms (it continues)`,
+          504,
+          { runId },
+        );
+      }
+      await sleep(100);
+    }
+  }
+
+  async loadPlan(tenant: string, runId: string): Promise<Plan | undefined> {
+    const cached = this.plans.get(runId);
+    if (cached) return cached;
+    const bytes = await this.deps.store.getIfExists(paths.runKeys.plan(tenant, runId));
+    if (!bytes) return undefined;
+    const plan = planFromBytes(bytes);
+    this.plans.set(runId, plan);
+    return plan;
+  }
+
+  /**
+   * Called by a worker once a task reached a terminal state (its events already written):
+   * dispatches dependents, skips them after a failure, and ends the run with its last task.
+   */
+  async taskFinished(tenant: string, runId: string, taskId: string, outcome: TaskOutcome): Promise<void> {
+    const plan = await this.loadPlan(tenant, runId);
+    if (!plan) return;
+    const counts = await this.progress.finish(tenant, runId, taskId, outcome);
+    if (!counts) return;
+    for (const dependent of dependentsOf(plan, taskId)) {
+      if (outcome !== 'succeeded') {
+        await this.deps.events.taskEnded(
+          tenant,
+          runId,
+          dependent.taskId,
+          'skipped',
+          `upstream task ${taskId} ${outcome}`,
+        );
+        await this.taskFinished(tenant, runId, dependent.taskId, 'skipped');
+      } else if (await this.upstreamDone(tenant, plan, dependent)) {
+        await this.dispatch(plan, [dependent], () => 1);
+      }
+    }
+    if (counts.remaining === 0 && (await this.progress.claimFinal(tenant, runId))) {
+      await this.finishRun(tenant, runId, counts.failed === 0 ? 'succeeded' : 'failed');
+    }
+  }
+
+  private async upstreamDone(tenant: string, plan: Plan, task: PlannedTask): Promise<boolean> {
+    const run = await this.history.get(tenant, plan.runId);
+    const byKey = new Map(run?.tasks.map((t) => [t.taskKey, t.status]));
+    return task.dependsOn.every((key) => byKey.get(key) === 'succeeded');
+  }
+
+  private async finishRun(
+    tenant: string,
+    runId: string,
+    status: 'succeeded' | 'failed' | 'cancelled',
+  ): Promise<void> {
+    const error =
+      status === 'failed' ? { code: 'TASK_FAILED', message: 'one or more tasks failed' } : undefined;
+    await this.deps.events.runFinished(tenant, runId, status, error ? { error } : {});
+  }
+
+  async cancel(tenant: string, runId: string): Promise<RunView> {
+    const run = await this.history.get(tenant, runId);
+    if (!run) throw new CatalogNotFoundError('RUN_NOT_FOUND', `run ${runId} does not exist`, { runId });
+    if (['succeeded', 'failed', 'cancelled'].includes(run.status)) {
+      throw new WeirError('RUN_FINISHED', `run ${runId} already ${run.status}`, 409, {
+        runId,
+        status: run.status,
+      });
+    }
+    await this.progress.cancel(tenant, runId);
+    for (const task of run.tasks) {
+      if (['succeeded', 'failed', 'skipped', 'cancelled', 'running'].includes(task.status)) continue;
+      await this.deps.dispatcher.remove(task.kind, task.taskId);
+      await this.deps.events.taskEnded(tenant, runId, task.taskId, 'cancelled', 'run cancelled');
+    }
+    await this.deps.events.runFinished(tenant, runId, 'cancelled');
+    return (await this.history.get(tenant, runId))!;
+  }
+
+  /**
+   * Brings every unfinished run of a tenant back in line with its events, e.g. after Redis
+   * lost its queues: tasks nobody holds are dispatched again (the catalog's idempotency keys
+   * make a second execution harmless) and runs whose tasks all ended are finished.
+   */
+  async reconcile(tenant: string): Promise<{ redispatched: number; finished: number }> {
+    const { runs } = await this.history.list(tenant, { limit: 10_000 });
+    let redispatched = 0;
+    let finished = 0;
+    for (const run of runs) {
+      if (run.status !== 'running' && run.status !== 'planned') continue;
+      const plan = await this.loadPlan(tenant, run.runId);
+      if (!plan) continue;
+      if (await this.progress.isCancelled(tenant, run.runId)) continue;
+      const open = run.tasks.filter(
+        (t) => !['succeeded', 'failed', 'skipped', 'cancelled'].includes(t.status),
+      );
+      if (open.length === 0) {
+        const failed = run.tasks.some((t) => t.status !== 'succeeded');
+        await this.finishRun(tenant, run.runId, failed ? 'failed' : 'succeeded');
+        finished++;
+        continue;
+      }
+      await this.progress.init(tenant, run.runId, open.length);
+      const statusByKey = new Map(run.tasks.map((t) => [t.taskKey, t.status]));
+      const taskById = new Map(plan.tasks.map((t) => [t.taskId, t]));
+      const again: PlannedTask[] = [];
+      const attempts = new Map<string, number>();
+      for (const view of open) {
+        const task = taskById.get(view.taskId)!;
+        if (!task.dependsOn.every((key) => statusByKey.get(key) === 'succeeded')) continue;
+        const state = await this.deps.dispatcher.jobState(task.kind, task.taskId);
+        if (state === undefined || state === 'completed' || state === 'failed') {
+          // Gone from Redis, or finished there without its events landing: run it again.
+          await this.deps.dispatcher
+            .queue(task.kind)
+            .remove(task.taskId)
+            .catch(() => undefined);
+          again.push(task);
+          attempts.set(task.taskId, Math.max(1, view.attempts.length + 1));
+        }
+      }
+      await this.dispatch(plan, again, (task) => attempts.get(task.taskId)!);
+      redispatched += again.length;
+    }
+    return { redispatched, finished };
+  }
+
+  /**
+   * Re-executes a finished run's plan against its recorded catalog version into a scratch
+   * prefix, and compares each output with what was recorded and with what storage holds now.
+   * Commits nothing.
+   */
+  async replay(tenant: string, runId: string, timeoutMs = 10 * 60_000): Promise<ReplayReport> {
+    const plan = await this.loadPlan(tenant, runId);
+    const run = await this.history.get(tenant, runId);
+    if (!plan || !run)
+      throw new CatalogNotFoundError('RUN_NOT_FOUND', `run ${runId} does not exist`, { runId });
+    if (run.status !== 'succeeded') {
+      throw new WeirError(
+        'RUN_NOT_REPLAYABLE',
+        `run ${runId} is ${run.status}; only succeeded runs can be replayed`,
+        409,
+      );
+    }
+    const replayId = `rpl_${sha256Hex(`${runId}\n${this.now()}`).slice(0, 24)}`;
+    const report: ReplayReport = {
+      runId,
+      reproducible: true,
+      catalogVersion: plan.catalogVersion,
+      tasks: [],
+      differences: [],
+    };
+    for (const task of plan.tasks) {
+      const recorded = run.tasks.find((t) => t.taskId === task.taskId)?.result;
+      if (!REPLAYABLE.has(task.kind) || !recorded) {
+        report.tasks.push({
+          taskId: task.taskId,
+          taskKey: task.taskKey,
+          kind: task.kind,
+          reproducible: true,
+          skipped: `${task.kind} tasks have no deterministic outputs to compare`,
+          outputs: [],
+        });
+        continue;
+      }
+      const envelope = this.envelope(plan, task, 1, paths.scratchKeys.prefix(tenant, replayId));
+      const replayed = await this.deps.dispatcher.run(envelope, `${replayId}-${task.taskId}`, timeoutMs);
+      const outputs = await this.compareOutputs(recorded, replayed);
+      const ok = outputs.every(
+        (o) => o.recordedSha256 === o.storedSha256 && o.recordedSha256 === o.replayedSha256,
+      );
+      report.tasks.push({
+        taskId: task.taskId,
+        taskKey: task.taskKey,
+        kind: task.kind,
+        reproducible: ok,
+        outputs,
+      });
+      if (!ok) {
+        report.reproducible = false;
+        report.differences.push(
+          ...outputs.filter(
+            (o) => o.recordedSha256 !== o.storedSha256 || o.recordedSha256 !== o.replayedSha256,
+          ),
+        );
+      }
+    }
+    return report;
+  }
+
+  private async compareOutputs(recorded: TaskResult, replayed: TaskResult): Promise<ReplayOutput[]> {
+    const name = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+    const replayedByName = new Map(replayed.wrote.files.map((f) => [name(f.path), f.sha256]));
+    return Promise.all(
+      recorded.wrote.files.map(async (file) => {
+        const stored = await this.deps.store.getIfExists(file.path);
+        return {
+          file: file.path,
+          recordedSha256: file.sha256,
+          storedSha256: stored ? sha256Hex(stored) : null,
+          replayedSha256: replayedByName.get(name(file.path)) ?? null,
+        };
+      }),
+    );
+  }
+}
+
+const dependentsIndex = new WeakMap<Plan, Map<string, PlannedTask[]>>();
+
+/** Tasks that list `taskId`'s key in their dependsOn, indexed once per plan. */
+function dependentsOf(plan: Plan, taskId: string): PlannedTask[] {
+  let index = dependentsIndex.get(plan);
+  if (!index) {
+    index = new Map();
+    const idOfKey = new Map(plan.tasks.map((t) => [t.taskKey, t.taskId]));
+    for (const task of plan.tasks) {
+      for (const key of task.dependsOn) {
+        const upstream = idOfKey.get(key);
+        if (upstream !== undefined) index.set(upstream, [...(index.get(upstream) ?? []), task]);
+      }
+    }
+    dependentsIndex.set(plan, index);
+  }
+  return index.get(taskId) ?? [];
+}
+
+function tableOf(plan: Plan): string | undefined {
+  const trigger = plan.trigger as { database?: string; table?: string };
+  return trigger.database && trigger.table ? `${trigger.database}.${trigger.table}` : undefined;
+}

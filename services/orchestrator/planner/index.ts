@@ -1,0 +1,36 @@
+/**
+ * The orchestrator's pure planner (DESIGN.md §6, ADR 0007): triggers in, deterministic plans
+ * out. Nothing here reads a clock, randomness, the environment or storage.
+ */
+export {
+  type CompactionCandidateOptions,
+  type CompactionTier,
+  compactionCandidates,
+  retentionTriggers,
+} from './candidates.js';
+export { attemptIdOf, ID_PATTERN, planIdOf, runIdOf, runKeyOf, taskIdOf } from './ids.js';
+export { EXPIRE_CHUNK } from './maintenance.js';
+export { planRun } from './plan.js';
+export { planBody, planBytes, planFromBytes } from './serialize.js';
+export {
+  type CheckpointTrigger,
+  type CompactionTrigger,
+  type EventsCompactionTrigger,
+  type ExpireTrigger,
+  type NoopTrigger,
+  parseTrigger,
+  type RetentionTrigger,
+  RUN_KINDS,
+  type RunKind,
+  type Trigger,
+  type TriggerInput,
+  triggerSchema,
+} from './triggers.js';
+export {
+  PLAN_FORMAT,
+  type Plan,
+  type PlanBody,
+  type PlannedTask,
+  type PlanSummary,
+  type PlanTaskBody,
+} from './types.js';

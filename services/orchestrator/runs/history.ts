@@ -1,0 +1,80 @@
+/**
+ * Reads run history and lineage from the event log (compacted projections + tail).
+ */
+import { type EventEnvelope, type ObjectStore, readEvents } from '../../../catalog/index.js';
+import type { LineageEdge, RunStatus } from './events.js';
+import { foldRun, type RunView } from './fold.js';
+
+export interface RunFilter {
+  kind?: string;
+  status?: RunStatus;
+  /** `db.table` */
+  table?: string;
+  /** Planned at or after (ISO or ms). */
+  since?: number;
+  until?: number;
+  limit?: number;
+}
+
+export interface RunHistoryPage {
+  runs: RunView[];
+  /** Where the events came from: compacted Parquet vs the uncompacted tail. */
+  sources: { compacted: number; tail: number };
+}
+
+export class RunHistory {
+  constructor(private readonly store: ObjectStore) {}
+
+  private async runEvents(tenant: string, runIds?: Set<string>) {
+    const match = (e: EventEnvelope) => runIds === undefined || runIds.has(String(e.payload.runId));
+    const [runs, tasks] = await Promise.all([
+      readEvents(this.store, tenant, 'runs', match),
+      readEvents(this.store, tenant, 'tasks', match),
+    ]);
+    const byRun = new Map<string, EventEnvelope[]>();
+    for (const event of [...runs.events, ...tasks.events]) {
+      const id = String(event.payload.runId);
+      const list = byRun.get(id);
+      if (list) list.push(event);
+      else byRun.set(id, [event]);
+    }
+    const sources = {
+      compacted: runs.compactedEvents + tasks.compactedEvents,
+      tail: runs.tailEvents + tasks.tailEvents,
+    };
+    return { byRun, sources };
+  }
+
+  async get(tenant: string, runId: string): Promise<RunView | undefined> {
+    const { byRun } = await this.runEvents(tenant, new Set([runId]));
+    return foldRun(byRun.get(runId) ?? []);
+  }
+
+  async list(tenant: string, filter: RunFilter = {}): Promise<RunHistoryPage> {
+    const { byRun, sources } = await this.runEvents(tenant);
+    const runs: RunView[] = [];
+    for (const events of byRun.values()) {
+      const run = foldRun(events);
+      if (!run) continue;
+      if (filter.kind && run.kind !== filter.kind) continue;
+      if (filter.status && run.status !== filter.status) continue;
+      if (filter.table && run.table !== filter.table) continue;
+      const planned = Date.parse(run.plannedAt);
+      if (filter.since !== undefined && planned < filter.since) continue;
+      if (filter.until !== undefined && planned > filter.until) continue;
+      runs.push(run);
+    }
+    runs.sort((a, b) =>
+      a.plannedAt < b.plannedAt ? 1 : a.plannedAt > b.plannedAt ? -1 : a.runId < b.runId ? -1 : 1,
+    );
+    return { runs: runs.slice(0, filter.limit ?? 100), sources };
+  }
+
+  async lineageEdges(
+    tenant: string,
+    where: (edge: LineageEdge) => boolean = () => true,
+  ): Promise<LineageEdge[]> {
+    const { events } = await readEvents(this.store, tenant, 'lineage_edges');
+    return events.map((e) => e.payload as unknown as LineageEdge).filter(where);
+  }
+}

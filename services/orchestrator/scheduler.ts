@@ -1,0 +1,190 @@
+/**
+ * Schedules (DESIGN.md §6): hourly compaction at :05, daily compaction, daily retention and
+ * expiry, checkpoints and events compaction by backlog. A tick carries its scheduled time as
+ * the trigger's logical time, so every orchestrator that sees a tick plans the same run id and
+ * the recorded plan's put-if-absent leaves exactly one run. After downtime only the newest
+ * `maxCatchUp` missed ticks of each schedule run.
+ */
+import type { Redis } from 'ioredis';
+import {
+  type ObjectStore,
+  paths,
+  type SystemCatalog,
+  type TenantCatalogs,
+  type TenantState,
+} from '../../catalog/index.js';
+import type { Orchestrator } from './orchestrator.js';
+import { compactionCandidates, retentionTriggers } from './planner/index.js';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+export interface Schedule {
+  name: string;
+  everyMs: number;
+  /** Ticks fall at `offsetMs` past each multiple of `everyMs` since the epoch (UTC). */
+  offsetMs: number;
+  triggers(tenant: string, logicalTime: string, state: TenantState, store: ObjectStore): Promise<unknown[]>;
+}
+
+/** Ticks due in (last, now], oldest first, at most `maxCatchUp` of the newest. */
+export function dueTicks(
+  schedule: Pick<Schedule, 'everyMs' | 'offsetMs'>,
+  lastTick: number | undefined,
+  now: number,
+  maxCatchUp: number,
+): number[] {
+  const latest =
+    Math.floor((now - schedule.offsetMs) / schedule.everyMs) * schedule.everyMs + schedule.offsetMs;
+  if (latest > now) return [];
+  const first = lastTick === undefined ? latest : lastTick + schedule.everyMs;
+  const ticks: number[] = [];
+  for (let t = latest; t >= first && ticks.length < maxCatchUp; t -= schedule.everyMs) ticks.unshift(t);
+  return ticks;
+}
+
+export interface SchedulerOptions {
+  checkpointEvery?: number;
+  eventsBacklogBatches?: number;
+}
+
+export function defaultSchedules(options: SchedulerOptions = {}): Schedule[] {
+  const checkpointEvery = options.checkpointEvery ?? 100;
+  const backlog = options.eventsBacklogBatches ?? 50;
+  return [
+    {
+      name: 'compaction-hourly',
+      everyMs: HOUR,
+      offsetMs: 5 * MINUTE,
+      triggers: async (_tenant, logicalTime, state) =>
+        compactionCandidates(state, { tier: 'hourly', logicalTime }),
+    },
+    {
+      name: 'compaction-daily',
+      everyMs: DAY,
+      offsetMs: 15 * MINUTE,
+      triggers: async (_tenant, logicalTime, state) =>
+        compactionCandidates(state, { tier: 'daily', logicalTime }),
+    },
+    {
+      name: 'retention',
+      everyMs: DAY,
+      offsetMs: 30 * MINUTE,
+      triggers: async (_tenant, logicalTime, state) => retentionTriggers(state, logicalTime),
+    },
+    {
+      name: 'expire',
+      everyMs: DAY,
+      offsetMs: 45 * MINUTE,
+      triggers: async (tenant, logicalTime) => [{ kind: 'expire', tenant, logicalTime }],
+    },
+    {
+      name: 'checkpoint',
+      everyMs: MINUTE,
+      offsetMs: 0,
+      triggers: async (tenant, logicalTime, state, store) => {
+        const newest = await store.getIfExists(paths.catalogKeys.lastCheckpoint(paths.tenantScope(tenant)));
+        const at = newest ? (JSON.parse(new TextDecoder().decode(newest)) as { version: number }).version : 0;
+        return state.version - at >= checkpointEvery ? [{ kind: 'checkpoint', tenant, logicalTime }] : [];
+      },
+    },
+    {
+      name: 'events-compaction',
+      everyMs: MINUTE,
+      offsetMs: 0,
+      triggers: async (tenant, logicalTime, _state, store) => {
+        let batches = 0;
+        for await (const object of store.listAll(paths.eventKeys.prefix(tenant))) {
+          if (paths.eventKeys.isBatch(tenant, object.key) && ++batches >= backlog)
+            return [{ kind: 'events-compaction', tenant, logicalTime }];
+        }
+        return [];
+      },
+    },
+  ];
+}
+
+export interface SchedulerDeps {
+  orchestrator: Orchestrator;
+  system: SystemCatalog;
+  catalogs: TenantCatalogs;
+  store: ObjectStore;
+  redis: Redis;
+  schedules?: Schedule[];
+  maxCatchUp?: number;
+  now?: () => number;
+  onError?: (error: unknown, context: Record<string, unknown>) => void;
+}
+
+export class Scheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly schedules: Schedule[];
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SchedulerDeps) {
+    this.schedules = deps.schedules ?? defaultSchedules();
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Runs every due tick once; returns the runs it submitted (new or already existing). */
+  async tick(): Promise<{ schedule: string; logicalTime: string; runId: string; created: boolean }[]> {
+    const submitted: { schedule: string; logicalTime: string; runId: string; created: boolean }[] = [];
+    const now = this.now();
+    const tenants = [...(await this.deps.system.refresh()).tenants.keys()];
+    for (const schedule of this.schedules) {
+      const key = `weir:schedule:${schedule.name}:last`;
+      const last = await this.deps.redis.get(key);
+      for (const tick of dueTicks(
+        schedule,
+        last === null ? undefined : Number(last),
+        now,
+        this.deps.maxCatchUp ?? 3,
+      )) {
+        const logicalTime = new Date(tick).toISOString();
+        for (const tenant of tenants) {
+          try {
+            const state = await this.deps.catalogs.forTenant(tenant).refresh();
+            for (const trigger of await schedule.triggers(tenant, logicalTime, state, this.deps.store)) {
+              const result = await this.deps.orchestrator.submit(trigger);
+              submitted.push({
+                schedule: schedule.name,
+                logicalTime,
+                runId: result.runId,
+                created: result.created,
+              });
+            }
+          } catch (error) {
+            this.deps.onError?.(error, { schedule: schedule.name, tenant, logicalTime });
+          }
+        }
+        await this.deps.redis.set(key, String(tick));
+      }
+    }
+    for (const tenant of tenants) {
+      await this.deps.orchestrator
+        .reconcile(tenant)
+        .catch((error: unknown) => this.deps.onError?.(error, { tenant, reconcile: true }));
+    }
+    return submitted;
+  }
+
+  start(intervalMs = 15_000): void {
+    const loop = () => {
+      this.running = this.tick()
+        .then(() => undefined)
+        .catch((error: unknown) => this.deps.onError?.(error, {}))
+        .finally(() => {
+          if (this.timer !== undefined) this.timer = setTimeout(loop, intervalMs);
+        });
+    };
+    this.timer = setTimeout(loop, 0);
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * The composition root of the catalog, event log, orchestrator, scheduler and task workers a
+ * process role needs (DESIGN.md §1): `serve` has all of them, `api` plans and reads runs but
+ * runs no scheduler or workers, `orchestrator` schedules and reconciles, `worker` executes.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConnectionOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { EventLogWriter, type ObjectStore, SystemCatalog, TenantCatalogs } from '../../catalog/index.js';
+import { openWorkerDuckDB, startTaskWorkers, type TaskWorkers } from '../../workers/index.js';
+import { Dispatcher, Orchestrator, RunEventLog, Scheduler } from '../orchestrator/index.js';
+import { bullmqConnectionOptions } from '../redis/index.js';
+
+export type PlatformRole = 'serve' | 'api' | 'orchestrator' | 'worker';
+
+export interface PlatformOptions {
+  role: PlatformRole;
+  store: ObjectStore;
+  redis: RedisOptions;
+  log: Logger;
+  /** Jobs each queue runs at once in this process (workers). */
+  workerConcurrency: number;
+  /** How often the scheduler looks for due ticks. */
+  schedulerIntervalMs?: number;
+  /** A task whose worker died is redelivered after this long. */
+  workerLockMs?: number;
+  /** The tenant created on first start. */
+  defaultTenant?: string;
+}
+
+export interface Platform {
+  catalogs: TenantCatalogs;
+  system: SystemCatalog;
+  orchestrator: Orchestrator;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(options: PlatformOptions): Promise<Platform> {
+  const { role, store, log } = options;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const fn of stops.splice(0).reverse())
+      await fn().catch((error: unknown) => log.error({ err: error }, 'stop failed'));
+  };
+  try {
+    const catalogs = new TenantCatalogs(store);
+    const system = new SystemCatalog(store);
+    if (options.defaultTenant) await system.ensureTenant(options.defaultTenant);
+    const writer = new EventLogWriter(store, { flushIntervalMs: 200 });
+    stops.push(() => writer.close());
+    const events = new RunEventLog(writer, `${role}:${hostname()}:${process.pid}`);
+    // BullMQ declares its own copy of ioredis' option type; the objects are the same.
+    const connection = bullmqConnectionOptions(options.redis) as ConnectionOptions;
+    const dispatcher = new Dispatcher(connection, undefined, (error) =>
+      log.warn({ err: error }, 'queue error'),
+    );
+    stops.push(() => dispatcher.close());
+    const redis = new Redis({ ...options.redis, lazyConnect: false, maxRetriesPerRequest: null });
+    redis.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
+    stops.push(async () => void redis.disconnect());
+    const orchestrator = new Orchestrator({ store, catalogs, events, dispatcher, redis });
+
+    if (role === 'serve' || role === 'orchestrator') {
+      const scheduler = new Scheduler({
+        orchestrator,
+        system,
+        catalogs,
+        store,
+        redis,
+        onError: (error, context) => log.warn({ err: error, ...context }, 'scheduled run failed to start'),
+      });
+      scheduler.start(options.schedulerIntervalMs ?? 15_000);
+      stops.push(() => scheduler.stop());
+    }
+    if (role === 'serve' || role === 'worker') {
+      const workDir = await mkdtemp(join(tmpdir(), 'weir-worker-'));
+      stops.push(() => rm(workDir, { recursive: true, force: true }));
+      const duckdb = await openWorkerDuckDB();
+      stops.push(async () => duckdb.closeSync());
+      const workers: TaskWorkers = await startTaskWorkers({
+        connection,
+        context: { store, catalogs, duckdb, workDir },
+        orchestrator,
+        events,
+        concurrency: options.workerConcurrency,
+        onError: (error) => log.warn({ err: error }, 'task worker error'),
+        ...(options.workerLockMs ? { lockDurationMs: options.workerLockMs } : {}),
+      });
+      stops.push(() => workers.close());
+      log.info({ worker: workers.name, concurrency: options.workerConcurrency }, 'task workers started');
+    }
+    return { catalogs, system, orchestrator, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

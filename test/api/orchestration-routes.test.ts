@@ -1,0 +1,206 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalObjectStore, type TenantCatalog } from '../../catalog/index.js';
+import { buildApp } from '../../services/api/index.js';
+import { DEFAULT_TENANT } from '../../services/api/tenant.js';
+import { createLogger } from '../../services/runtime/index.js';
+import { openWorkerDuckDB } from '../../workers/index.js';
+import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { PARTITION_0, seedFiles } from '../orchestrator/fixtures.js';
+
+describe('runs, lineage, compaction and retention routes', () => {
+  let redis: TestRedis;
+  let root: string;
+  let store: LocalObjectStore;
+  let o: TestOrchestration;
+  let duckdb: DuckDBInstance;
+  let api: FastifyInstance;
+  let catalog: TenantCatalog;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    root = mkdtempSync(join(tmpdir(), 'weir-api-orch-'));
+    store = new LocalObjectStore(root);
+    o = await startTestOrchestration(store, redis);
+    duckdb = await openWorkerDuckDB({ threads: 1 });
+    api = await buildApp({
+      logger: createLogger('warn', 'test', new Writable({ write: (_c, _e, done) => done() })),
+      version: '0.0.0-test',
+      readiness: [],
+      orchestrator: { orchestrator: o.orchestrator, catalogs: o.catalogs },
+    });
+    catalog = o.catalogs.forTenant(DEFAULT_TENANT);
+    await seedFiles(store, catalog, duckdb, { files: 12, rows: 200 });
+    for (let hour = 1; hour < 4; hour++) {
+      await seedFiles(store, catalog, duckdb, {
+        files: 1,
+        rows: 100,
+        hour,
+        prefix: `h${hour}-`,
+        createTable: false,
+      });
+    }
+  });
+  afterAll(async () => {
+    await api.close();
+    await o.stop();
+    duckdb.closeSync();
+    await redis.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) => {
+    const response = await api.inject({
+      method,
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    });
+    // biome-ignore lint/suspicious/noExplicitAny: response bodies are walked ad hoc in assertions
+    return { status: response.statusCode, body: response.json() as Record<string, any> };
+  };
+
+  it('compaction: candidates, trigger, then the run in jobs/history/stats, and in the runs API', async () => {
+    const candidates = await call('GET', '/api/v1/compaction/candidates?tier=hourly');
+    expect(candidates.status).toBe(200);
+    expect(candidates.body.candidates).toEqual([
+      { database: 'db', measurement: 'cpu', partition: PARTITION_0, file_count: 12, tier: 'hourly' },
+    ]);
+    const triggered = await call('POST', '/api/v1/compaction/trigger?tier=hourly&database=db');
+    expect(triggered.body.count).toBe(1);
+    const runId = triggered.body.runs[0].run_id as string;
+    await o.orchestrator.waitForRun(DEFAULT_TENANT, runId, 60_000);
+
+    expect(
+      (await call('GET', '/api/v1/compaction/history')).body.history.map((r: { runId: string }) => r.runId),
+    ).toContain(runId);
+    expect((await call('GET', '/api/v1/compaction/jobs')).body.count).toBe(0);
+    expect((await call('GET', '/api/v1/compaction/stats')).body).toMatchObject({
+      files_compacted: 12,
+      files_written: 1,
+      rows_written: 2400,
+    });
+    expect((await call('GET', '/api/v1/compaction/status')).body).toMatchObject({
+      enabled: true,
+      active_runs: 0,
+    });
+
+    const listed = await call('GET', '/api/v1/runs?kind=compaction&status=succeeded&table=db.cpu');
+    expect(listed.body.runs.map((r: { runId: string }) => r.runId)).toEqual([runId]);
+    const run = await call('GET', `/api/v1/runs/${runId}`);
+    expect(run.body.run).toMatchObject({ runId, status: 'succeeded', kind: 'compaction' });
+    expect(run.body.run.tasks[0].result.wrote.files).toHaveLength(1);
+
+    const lineage = await call('GET', `/api/v1/runs/${runId}/lineage`);
+    expect(lineage.body.inputs).toHaveLength(12);
+    const output = lineage.body.outputs[0] as string;
+    const upstream = await call(
+      'GET',
+      `/api/v1/lineage?file=${encodeURIComponent(output)}&direction=upstream`,
+    );
+    expect(upstream.body.nodes).toHaveLength(13);
+
+    const replay = await call('POST', `/api/v1/runs/${runId}/replay`);
+    expect(replay.body).toMatchObject({ success: true, reproducible: true });
+    expect((await call('POST', `/api/v1/runs/${runId}/cancel`)).status).toBe(409);
+  });
+
+  it('runs API: bad ids, unknown runs and bad filters answer 4xx with the error shape', async () => {
+    const bad = await call('GET', '/api/v1/runs/not-a-run');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ success: false, code: 'VALIDATION_ERROR' });
+    const unknown = await call('GET', `/api/v1/runs/run_${'0'.repeat(32)}`);
+    expect(unknown).toMatchObject({ status: 404, body: { success: false, code: 'RUN_NOT_FOUND' } });
+    expect((await call('POST', `/api/v1/runs/run_${'0'.repeat(32)}/replay`)).status).toBe(404);
+    expect((await call('GET', '/api/v1/runs?status=sleeping')).status).toBe(400);
+    expect((await call('GET', '/api/v1/lineage')).status).toBe(400);
+    expect((await call('GET', '/api/v1/lineage?table=db.cpu&file=x')).status).toBe(400);
+    const badTrigger = await call('POST', '/api/v1/runs', { kind: 'compaction', tier: 'weekly' });
+    expect(badTrigger.status).toBe(400);
+    expect(badTrigger.body.error).toMatch(/tier/);
+  });
+
+  it('retention: create, list, read, update, dry run, confirmed run, executions, delete', async () => {
+    const created = await call('POST', '/api/v1/retention', {
+      name: 'keep-1d',
+      database: 'db',
+      measurement: 'cpu',
+      retention_days: 1,
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.policy.id as string;
+    expect(
+      (await call('POST', '/api/v1/retention', { name: 'keep-1d', database: 'db', retention_days: 2 }))
+        .status,
+    ).toBe(409);
+    expect(
+      (await call('POST', '/api/v1/retention', { name: 'x', database: 'nope', retention_days: 2 })).status,
+    ).toBe(404);
+    expect(
+      (await call('POST', '/api/v1/retention', { name: 'x', database: 'db', retention_days: -1 })).status,
+    ).toBe(400);
+    const list = await call('GET', '/api/v1/retention');
+    expect(list.body).toMatchObject({
+      success: true,
+      count: 1,
+      policies: [{ id, name: 'keep-1d', measurement: 'cpu', retention_days: 1 }],
+    });
+    expect((await call('GET', `/api/v1/retention/${id}`)).body.policy.id).toBe(id);
+    // The fixture's newest rows are from 2026-03-01: a one-year policy keeps everything.
+    const updated = await call('PUT', `/api/v1/retention/${id}`, {
+      name: 'keep-1d',
+      database: 'db',
+      measurement: 'cpu',
+      retention_days: 1,
+    });
+    expect(updated.status).toBe(200);
+
+    expect((await call('POST', `/api/v1/retention/${id}/execute`, { dry_run: false })).body.code).toBe(
+      'CONFIRM_REQUIRED',
+    );
+    const dry = await call('POST', `/api/v1/retention/${id}/execute`, { dry_run: true });
+    expect(dry.body).toMatchObject({
+      success: true,
+      dry_run: true,
+      policy_id: id,
+      affected_measurements: ['cpu'],
+    });
+    expect(dry.body.files_deleted).toBeGreaterThan(0);
+    const before = (await catalog.refresh()).tables.get('db.cpu')!.fileCount;
+    const real = await call('POST', `/api/v1/retention/${id}/execute`, { confirm: true });
+    expect(real.body).toMatchObject({
+      success: true,
+      dry_run: false,
+      files_deleted: dry.body.files_deleted,
+      deleted_count: dry.body.deleted_count,
+    });
+    expect((await catalog.refresh()).tables.get('db.cpu')!.fileCount).toBe(before - dry.body.files_deleted);
+    const executions = await call('GET', `/api/v1/retention/${id}/executions`);
+    expect(executions.body.count).toBe(2);
+
+    expect((await call('DELETE', `/api/v1/retention/${id}`)).status).toBe(200);
+    expect((await call('GET', `/api/v1/retention/${id}`)).status).toBe(404);
+    expect((await call('DELETE', `/api/v1/retention/${id}`)).status).toBe(404);
+  });
+
+  it('every route declares its schema, so it appears in the OpenAPI document', async () => {
+    const doc = (await api.inject({ method: 'GET', url: '/docs/json' })).json() as {
+      paths: Record<string, unknown>;
+    };
+    for (const path of [
+      '/api/v1/runs',
+      '/api/v1/runs/{id}',
+      '/api/v1/runs/{id}/replay',
+      '/api/v1/lineage',
+      '/api/v1/retention/{id}/execute',
+      '/api/v1/compaction/trigger',
+    ]) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+  });
+});

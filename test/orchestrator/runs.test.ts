@@ -1,0 +1,278 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compactEvents, LocalObjectStore, liveFiles, sha256Hex, TenantCatalog } from '../../catalog/index.js';
+import { walkLineage } from '../../services/orchestrator/index.js';
+import { openWorkerDuckDB } from '../../workers/index.js';
+import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
+
+const LOGICAL = '2026-03-02T00:05:00.000Z';
+let n = 0;
+const freshTenant = () => `t${Date.now().toString(36)}${n++}`;
+
+describe('orchestrator on real Redis and BullMQ workers', () => {
+  let redis: TestRedis;
+  let root: string;
+  let store: LocalObjectStore;
+  let o: TestOrchestration;
+  let duckdb: DuckDBInstance;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    root = mkdtempSync(join(tmpdir(), 'weir-orch-'));
+    store = new LocalObjectStore(root);
+    o = await startTestOrchestration(store, redis, { concurrency: 2 });
+    duckdb = await openWorkerDuckDB({ threads: 1 });
+  });
+  afterAll(async () => {
+    await o.stop();
+    duckdb.closeSync();
+    await redis.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  const compaction = (tenant: string, logicalTime = LOGICAL) => ({
+    kind: 'compaction',
+    tenant,
+    logicalTime,
+    tier: 'hourly',
+    database: 'db',
+    table: 'cpu',
+    partition: PARTITION_0,
+  });
+
+  it('one trigger makes one run: planned once, executed by a worker, committed, recorded with lineage', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    const inputs = await seedFiles(store, catalog, duckdb, { files: 12, rows: 500 });
+    const before = await catalog.refresh();
+    const first = await o.orchestrator.submit(compaction(tenant));
+    const again = await o.orchestrator.submit(compaction(tenant));
+    expect(first.created).toBe(true);
+    expect(again).toMatchObject({ created: false, runId: first.runId, planId: first.planId });
+
+    const run = await o.orchestrator.waitForRun(tenant, first.runId, 60_000);
+    expect(run.status).toBe('succeeded');
+    expect(run.tasks).toHaveLength(1);
+    const task = run.tasks[0]!;
+    expect(task.status).toBe('succeeded');
+    expect(task.attempts.map((a) => a.status)).toEqual(['succeeded']);
+    expect(task.result?.wrote.committed).toBe(true);
+    expect(task.result?.reads[0]?.catalogVersion).toBe(before.version);
+
+    const head = await catalog.refresh();
+    const live = [...liveFiles(head.tables.get('db.cpu')!)];
+    expect(live.map((f) => f.path)).toEqual(task.result!.wrote.files.map((f) => f.path));
+    expect(await countLiveRows(store, duckdb, head)).toBe(12 * 500);
+
+    const edges = await o.orchestrator.history.lineageEdges(tenant, (e) => e.runId === first.runId);
+    expect(new Set(edges.map((e) => e.input.path))).toEqual(new Set(inputs.map((f) => f.path)));
+    expect(new Set(edges.map((e) => e.output.path))).toEqual(new Set(live.map((f) => f.path)));
+  });
+
+  it('retention: a dry run reports exactly what a real run removes; expire deletes only files outside the window', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    for (let hour = 0; hour < 6; hour++) {
+      await seedFiles(store, catalog, duckdb, {
+        files: 1,
+        rows: 100,
+        hour,
+        prefix: `h${hour}-`,
+        createTable: hour === 0,
+      });
+    }
+    await catalog.commit([
+      {
+        op: 'setPolicy',
+        policy: {
+          id: 'keep-1d',
+          kind: 'retention',
+          database: 'db',
+          definition: { name: 'keep-1d', retention_days: 1 },
+        },
+      },
+    ]);
+    // Cutoff 2026-03-01T02:30Z: hours 00, 01 and 02 hold only older rows.
+    const logicalTime = '2026-03-02T02:30:00.000Z';
+    const dry = await o.orchestrator.submit({
+      kind: 'retention',
+      tenant,
+      logicalTime,
+      policyId: 'keep-1d',
+      dryRun: true,
+    });
+    const dryRun = await o.orchestrator.waitForRun(tenant, dry.runId, 30_000);
+    expect(dryRun).toMatchObject({ status: 'succeeded', dryRun: true });
+    expect((await catalog.refresh()).tables.get('db.cpu')!.fileCount).toBe(6);
+    expect(dry.summary).toMatchObject({ partitions: 3, files: 3, rows: 300 });
+
+    const real = await o.orchestrator.submit({ kind: 'retention', tenant, logicalTime, policyId: 'keep-1d' });
+    expect(real.runId).not.toBe(dry.runId);
+    const realRun = await o.orchestrator.waitForRun(tenant, real.runId, 30_000);
+    expect(realRun.status).toBe('succeeded');
+    const removed = realRun.tasks.flatMap((t) => t.result!.wrote.removed);
+    expect(removed).toHaveLength(dry.summary.files as number);
+    expect(removed.reduce((sum, f) => sum + f.rows, 0)).toBe(dry.summary.rows);
+    const head = await catalog.refresh();
+    expect([...head.tables.get('db.cpu')!.partitions.keys()].sort()).toEqual([
+      'date=2026-03-01/hour=03',
+      'date=2026-03-01/hour=04',
+      'date=2026-03-01/hour=05',
+    ]);
+    // Removed objects stay for time travel until the window has passed.
+    for (const f of removed) expect(await store.head(f.path)).toBeDefined();
+    const removedAt = Math.max(...[...head.tombstones].map((t) => t.removedAt));
+    const week = 7 * 24 * 3600_000;
+    const early = await o.orchestrator.submit({
+      kind: 'expire',
+      tenant,
+      logicalTime: new Date(removedAt + week - 60_000).toISOString(),
+    });
+    expect(early.taskCount).toBe(0);
+    const late = await o.orchestrator.submit({
+      kind: 'expire',
+      tenant,
+      logicalTime: new Date(removedAt + week + 60_000).toISOString(),
+    });
+    expect((await o.orchestrator.waitForRun(tenant, late.runId, 30_000)).status).toBe('succeeded');
+    for (const f of removed) expect(await store.head(f.path)).toBeUndefined();
+    for (const f of liveFiles(head.tables.get('db.cpu')!)) expect(await store.head(f.path)).toBeDefined();
+  });
+
+  it('replay of a compaction run is reproducible; after tampering with an output, replay reports the mismatch', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    await seedFiles(store, catalog, duckdb, { files: 6, rows: 300 });
+    const { runId } = await o.orchestrator.submit(compaction(tenant));
+    expect((await o.orchestrator.waitForRun(tenant, runId, 60_000)).status).toBe('succeeded');
+    const headBefore = (await catalog.refresh()).version;
+
+    const clean = await o.orchestrator.replay(tenant, runId);
+    expect(clean.reproducible).toBe(true);
+    expect(clean.tasks[0]!.outputs.length).toBeGreaterThan(0);
+    expect(clean.differences).toEqual([]);
+    expect((await catalog.refresh()).version).toBe(headBefore); // replay commits nothing
+
+    const output = clean.tasks[0]!.outputs[0]!.file;
+    await store.put(output, new TextEncoder().encode('tampered'));
+    const tampered = await o.orchestrator.replay(tenant, runId);
+    expect(tampered.reproducible).toBe(false);
+    expect(tampered.differences).toEqual([
+      expect.objectContaining({
+        file: output,
+        storedSha256: sha256Hex('tampered'),
+        replayedSha256: clean.tasks[0]!.outputs[0]!.recordedSha256,
+      }),
+    ]);
+  });
+
+  it('lineage: after two chained compactions, upstream of the final file reaches the original files through both runs', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    const originals = await seedFiles(store, catalog, duckdb, { files: 3, rows: 100, prefix: 'a' });
+    const first = await o.orchestrator.submit(compaction(tenant, '2026-03-02T00:05:00.000Z'));
+    await o.orchestrator.waitForRun(tenant, first.runId, 60_000);
+    const later = await seedFiles(store, catalog, duckdb, {
+      files: 2,
+      rows: 100,
+      prefix: 'b',
+      createTable: false,
+    });
+    const second = await o.orchestrator.submit(compaction(tenant, '2026-03-02T01:05:00.000Z'));
+    const secondRun = await o.orchestrator.waitForRun(tenant, second.runId, 60_000);
+    expect(secondRun.status).toBe('succeeded');
+    const finalFile = secondRun.tasks[0]!.result!.wrote.files[0]!.path;
+
+    const edges = await o.orchestrator.history.lineageEdges(tenant);
+    const graph = walkLineage(edges, { node: finalFile, level: 'file', direction: 'upstream', depth: 5 });
+    const reached = new Set(graph.nodes.map((node) => node.id));
+    for (const f of [...originals, ...later]) expect(reached.has(f.path)).toBe(true);
+    expect(new Set(graph.edges.map((e) => e.runId))).toEqual(new Set([first.runId, second.runId]));
+    const down = walkLineage(edges, {
+      node: originals[0]!.path,
+      level: 'file',
+      direction: 'downstream',
+      depth: 5,
+    });
+    expect(down.nodes.map((x) => x.id)).toContain(finalFile);
+  });
+
+  it('run history answers from compacted events and from the uncompacted tail', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    await seedFiles(store, catalog, duckdb, { files: 2, rows: 50 });
+    const first = await o.orchestrator.submit(compaction(tenant, '2026-03-02T00:05:00.000Z'));
+    await o.orchestrator.waitForRun(tenant, first.runId, 60_000);
+    await o.writer.flush();
+    const folded = await compactEvents(store, tenant, { settleMs: 0, now: () => Date.now() + 1000 });
+    expect(folded.compacted).toBe(true);
+
+    await seedFiles(store, catalog, duckdb, { files: 2, rows: 50, prefix: 'late', createTable: false });
+    const second = await o.orchestrator.submit(compaction(tenant, '2026-03-02T01:05:00.000Z'));
+    await o.orchestrator.waitForRun(tenant, second.runId, 60_000);
+
+    const page = await o.orchestrator.history.list(tenant, { kind: 'compaction' });
+    expect(page.runs.map((r) => r.runId).sort()).toEqual([first.runId, second.runId].sort());
+    expect(page.runs.every((r) => r.status === 'succeeded')).toBe(true);
+    expect(page.sources.compacted).toBeGreaterThan(0);
+    expect(page.sources.tail).toBeGreaterThan(0);
+    const firstView = await o.orchestrator.history.get(tenant, first.runId);
+    expect(firstView?.tasks[0]?.result?.wrote.committed).toBe(true);
+  });
+
+  it('cancel removes queued tasks, lets nothing new start, and ends the run cancelled', async () => {
+    const tenant = freshTenant();
+    await new TenantCatalog(store, tenant).commit([{ op: 'createDatabase', database: 'db' }]);
+    const { runId } = await o.orchestrator.submit({
+      kind: 'noop',
+      tenant,
+      logicalTime: LOGICAL,
+      tasks: 30,
+      sleepMs: 150,
+    });
+    await waitFor(async () =>
+      (await o.orchestrator.history.get(tenant, runId))?.tasks.some((t) => t.status === 'succeeded')
+        ? true
+        : undefined,
+    );
+    const cancelled = await o.orchestrator.cancel(tenant, runId);
+    expect(cancelled.status).toBe('cancelled');
+    await new Promise((r) => setTimeout(r, 600));
+    const run = (await o.orchestrator.history.get(tenant, runId))!;
+    expect(run.status).toBe('cancelled');
+    const succeeded = run.tasks.filter((t) => t.status === 'succeeded').length;
+    expect(succeeded).toBeLessThan(30);
+    expect(run.tasks.filter((t) => t.status === 'cancelled').length).toBeGreaterThan(0);
+    await expect(o.orchestrator.cancel(tenant, runId)).rejects.toMatchObject({ code: 'RUN_FINISHED' });
+  });
+
+  it('a Redis restart in the middle of a run loses the queue, and the run still finishes', async () => {
+    const tenant = freshTenant();
+    await new TenantCatalog(store, tenant).commit([{ op: 'createDatabase', database: 'db' }]);
+    const { runId } = await o.orchestrator.submit({
+      kind: 'noop',
+      tenant,
+      logicalTime: LOGICAL,
+      tasks: 12,
+      sleepMs: 200,
+    });
+    await waitFor(async () =>
+      (await o.orchestrator.history.get(tenant, runId))?.tasks.some((t) => t.status === 'succeeded')
+        ? true
+        : undefined,
+    );
+    await redis.restart(); // no persistence: queued jobs and progress are gone
+    const run = await waitFor(async () => {
+      await o.orchestrator.reconcile(tenant).catch(() => undefined);
+      const view = await o.orchestrator.history.get(tenant, runId);
+      return view?.status === 'succeeded' ? view : undefined;
+    }, 60_000);
+    expect(run.tasks.every((t) => t.status === 'succeeded')).toBe(true);
+  });
+});

@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalObjectStore, liveFiles, TenantCatalog } from '../../catalog/index.js';
+import { openWorkerDuckDB } from '../../workers/index.js';
+import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
+
+const weirBin = fileURLToPath(new URL('../../bin/weir.ts', import.meta.url));
+const FILES = 40;
+const ROWS = 50_000;
+
+describe('a worker process killed with SIGKILL in the middle of a compaction task', () => {
+  let redis: TestRedis;
+  let dataDir: string;
+  let store: LocalObjectStore;
+  let o: TestOrchestration;
+  let duckdb: DuckDBInstance;
+  const workers: ChildProcess[] = [];
+
+  const startWorker = () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', weirBin, 'worker'], {
+      env: {
+        ...process.env,
+        NODE_NO_WARNINGS: '1',
+        WEIR_DATA_DIR: dataDir,
+        REDIS_URL: redis.url,
+        WEIR_WORKERS: '1',
+        WEIR_WORKER_LOCK_MS: '2000',
+        WEIR_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    workers.push(child);
+    return child;
+  };
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    dataDir = mkdtempSync(join(tmpdir(), 'weir-kill-'));
+    store = new LocalObjectStore(join(dataDir, 'objects'));
+    o = await startTestOrchestration(store, redis, { workers: false });
+    duckdb = await openWorkerDuckDB({ threads: 1 });
+  });
+  afterAll(async () => {
+    for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+    await o.stop();
+    duckdb.closeSync();
+    await redis.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is redelivered to another worker; the run succeeds with every row exactly once and no orphan referenced', async () => {
+    const tenant = 'killtest';
+    const catalog = new TenantCatalog(store, tenant);
+    await seedFiles(store, catalog, duckdb, { files: FILES, rows: ROWS });
+
+    const doomed = startWorker();
+    const { runId } = await o.orchestrator.submit({
+      kind: 'compaction',
+      tenant,
+      logicalTime: '2026-03-02T00:05:00.000Z',
+      tier: 'hourly',
+      database: 'db',
+      table: 'cpu',
+      partition: PARTITION_0,
+      targetRows: 500_000,
+    });
+    // Kill the worker as soon as it reports the task running.
+    await waitFor(async () => {
+      const run = await o.orchestrator.history.get(tenant, runId);
+      return run?.tasks[0]?.status === 'running' ? true : undefined;
+    });
+    doomed.kill('SIGKILL');
+    await new Promise((resolve) => doomed.once('exit', resolve));
+    const afterKill = (await o.orchestrator.history.get(tenant, runId))!;
+    expect(afterKill.tasks[0]!.status).toBe('running');
+
+    startWorker();
+    const run = await o.orchestrator.waitForRun(tenant, runId, 120_000);
+    expect(run.status).toBe('succeeded');
+    const task = run.tasks[0]!;
+    expect(task.attempts.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(task.attempts.map((a) => a.worker)).size).toBeGreaterThanOrEqual(2);
+
+    const head = await catalog.refresh();
+    expect(await countLiveRows(store, duckdb, head)).toBe(FILES * ROWS);
+    const live = [...liveFiles(head.tables.get('db.cpu')!)];
+    expect(live.length).toBe(Math.ceil((FILES * ROWS) / 500_000));
+    for (const file of live)
+      expect(await store.head(file.path), `${file.path} is referenced but missing`).toBeDefined();
+    // Exactly one compaction commit landed, whatever the first attempt got through.
+    expect([...head.history].filter((c) => c.taskId === task.taskId)).toHaveLength(1);
+  }, 180_000);
+});

@@ -1,0 +1,264 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventLogWriter, type ObjectStore, paths, readEvents, WeirError } from '../../catalog/index.js';
+import { ContractError } from '../../proto/index.js';
+import { executeTask, openWorkerDuckDB, outputsChecksum } from '../../workers/tasks/index.js';
+import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
+import { BACKENDS } from '../helpers/stores.js';
+import { envelopeOf, freshTenant, keysUnder, liveFilesOf, type TestContext, taskContext } from './support.js';
+
+const H0 = 'date=2026-03-01/hour=00';
+const H1 = 'date=2026-03-01/hour=01';
+
+describe.each(BACKENDS)('maintenance executors on $name', (backend) => {
+  let store: ObjectStore;
+  let cleanupStore: () => Promise<void>;
+  let duckdb: DuckDBInstance;
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ({ store, cleanup: cleanupStore } = await backend.create());
+    duckdb = await openWorkerDuckDB({ threads: 1 });
+    ctx = await taskContext(store, duckdb);
+  });
+  afterAll(async () => {
+    await ctx?.cleanup();
+    duckdb?.closeSync();
+    await cleanupStore?.();
+  });
+
+  /** Two files in hour 0, one in hour 1. */
+  async function seed(tenant: string) {
+    const catalog = ctx.catalogs.forTenant(tenant);
+    await createDataTable(catalog, 'db', 'cpu', { tags: ['host'], fields: { usage: 'float64' } });
+    const files = await writeDataFiles({
+      store,
+      catalog,
+      database: 'db',
+      table: 'cpu',
+      duckdb,
+      files: [
+        { fileId: 'a', rows: [{ time: BASE_US + 1, host: 'x', usage: 1 }] },
+        { fileId: 'b', rows: [{ time: BASE_US + 2, host: 'y', usage: 2 }] },
+        { fileId: 'c', rows: [{ time: BASE_US + HOUR_US + 3, host: 'x', usage: 3 }] },
+      ],
+    });
+    return { catalog, files };
+  }
+
+  function retentionInputs(
+    files: Awaited<ReturnType<typeof seed>>['files'],
+    cutoffMicros = BASE_US + HOUR_US,
+  ) {
+    return {
+      database: 'db',
+      table: 'cpu',
+      cutoffMicros,
+      partitions: [H0],
+      files: files
+        .filter((f) => f.partition === H0)
+        .map((f) => ({
+          path: f.path,
+          partition: f.partition,
+          sha256: f.sha256,
+          rows: f.rows,
+          bytes: f.bytes,
+        })),
+    };
+  }
+
+  it('retention removes the listed files in one commit and keeps their objects', async () => {
+    const tenant = freshTenant('ret');
+    const { catalog, files } = await seed(tenant);
+    const version = (await catalog.refresh()).version;
+    const envelope = envelopeOf(tenant, 'retention', version, retentionInputs(files));
+    const result = await executeTask(envelope, ctx);
+    expect(result.wrote.committed).toBe(true);
+    expect(result.wrote.commitVersion).toBe(version + 1);
+    expect(result.wrote.removed.map((f) => f.path)).toEqual([files[0]!.path, files[1]!.path]);
+    expect(result.reads[0]).toMatchObject({ partitions: [H0], catalogVersion: version });
+    expect(await liveFilesOf(catalog, 'db', 'cpu', H0)).toEqual([]);
+    expect((await liveFilesOf(catalog, 'db', 'cpu', H1)).map((f) => f.path)).toEqual([files[2]!.path]);
+    const head = await catalog.refresh();
+    expect(head.history.get(envelope.taskId)).toMatchObject({
+      operation: 'retention',
+      runId: envelope.runId,
+    });
+    for (const file of files) expect(await store.head(file.path)).toBeDefined();
+
+    const again = await executeTask({ ...envelope, attempt: 2 }, ctx);
+    expect(again.wrote).toMatchObject({ committed: false, commitVersion: version + 1 });
+    expect((await catalog.refresh()).version).toBe(version + 1);
+  });
+
+  it('retention refuses files with rows at or after the cutoff', async () => {
+    const tenant = freshTenant('ret');
+    const { catalog, files } = await seed(tenant);
+    const version = (await catalog.refresh()).version;
+    const envelope = envelopeOf(tenant, 'retention', version, retentionInputs(files, BASE_US + 2));
+    await expect(executeTask(envelope, ctx)).rejects.toMatchObject({ code: 'RETENTION_NOT_EXPIRED' });
+    expect((await catalog.refresh()).version).toBe(version);
+  });
+
+  it('expire deletes only the listed removed objects and refuses live ones', async () => {
+    const tenant = freshTenant('exp');
+    const { catalog, files } = await seed(tenant);
+    const removed = await executeTask(
+      envelopeOf(tenant, 'retention', (await catalog.refresh()).version, retentionInputs(files)),
+      ctx,
+    );
+    const [a, b, c] = files;
+    const version = removed.wrote.commitVersion;
+
+    const live = envelopeOf(tenant, 'expire', version, { paths: [a!.path, c!.path] });
+    const refusal = await executeTask(live, ctx).catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(WeirError);
+    expect((refusal as WeirError).code).toBe('EXPIRE_LIVE_FILE');
+    expect(await store.head(a!.path)).toBeDefined();
+
+    const foreign = envelopeOf(tenant, 'expire', version, { paths: ['tenants/other/data/db/cpu/x.parquet'] });
+    await expect(executeTask(foreign, ctx)).rejects.toBeInstanceOf(ContractError);
+
+    const result = await executeTask(envelopeOf(tenant, 'expire', version, { paths: [a!.path] }), ctx);
+    expect(result.wrote.deleted).toEqual([a!.path]);
+    expect(await store.head(a!.path)).toBeUndefined();
+    expect(await store.head(b!.path)).toBeDefined(); // removed too, but not listed
+    expect(await store.head(c!.path)).toBeDefined();
+    // Running it again is harmless.
+    const again = await executeTask(envelopeOf(tenant, 'expire', version, { paths: [a!.path] }), ctx);
+    expect(again.wrote.deleted).toEqual([a!.path]);
+  });
+
+  it('checkpoint writes the state at the task version; a replay writes it under scratch', async () => {
+    const tenant = freshTenant('cp');
+    const { catalog } = await seed(tenant);
+    const version = (await catalog.refresh()).version;
+    await catalog.commit([{ op: 'createDatabase', database: 'later' }]);
+
+    const replayPrefix = paths.scratchKeys.prefix(tenant, 'rpl_cp');
+    const replayed = await executeTask(
+      envelopeOf(tenant, 'checkpoint', version, {}, { scratchPrefix: replayPrefix }),
+      ctx,
+    );
+    expect(await catalog.log.checkpoints.newest()).toBeUndefined();
+    expect(replayed.wrote.files.every((f) => f.path.startsWith(replayPrefix))).toBe(true);
+
+    const result = await executeTask(envelopeOf(tenant, 'checkpoint', version, {}), ctx);
+    const manifest = await catalog.log.checkpoints.newest();
+    expect(manifest?.version).toBe(version);
+    expect(result.wrote.files.map((f) => f.path)).toEqual(manifest!.files.map((f) => f.key));
+    expect(result.wrote.files.map((f) => f.sha256)).toEqual(manifest!.files.map((f) => f.sha256));
+    expect(result.outputsChecksum).toBe(replayed.outputsChecksum);
+    expect(result.outputsChecksum).toBe(outputsChecksum(tenant, result.wrote.files));
+    // The checkpoint loads back to the same state.
+    const loaded = await catalog.log.loadAt(version);
+    expect(loaded.tables.get('db.cpu')!.fileCount).toBe(3);
+  });
+
+  it('events compaction folds settled batches', async () => {
+    const tenant = freshTenant('ev');
+    const writer = new EventLogWriter(store, { flushIntervalMs: 5 });
+    await Promise.all(
+      [1, 2, 3].map((i) =>
+        writer.append({
+          type: 'task.succeeded',
+          tenant,
+          idempotencyKey: `k${i}`,
+          occurredAt: Date.now(),
+          source: 'test',
+          payload: { taskId: `t${i}` },
+        }),
+      ),
+    );
+    await sleep(5);
+    const result = await executeTask(envelopeOf(tenant, 'events-compaction', 0, { settleMs: 0 }), ctx);
+    expect(JSON.parse(result.summaryJson)).toMatchObject({ compacted: true, events: 3, generation: 1 });
+    const events = await readEvents(store, tenant, 'tasks');
+    expect(events).toMatchObject({ compactedEvents: 3, tailEvents: 0 });
+  });
+});
+
+describe('executor contract', () => {
+  let store: ObjectStore;
+  let cleanupStore: () => Promise<void>;
+  let duckdb: DuckDBInstance;
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ({ store, cleanup: cleanupStore } = await BACKENDS[0]!.create());
+    duckdb = await openWorkerDuckDB({ threads: 1 });
+    ctx = await taskContext(store, duckdb);
+  });
+  afterAll(async () => {
+    await ctx?.cleanup();
+    duckdb?.closeSync();
+    await cleanupStore?.();
+  });
+
+  it('refuses bad inputs and unknown kinds with ContractError before writing anything', async () => {
+    const tenant = freshTenant('bad');
+    const catalog = ctx.catalogs.forTenant(tenant);
+    await createDataTable(catalog, 'db', 'cpu', { tags: ['host'], fields: { usage: 'float64' } });
+    const [file] = await writeDataFiles({
+      store,
+      catalog,
+      database: 'db',
+      table: 'cpu',
+      duckdb,
+      files: [{ fileId: 'a', rows: [{ time: BASE_US, host: 'x', usage: 1 }] }],
+    });
+    const before = await keysUnder(store, paths.tenantPrefix(tenant));
+    const version = (await catalog.refresh()).version;
+    const compaction = {
+      database: 'db',
+      table: 'cpu',
+      partition: H0,
+      files: [{ path: file!.path, sha256: file!.sha256, rows: 1, bytes: file!.bytes }],
+      columns: [
+        { name: 'time', type: 'timestamp', role: 'time' },
+        { name: 'host', type: 'string', role: 'tag' },
+        { name: 'usage', type: 'float64', role: 'field' },
+      ],
+      sortKey: ['host', 'time'],
+      dedup: false,
+      targetRows: 10,
+    };
+    const cases = [
+      envelopeOf(tenant, 'compaction', version, '{not json'),
+      envelopeOf(tenant, 'compaction', version, { ...compaction, targetRows: 0 }),
+      envelopeOf(tenant, 'compaction', version, { ...compaction, extra: true }),
+      envelopeOf(tenant, 'compaction', version, { ...compaction, sortKey: ['time'] }),
+      envelopeOf(tenant, 'retention', version, compaction),
+      envelopeOf(tenant, 'defragment', version, compaction),
+      envelopeOf(tenant, 'expire', version, { paths: [] }),
+      { ...envelopeOf(tenant, 'noop', version, {}), attempt: 0 },
+    ];
+    for (const envelope of cases) {
+      const error = await executeTask(envelope, ctx).catch((e: unknown) => e);
+      expect(error, envelope.inputsJson).toBeInstanceOf(ContractError);
+    }
+    // A scratch prefix of another tenant is refused too.
+    const foreign = envelopeOf(tenant, 'compaction', version, compaction, {
+      scratchPrefix: paths.scratchKeys.prefix('other', 'rpl_x'),
+    });
+    await expect(executeTask(foreign, ctx)).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    expect(await keysUnder(store, paths.tenantPrefix(tenant))).toEqual(before);
+    expect((await catalog.refresh()).version).toBe(version);
+  });
+
+  it('noop answers an empty result and its wait is abortable', async () => {
+    const tenant = freshTenant('noop');
+    const result = await executeTask(envelopeOf(tenant, 'noop', 0, { sleepMs: 1 }), ctx);
+    expect(result).toMatchObject({ kind: 'noop', reads: [], wrote: { files: [], committed: false } });
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = executeTask(envelopeOf(tenant, 'noop', 0, { sleepMs: 60_000 }), {
+      ...ctx,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});

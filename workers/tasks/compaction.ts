@@ -1,0 +1,403 @@
+/**
+ * Compaction (DESIGN.md §6): the live files of one partition at the task's catalog version become
+ * sorted files of about `targetRows` rows, swapped in by one commit whose idempotency key is the
+ * task id. Output keys derive from the task id and the bytes are deterministic, so a redelivered
+ * attempt writes the same objects and its commit is a no-op that reports the first one's outputs.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  CatalogConflictError,
+  CatalogNotFoundError,
+  CatalogRequestError,
+  type FileEntry,
+  type FileSpec,
+  type ObjectStore,
+  paths,
+  sha256Hex,
+  type TableEntry,
+  type TenantCatalog,
+  type TenantState,
+  tableKey,
+  WeirError,
+} from '../../catalog/index.js';
+import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
+import type { TaskInputs } from '../../proto/task-inputs.js';
+import { replayIdOf, type TaskContext } from './context.js';
+import { fileSpecOf, loadDataFile, type TableShape, writeSortedFiles } from './data-files.js';
+import { sqlString, withConnection } from './duckdb.js';
+import { fileRef, taskResult } from './result.js';
+
+type CompactionInputs = TaskInputs<'compaction'>;
+
+const FETCH_CONCURRENCY = 4;
+
+export async function runCompaction(
+  envelope: DispatchEnvelope,
+  inputs: CompactionInputs,
+  ctx: TaskContext,
+): Promise<TaskResult> {
+  const started = performance.now();
+  const { tenant, taskId } = envelope;
+  const { database, partition } = inputs;
+  const partitionRef = paths.parsePartitionPath(partition);
+  const replayId = replayIdOf(envelope);
+  const catalog = ctx.catalogs.forTenant(tenant);
+
+  const state = await catalog.at({ version: envelope.catalogVersion });
+  const table = tableAt(state, database, inputs.table);
+  checkShape(inputs, table);
+  const inputRefs = liveInputs(state, table, inputs).map((entry) => fileRef(entry));
+  const rowsIn = inputRefs.reduce((sum, f) => sum + f.rows, 0);
+  const reads = [
+    {
+      database,
+      table: inputs.table,
+      partitions: [partition],
+      files: inputRefs,
+      catalogVersion: state.version,
+    },
+  ];
+  const phases: Record<string, number> = {};
+  let phaseStart = started;
+  const phase = (name: string) => {
+    const now = performance.now();
+    phases[name] = Math.round(now - phaseStart);
+    phaseStart = now;
+  };
+  const summary = (rowsOut: number, extra: Record<string, unknown> = {}) => ({
+    rowsIn,
+    rowsOut,
+    duplicatesDropped: rowsIn - rowsOut,
+    ms: Math.round(performance.now() - started),
+    ...phases,
+    ...extra,
+  });
+
+  if (replayId === undefined) {
+    // A redelivered attempt whose commit already landed: report that commit, redo nothing.
+    const recorded = await recordedCompaction(catalog, taskId, inputRefs);
+    if (recorded) {
+      return taskResult(envelope, {
+        reads,
+        wrote: { files: recorded.outputs, removed: recorded.removed, commitVersion: recorded.version },
+        summary: summary(sumRows(recorded.outputs), { redelivered: true }),
+      });
+    }
+  }
+
+  // read_parquet expands glob characters in paths and has no escape for them.
+  if (/[*?[\]{}]/.test(ctx.workDir))
+    throw new RangeError(`work directory ${ctx.workDir} holds glob characters`);
+  await mkdir(ctx.workDir, { recursive: true });
+  const dir = await mkdtemp(join(ctx.workDir, 'compaction-'));
+  try {
+    phase('prepareMs');
+    const localInputs = await fetchInputs(ctx.store, inputs.files, dir, ctx.signal);
+    ctx.signal?.throwIfAborted();
+    phase('fetchMs');
+    const shape: TableShape = { columns: inputs.columns, sortKey: inputs.sortKey };
+    const written = await withConnection(
+      ctx.duckdb,
+      async (connection) => {
+        const source = `read_parquet([${localInputs.map(sqlString).join(', ')}], union_by_name = true)`;
+        const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+        const sourceColumns = new Set(described.getRows().map((row) => String(row[0])));
+        const counted = await connection.runAndReadAll(`SELECT count(*) FROM ${source}`);
+        const sourceRows = Number(counted.getRows()[0]![0]);
+        if (sourceRows !== rowsIn) {
+          throw new WeirError(
+            'INPUT_CORRUPT',
+            `input files of ${database}.${inputs.table} ${partition} hold ${sourceRows} rows; the catalog says ${rowsIn}`,
+            422,
+          );
+        }
+        return writeSortedFiles(connection, shape, {
+          source,
+          sourceColumns,
+          // Inputs are listed oldest first: file index then row number order rows oldest to newest.
+          tieBreakers: ['file_index', 'file_row_number'],
+          dedup: inputs.dedup,
+          targetRows: inputs.targetRows,
+          sourceRows,
+          dir: join(dir, 'out'),
+        });
+      },
+      ctx.signal,
+    );
+
+    phase('mergeMs');
+    const outputs: FileSpec[] = [];
+    for (const [index, file] of written.files.entries()) {
+      ctx.signal?.throwIfAborted();
+      const fileId = `${taskId}-${index}`;
+      const path =
+        replayId === undefined
+          ? paths.dataKeys.file(tenant, database, inputs.table, partitionRef, fileId)
+          : paths.scratchKeys.dataFile(tenant, replayId, database, inputs.table, partitionRef, fileId);
+      const { data, sha256 } = await loadDataFile(file.localPath);
+      await publish(ctx.store, path, data, sha256, () => isCommitted(catalog, taskId, replayId));
+      outputs.push(
+        fileSpecOf(file, { path, database, table: inputs.table, partition, bytes: data.length, sha256 }),
+      );
+    }
+    const outputRefs = outputs.map((spec) => fileRef(spec));
+    phase('uploadMs');
+    if (replayId !== undefined) {
+      return taskResult(envelope, {
+        reads,
+        wrote: { files: outputRefs },
+        summary: summary(written.rows, { replayId }),
+      });
+    }
+
+    ctx.signal?.throwIfAborted();
+    const actions = [
+      ...inputRefs.map((f) => ({
+        op: 'removeFile' as const,
+        database,
+        table: inputs.table,
+        partition,
+        path: f.path,
+      })),
+      ...outputs.map((file) => ({ op: 'addFile' as const, file })),
+    ];
+    let outcome: Awaited<ReturnType<TenantCatalog['commit']>>;
+    try {
+      outcome = await catalog.commit(actions, {
+        idempotencyKey: taskId,
+        runId: envelope.runId,
+        taskId,
+        operation: 'compaction',
+      });
+    } catch (error) {
+      if (isRejection(error)) await discardOutputs(ctx.store, catalog, taskId, outputs);
+      throw error;
+    }
+    phase('commitMs');
+    if (!outcome.committed) {
+      // Another attempt of this task committed while this one ran: its outputs are the answer.
+      const recorded = await recordedCompaction(catalog, taskId, inputRefs);
+      if (recorded && !sameFiles(recorded.outputs, outputRefs)) {
+        throw new WeirError(
+          'NONDETERMINISTIC_OUTPUT',
+          `task ${taskId} produced outputs that differ from its committed attempt`,
+          409,
+        );
+      }
+    }
+    return taskResult(envelope, {
+      reads,
+      wrote: {
+        files: outputRefs,
+        removed: inputRefs,
+        commitVersion: outcome.version,
+        committed: outcome.committed,
+      },
+      summary: summary(written.rows, outcome.committed ? {} : { redelivered: true }),
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function tableAt(state: TenantState, database: string, table: string): TableEntry {
+  const entry = state.tables.get(tableKey(database, table));
+  if (!entry) {
+    throw new CatalogNotFoundError(
+      'TABLE_NOT_FOUND',
+      `table ${database}.${table} does not exist at catalog version ${state.version}`,
+      { database, table, catalogVersion: state.version },
+    );
+  }
+  return entry;
+}
+
+/** The inputs must describe the table as it was at the task's version. */
+function checkShape(inputs: CompactionInputs, table: TableEntry): void {
+  const same =
+    inputs.columns.length === table.columns.length &&
+    inputs.columns.every((c, i) => {
+      const t = table.columns[i]!;
+      return c.name === t.name && c.type === t.type && c.role === t.role;
+    }) &&
+    inputs.sortKey.length === table.sortKey.length &&
+    inputs.sortKey.every((name, i) => name === table.sortKey[i]);
+  if (!same) {
+    throw new ContractError(
+      `inputs of a compaction task: columns and sortKey differ from ${table.database}.${table.name} at the task's catalog version`,
+    );
+  }
+}
+
+/** Every input must be a live file of the partition at the task's version, as the catalog knows it. */
+function liveInputs(state: TenantState, table: TableEntry, inputs: CompactionInputs): FileEntry[] {
+  const live = table.partitions.get(inputs.partition);
+  const seen = new Set<string>();
+  return inputs.files.map((input) => {
+    if (seen.has(input.path))
+      throw new ContractError(`inputs of a compaction task: ${input.path} is listed twice`);
+    seen.add(input.path);
+    const entry = live?.get(input.path);
+    const where = `${table.database}.${table.name} ${inputs.partition} at catalog version ${state.version}`;
+    if (!entry) {
+      throw new WeirError('INPUT_NOT_LIVE', `input ${input.path} is not a live file of ${where}`, 409, {
+        path: input.path,
+        catalogVersion: state.version,
+      });
+    }
+    if (entry.sha256 !== input.sha256 || entry.rows !== input.rows || entry.bytes !== input.bytes) {
+      throw new WeirError(
+        'INPUT_NOT_LIVE',
+        `input ${input.path} differs from the live file of ${where}`,
+        409,
+        {
+          path: input.path,
+          catalogVersion: state.version,
+        },
+      );
+    }
+    return entry;
+  });
+}
+
+/** Downloads the inputs through the store (same path for every backend), checking their sha256. */
+async function fetchInputs(
+  store: ObjectStore,
+  files: CompactionInputs['files'],
+  dir: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  const local = files.map((_, i) => join(dir, `in-${String(i).padStart(6, '0')}.parquet`));
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const i = next++;
+      signal?.throwIfAborted();
+      const file = files[i]!;
+      const data = await store.get(file.path);
+      if (sha256Hex(data) !== file.sha256) {
+        throw new WeirError(
+          'INPUT_CORRUPT',
+          `object ${file.path} does not match its sha256 in the catalog`,
+          422,
+          {
+            path: file.path,
+          },
+        );
+      }
+      await writeFile(local[i]!, data);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, files.length) }, worker));
+  return local;
+}
+
+async function isCommitted(catalog: TenantCatalog, taskId: string, replayId: string | undefined) {
+  if (replayId !== undefined) return false;
+  return (await catalog.refresh()).history.get(taskId) !== undefined;
+}
+
+/**
+ * Creates the output object. Deterministic bytes make an earlier attempt's object identical; an
+ * object with other bytes is replaced only while no attempt of this task has committed (after
+ * that, the catalog references those bytes and they must not change).
+ */
+async function publish(
+  store: ObjectStore,
+  key: string,
+  data: Uint8Array,
+  sha256: string,
+  committed: () => Promise<boolean>,
+): Promise<void> {
+  if (await store.putIfAbsent(key, data)) return;
+  const existing = await store.getIfExists(key);
+  if (existing && sha256Hex(existing) === sha256) return;
+  if (await committed()) {
+    throw new WeirError(
+      'NONDETERMINISTIC_OUTPUT',
+      `output ${key} exists, is committed, and has other bytes`,
+      409,
+      {
+        path: key,
+      },
+    );
+  }
+  await store.put(key, data);
+}
+
+/** A definite refusal of the commit (as opposed to an outage, after which it may have landed). */
+function isRejection(error: unknown): boolean {
+  return (
+    error instanceof CatalogConflictError ||
+    error instanceof CatalogNotFoundError ||
+    error instanceof CatalogRequestError
+  );
+}
+
+/**
+ * Deletes the outputs of a refused commit, so they do not linger unreferenced. Only this task's
+ * commit could reference these keys, and once the catalog refused it for a conflict no attempt of
+ * the task can commit later (the log is linear); the check below covers one that already did.
+ */
+async function discardOutputs(
+  store: ObjectStore,
+  catalog: TenantCatalog,
+  taskId: string,
+  outputs: readonly FileSpec[],
+): Promise<void> {
+  try {
+    if ((await catalog.refresh()).history.get(taskId) !== undefined) return;
+    for (const output of outputs) await store.delete(output.path);
+  } catch {
+    // Best effort: the refusal is what the caller needs to see.
+  }
+}
+
+interface RecordedCompaction {
+  version: number;
+  outputs: FileRef[];
+  removed: FileRef[];
+}
+
+/** The commit an earlier attempt of this task made, as file references; undefined if none. */
+async function recordedCompaction(
+  catalog: TenantCatalog,
+  taskId: string,
+  inputRefs: readonly FileRef[],
+): Promise<RecordedCompaction | undefined> {
+  const summary = (await catalog.refresh()).history.get(taskId);
+  if (!summary) return undefined;
+  const record = await catalog.log.readCommit(summary.version);
+  if (!record)
+    throw new WeirError(
+      'COMMIT_NOT_FOUND',
+      `commit ${summary.version} of task ${taskId} cannot be read`,
+      500,
+    );
+  const inputsByPath = new Map(inputRefs.map((f) => [f.path, f]));
+  const outputs: FileRef[] = [];
+  const removed: FileRef[] = [];
+  for (const action of record.actions) {
+    if (action.op === 'addFile') outputs.push(fileRef(action.file));
+    else if (action.op === 'removeFile') {
+      const input = inputsByPath.get(action.path);
+      if (input) removed.push(input);
+    }
+  }
+  return { version: summary.version, outputs, removed };
+}
+
+function sumRows(files: readonly FileRef[]): number {
+  return files.reduce((sum, f) => sum + f.rows, 0);
+}
+
+function sameFiles(a: readonly FileRef[], b: readonly FileRef[]): boolean {
+  const key = (files: readonly FileRef[]) =>
+    files
+      .map((f) => `${f.path}\t${f.sha256}`)
+      .sort()
+      .join('\n');
+  return key(a) === key(b);
+}

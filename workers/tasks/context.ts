@@ -1,0 +1,71 @@
+/** What every task executor gets from its worker process, and the replay (scratch) mode. */
+import type { DuckDBInstance } from '@duckdb/node-api';
+import {
+  type ListOptions,
+  type ListPage,
+  type ObjectInfo,
+  type ObjectStore,
+  paths,
+  type TenantCatalogs,
+} from '../../catalog/index.js';
+import type { DispatchEnvelope } from '../../proto/index.js';
+
+export interface TaskContext {
+  store: ObjectStore;
+  catalogs: TenantCatalogs;
+  /** Shared by the process's tasks; open it with `openWorkerDuckDB`. */
+  duckdb: DuckDBInstance;
+  /** Local scratch directory of this process; each task works in its own subdirectory. */
+  workDir: string;
+  /** Aborts the attempt: pending waits reject and running DuckDB queries are interrupted. */
+  signal?: AbortSignal;
+}
+
+/** The replay id of a replay envelope (outputs go to scratch, nothing is committed); undefined otherwise. */
+export function replayIdOf(envelope: DispatchEnvelope): string | undefined {
+  if (envelope.scratchPrefix === '') return undefined;
+  return paths.scratchKeys.parsePrefix(envelope.tenant, envelope.scratchPrefix);
+}
+
+/**
+ * A view of the store in which the tenant's keys live under a replay's scratch prefix: code that
+ * writes real keys (a checkpoint) writes the scratch mirror of them instead. Keys outside the
+ * tenant are refused.
+ */
+export function scratchStore(store: ObjectStore, tenant: string, replayId: string): ObjectStore {
+  const scratchRoot = paths.scratchKeys.prefix(tenant, replayId);
+  const tenantRoot = paths.tenantPrefix(tenant);
+  const map = (key: string) => paths.scratchKeys.mirror(tenant, replayId, key);
+  const mapPrefix = (prefix: string) => {
+    if (!prefix.startsWith(tenantRoot)) throw new RangeError(`prefix ${prefix} is not under ${tenantRoot}`);
+    return `${scratchRoot}${prefix.slice(tenantRoot.length)}`;
+  };
+  const unmap = (info: ObjectInfo): ObjectInfo => ({
+    ...info,
+    key: `${tenantRoot}${info.key.slice(scratchRoot.length)}`,
+  });
+  return {
+    kind: store.kind,
+    get: (key, range) => store.get(map(key), range),
+    getIfExists: (key) => store.getIfExists(map(key)),
+    head: async (key) => {
+      const info = await store.head(map(key));
+      return info && unmap(info);
+    },
+    put: (key, body) => store.put(map(key), body),
+    putIfAbsent: (key, body) => store.putIfAbsent(map(key), body),
+    delete: (key) => store.delete(map(key)),
+    list: async (prefix: string, options: ListOptions = {}): Promise<ListPage> => {
+      const page = await store.list(mapPrefix(prefix), {
+        ...options,
+        ...(options.startAfter === undefined ? {} : { startAfter: map(options.startAfter) }),
+      });
+      return { ...page, objects: page.objects.map(unmap) };
+    },
+    listAll: async function* (prefix, options = {}) {
+      const startAfter = options.startAfter === undefined ? {} : { startAfter: map(options.startAfter) };
+      for await (const info of store.listAll(mapPrefix(prefix), startAfter)) yield unmap(info);
+    },
+    close: async () => {},
+  };
+}

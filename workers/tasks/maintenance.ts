@@ -1,0 +1,230 @@
+/** Retention, expiry, checkpoints, events compaction and the no-op task (DESIGN.md §4, §6). */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CatalogNotFoundError,
+  compactEvents,
+  type FileEntry,
+  paths,
+  type TableEntry,
+  TenantCatalog,
+  type TenantState,
+  tableKey,
+  WeirError,
+} from '../../catalog/index.js';
+import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
+import type { TaskInputs } from '../../proto/task-inputs.js';
+import { replayIdOf, scratchStore, type TaskContext } from './context.js';
+import { fileRef, taskResult } from './result.js';
+
+const DELETE_CONCURRENCY = 8;
+
+function elapsed(started: number): number {
+  return Math.round(performance.now() - started);
+}
+
+function tableAt(state: TenantState, database: string, table: string): TableEntry {
+  const entry = state.tables.get(tableKey(database, table));
+  if (!entry) {
+    throw new CatalogNotFoundError(
+      'TABLE_NOT_FOUND',
+      `table ${database}.${table} does not exist at catalog version ${state.version}`,
+      { database, table, catalogVersion: state.version },
+    );
+  }
+  return entry;
+}
+
+/**
+ * Retention: one commit removes the listed files of partitions whose newest row is older than the
+ * cutoff. Their objects stay until expiry deletes them, so time travel keeps working.
+ */
+export async function runRetention(
+  envelope: DispatchEnvelope,
+  inputs: TaskInputs<'retention'>,
+  ctx: TaskContext,
+): Promise<TaskResult> {
+  const started = performance.now();
+  const { tenant, taskId } = envelope;
+  const { database } = inputs;
+  const catalog = ctx.catalogs.forTenant(tenant);
+  const state = await catalog.at({ version: envelope.catalogVersion });
+  const table = tableAt(state, database, inputs.table);
+  const partitions = new Set(inputs.partitions);
+  const seen = new Set<string>();
+  const where = `${database}.${inputs.table} at catalog version ${state.version}`;
+  const entries: FileEntry[] = inputs.files.map((input) => {
+    if (!partitions.has(input.partition)) {
+      throw new ContractError(
+        `inputs of a retention task: ${input.path} is in unlisted partition ${input.partition}`,
+      );
+    }
+    if (seen.has(input.path))
+      throw new ContractError(`inputs of a retention task: ${input.path} is listed twice`);
+    seen.add(input.path);
+    const entry = table.partitions.get(input.partition)?.get(input.path);
+    if (!entry || entry.sha256 !== input.sha256) {
+      throw new WeirError('INPUT_NOT_LIVE', `input ${input.path} is not a live file of ${where}`, 409, {
+        path: input.path,
+        catalogVersion: state.version,
+      });
+    }
+    // A guard against a planner bug dropping fresh data: every row must be older than the cutoff.
+    if (entry.maxTime >= inputs.cutoffMicros) {
+      throw new WeirError(
+        'RETENTION_NOT_EXPIRED',
+        `file ${input.path} holds rows at or after the retention cutoff ${inputs.cutoffMicros}`,
+        409,
+        { path: input.path },
+      );
+    }
+    return entry;
+  });
+  const refs = entries.map((entry) => fileRef(entry));
+  const reads = [
+    {
+      database,
+      table: inputs.table,
+      partitions: [...inputs.partitions],
+      files: refs,
+      catalogVersion: state.version,
+    },
+  ];
+  const figures = {
+    partitions: inputs.partitions.length,
+    files: refs.length,
+    rows: refs.reduce((sum, f) => sum + f.rows, 0),
+    bytes: refs.reduce((sum, f) => sum + f.bytes, 0),
+  };
+  if (replayIdOf(envelope) !== undefined) {
+    return taskResult(envelope, { reads, summary: { ...figures, replay: true, ms: elapsed(started) } });
+  }
+  const outcome = await catalog.commit(
+    refs.map((f) => ({
+      op: 'removeFile',
+      database,
+      table: inputs.table,
+      partition: f.partition,
+      path: f.path,
+    })),
+    { idempotencyKey: taskId, runId: envelope.runId, taskId, operation: 'retention' },
+  );
+  return taskResult(envelope, {
+    reads,
+    wrote: { removed: refs, commitVersion: outcome.version, committed: outcome.committed },
+    summary: { ...figures, ms: elapsed(started) },
+  });
+}
+
+/**
+ * Expiry: deletes the objects of removed (tombstoned) data files. Every path is checked against
+ * the newest catalog state before anything is deleted: a live file or a key the catalog never
+ * removed refuses the whole task. Deleting an absent object is fine, so a retry is harmless.
+ */
+export async function runExpire(
+  envelope: DispatchEnvelope,
+  inputs: TaskInputs<'expire'>,
+  ctx: TaskContext,
+): Promise<TaskResult> {
+  const started = performance.now();
+  const { tenant } = envelope;
+  const head = await ctx.catalogs.forTenant(tenant).refresh();
+  const dataRoot = `${paths.tenantPrefix(tenant)}data/`;
+  const keys = [...new Set(inputs.paths)];
+  for (const key of keys) {
+    paths.assertSafeKey(key);
+    if (!key.startsWith(dataRoot)) {
+      throw new ContractError(`inputs of an expire task: ${key} is not a data file key of tenant ${tenant}`);
+    }
+    if (isLive(head, dataRoot, key)) {
+      throw new WeirError(
+        'EXPIRE_LIVE_FILE',
+        `refusing to delete ${key}: it is live at catalog version ${head.version}`,
+        409,
+        {
+          path: key,
+          catalogVersion: head.version,
+        },
+      );
+    }
+    if (head.tombstones.get(key) === undefined) {
+      throw new WeirError(
+        'EXPIRE_NOT_REMOVED',
+        `refusing to delete ${key}: the catalog never removed it (at version ${head.version})`,
+        409,
+        { path: key, catalogVersion: head.version },
+      );
+    }
+  }
+  if (replayIdOf(envelope) !== undefined) {
+    return taskResult(envelope, { summary: { paths: keys.length, replay: true, ms: elapsed(started) } });
+  }
+  let next = 0;
+  const worker = async () => {
+    while (next < keys.length) {
+      ctx.signal?.throwIfAborted();
+      await ctx.store.delete(keys[next++]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
+  return taskResult(envelope, {
+    wrote: { deleted: keys },
+    summary: { deleted: keys.length, catalogVersion: head.version, ms: elapsed(started) },
+  });
+}
+
+/** Whether a data key is a live file of the state: `{db}/{table}/{partition…}/{file}` after the data root. */
+function isLive(state: TenantState, dataRoot: string, key: string): boolean {
+  const parts = key.slice(dataRoot.length).split('/');
+  if (parts.length < 4) return false;
+  const partition = parts.slice(2, -1).join('/');
+  return state.tables.get(tableKey(parts[0]!, parts[1]!))?.partitions.get(partition)?.has(key) ?? false;
+}
+
+/** Checkpoint of the state at the task's version; a replay writes it under its scratch prefix. */
+export async function runCheckpoint(envelope: DispatchEnvelope, ctx: TaskContext): Promise<TaskResult> {
+  const started = performance.now();
+  const { tenant } = envelope;
+  const state = await ctx.catalogs.forTenant(tenant).at({ version: envelope.catalogVersion });
+  const replayId = replayIdOf(envelope);
+  const log =
+    replayId === undefined
+      ? ctx.catalogs.forTenant(tenant).log
+      : new TenantCatalog(scratchStore(ctx.store, tenant, replayId), tenant).log;
+  const manifest = await log.writeCheckpoint(state);
+  const files: FileRef[] = manifest.files.map((f) => ({
+    path: replayId === undefined ? f.key : paths.scratchKeys.mirror(tenant, replayId, f.key),
+    database: '',
+    table: '',
+    partition: '',
+    rows: f.rows,
+    bytes: f.bytes,
+    sha256: f.sha256,
+  }));
+  return taskResult(envelope, {
+    wrote: { files },
+    summary: { version: manifest.version, files: files.length, ms: elapsed(started) },
+  });
+}
+
+/** Folds settled event batches into the compacted projections; a replay does nothing. */
+export async function runEventsCompaction(
+  envelope: DispatchEnvelope,
+  inputs: TaskInputs<'events-compaction'>,
+  ctx: TaskContext,
+): Promise<TaskResult> {
+  if (replayIdOf(envelope) !== undefined) {
+    return taskResult(envelope, { summary: { skipped: 'events compaction is not replayed' } });
+  }
+  const result = await compactEvents(ctx.store, envelope.tenant, { settleMs: inputs.settleMs });
+  return taskResult(envelope, { summary: { ...result } });
+}
+
+export async function runNoop(
+  envelope: DispatchEnvelope,
+  inputs: TaskInputs<'noop'>,
+  ctx: TaskContext,
+): Promise<TaskResult> {
+  if (inputs.sleepMs > 0) await sleep(inputs.sleepMs, undefined, ctx.signal ? { signal: ctx.signal } : {});
+  return taskResult(envelope, {});
+}
