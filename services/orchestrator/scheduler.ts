@@ -37,7 +37,7 @@ export function dueTicks(
 ): number[] {
   const latest =
     Math.floor((now - schedule.offsetMs) / schedule.everyMs) * schedule.everyMs + schedule.offsetMs;
-  if (latest > now) return [];
+  if (latest > now || latest < 0) return [];
   const first = lastTick === undefined ? latest : lastTick + schedule.everyMs;
   const ticks: number[] = [];
   for (let t = latest; t >= first && ticks.length < maxCatchUp; t -= schedule.everyMs) ticks.unshift(t);

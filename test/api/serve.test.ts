@@ -151,6 +151,30 @@ describe('weir serve', () => {
     });
   });
 
+  it('runs a run end to end: planned by the API, executed by the in-process workers, read back over HTTP', async () => {
+    // The embedded default tenant exists from the first start; the run needs only its catalog.
+    const created = await fetch(`${url}/api/v1/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'noop', tasks: 3, logicalTime: '2026-03-01T00:00:00Z' }),
+    });
+    expect(created.status).toBe(200);
+    const { runId, created: isNew } = (await created.json()) as { runId: string; created: boolean };
+    expect(isNew).toBe(true);
+    const deadline = Date.now() + 30_000;
+    let run: { status: string; tasks: { status: string }[] } | undefined;
+    while (Date.now() < deadline) {
+      const res = await fetch(`${url}/api/v1/runs/${runId}`);
+      if (res.status === 200) {
+        run = ((await res.json()) as { run: typeof run }).run;
+        if (run?.status === 'succeeded') break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(run?.status).toBe('succeeded');
+    expect(run?.tasks.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  });
+
   it('writes structured JSON logs', () => {
     const logLines = proc.stdout.filter((line) => line.startsWith('{'));
     expect(logLines.length).toBeGreaterThan(0);

@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalObjectStore, SystemCatalog, TenantCatalog } from '../../catalog/index.js';
+import { dueTicks, type Schedule, Scheduler } from '../../services/orchestrator/index.js';
+import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+
+const HOUR = 3600_000;
+const hourly = { everyMs: HOUR, offsetMs: 5 * 60_000 };
+const at = (iso: string) => Date.parse(iso);
+
+describe('schedule ticks', () => {
+  it('a tick carries its scheduled time, not the time it was noticed', () => {
+    expect(dueTicks(hourly, undefined, at('2026-03-01T10:59:59Z'), 3)).toEqual([at('2026-03-01T10:05:00Z')]);
+    expect(dueTicks(hourly, at('2026-03-01T10:05:00Z'), at('2026-03-01T10:59:59Z'), 3)).toEqual([]);
+    expect(dueTicks(hourly, at('2026-03-01T10:05:00Z'), at('2026-03-01T11:05:00Z'), 3)).toEqual([
+      at('2026-03-01T11:05:00Z'),
+    ]);
+  });
+
+  it('catch-up after downtime is bounded to the newest ticks, oldest first', () => {
+    const ticks = dueTicks(hourly, at('2026-03-01T00:05:00Z'), at('2026-03-01T10:30:00Z'), 3);
+    expect(ticks.map((t) => new Date(t).toISOString())).toEqual([
+      '2026-03-01T08:05:00.000Z',
+      '2026-03-01T09:05:00.000Z',
+      '2026-03-01T10:05:00.000Z',
+    ]);
+    expect(dueTicks(hourly, at('2026-03-01T00:05:00Z'), at('2026-03-01T10:30:00Z'), 50)).toHaveLength(10);
+  });
+
+  it('before the first tick of a schedule nothing is due', () => {
+    expect(dueTicks({ everyMs: HOUR, offsetMs: 5 * 60_000 }, undefined, 60_000, 3)).toEqual([]);
+  });
+});
+
+describe('more than one orchestrator', () => {
+  let redis: TestRedis;
+  let root: string;
+  let store: LocalObjectStore;
+  let o: TestOrchestration;
+  const clients: Redis[] = [];
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    root = mkdtempSync(join(tmpdir(), 'weir-sched-'));
+    store = new LocalObjectStore(root);
+    o = await startTestOrchestration(store, redis, { workers: false });
+  });
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    await o.stop();
+    await redis.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('two schedulers seeing the same ticks produce no duplicate runs', async () => {
+    await new SystemCatalog(store).ensureTenant('acme');
+    await new TenantCatalog(store, 'acme').commit([{ op: 'createDatabase', database: 'db' }]);
+    const schedule: Schedule = {
+      name: 'noop-test',
+      everyMs: HOUR,
+      offsetMs: 0,
+      triggers: async (tenant, logicalTime) => [{ kind: 'noop', tenant, logicalTime, tasks: 2 }],
+    };
+    const now = () => at('2026-03-01T03:30:00Z');
+    clients.push(new Redis({ host: redis.host, port: redis.port }));
+    const make = () => {
+      const client = new Redis({ host: redis.host, port: redis.port });
+      clients.push(client);
+      return new Scheduler({
+        orchestrator: o.orchestrator,
+        system: new SystemCatalog(store),
+        catalogs: o.catalogs,
+        store,
+        redis: client,
+        schedules: [schedule],
+        maxCatchUp: 3,
+        now,
+      });
+    };
+    // Down since the 00:00 tick: three ticks are due, and both schedulers see all three.
+    await clients[0]!.set('weir:schedule:noop-test:last', String(at('2026-03-01T00:00:00Z')));
+    const [a, b] = await Promise.all([make().tick(), make().tick()]);
+    const submitted = [...a, ...b];
+    expect(submitted.length).toBe(6);
+    const runIds = new Set(submitted.map((s) => s.runId));
+    expect(runIds.size).toBe(3);
+    expect(submitted.filter((s) => s.created)).toHaveLength(3);
+    expect([...new Set(submitted.map((s) => s.logicalTime))].sort()).toEqual([
+      '2026-03-01T01:00:00.000Z',
+      '2026-03-01T02:00:00.000Z',
+      '2026-03-01T03:00:00.000Z',
+    ]);
+    await o.writer.flush();
+    const { runs } = await o.orchestrator.history.list('acme', { kind: 'noop' });
+    expect(runs.map((r) => r.runId).sort()).toEqual([...runIds].sort());
+    // The same ticks again are not due any more.
+    expect(await make().tick()).toEqual([]);
+  });
+});
