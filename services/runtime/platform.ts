@@ -49,7 +49,8 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const catalogs = new TenantCatalogs(store);
     const system = new SystemCatalog(store);
     if (options.defaultTenant) await system.ensureTenant(options.defaultTenant);
-    const writer = new EventLogWriter(store, { flushIntervalMs: 200 });
+    // Short batches: a task is acknowledged only once its terminal event is durable.
+    const writer = new EventLogWriter(store, { flushIntervalMs: 50 });
     stops.push(() => writer.close());
     const events = new RunEventLog(writer, `${role}:${hostname()}:${process.pid}`);
     // BullMQ declares its own copy of ioredis' option type; the objects are the same.

@@ -77,7 +77,14 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
             await orchestrator.taskFinished(tenant, runId, taskId, 'cancelled');
             return null;
           }
-          if (!replay) await events.taskRunning(tenant, runId, taskId, attempt, envelope.attemptId, name);
+          // Informational: the terminal event below is what must be durable before the job is acknowledged.
+          if (!replay) {
+            events
+              .taskRunning(tenant, runId, taskId, attempt, envelope.attemptId, name)
+              .catch((error: unknown) => {
+                options.onError?.(error instanceof Error ? error : new Error(String(error)));
+              });
+          }
           try {
             if (now() > envelope.deadlineMs) {
               throw new WeirError(
