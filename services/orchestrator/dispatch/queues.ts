@@ -104,8 +104,15 @@ export class Dispatcher {
     if (!job) return false;
     const state = await job.getState();
     if (state !== 'waiting' && state !== 'delayed' && state !== 'prioritized') return false;
-    await job.remove();
-    return true;
+    try {
+      await job.remove();
+      return true;
+    } catch (error) {
+      // A worker took it between the state check and the removal: it runs (or, having seen the
+      // run's cancel flag, ends itself cancelled).
+      if (error instanceof Error && /locked by another worker/.test(error.message)) return false;
+      throw error;
+    }
   }
 
   /** Whether BullMQ still knows the job (waiting, delayed, active, completed or failed). */
