@@ -18,6 +18,7 @@ import {
   tableKey,
 } from '../../catalog/index.js';
 import {
+  duckdbType,
   fileSpecOf,
   loadDataFile,
   openWorkerDuckDB,
@@ -117,14 +118,6 @@ export async function writeDataFiles(options: WriteDataFilesOptions): Promise<Fi
   }
 }
 
-const DUCKDB_TYPES: Record<ColumnType, string> = {
-  timestamp: 'TIMESTAMP',
-  string: 'VARCHAR',
-  float64: 'DOUBLE',
-  int64: 'BIGINT',
-  bool: 'BOOLEAN',
-};
-
 async function loadRows(connection: DuckDBConnection, columns: readonly ColumnDef[], input: DataFileInput) {
   if ((input.rows === undefined) === (input.sql === undefined)) {
     throw new Error(`data file ${input.fileId}: give exactly one of rows and sql`);
@@ -133,7 +126,7 @@ async function loadRows(connection: DuckDBConnection, columns: readonly ColumnDe
     await connection.run(`CREATE OR REPLACE TEMP TABLE ${PRIVATE_TABLE} AS ${input.sql}`);
     return;
   }
-  const definition = columns.map((c) => `${sqlIdentifier(c.name)} ${DUCKDB_TYPES[c.type]}`).join(', ');
+  const definition = columns.map((c) => `${sqlIdentifier(c.name)} ${duckdbType(c.type)}`).join(', ');
   await connection.run(`CREATE OR REPLACE TEMP TABLE ${PRIVATE_TABLE} (${definition})`);
   const appender = await connection.createAppender(PRIVATE_TABLE);
   try {

@@ -19,12 +19,11 @@ import {
   type TableEntry,
   type TenantCatalog,
   type TenantState,
-  tableKey,
   WeirError,
 } from '../../catalog/index.js';
 import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
-import { replayIdOf, type TaskContext } from './context.js';
+import { replayIdOf, type TaskContext, tableAt } from './context.js';
 import { fileSpecOf, loadDataFile, type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
 import { fileRef, taskResult } from './result.js';
@@ -200,18 +199,6 @@ export async function runCompaction(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-function tableAt(state: TenantState, database: string, table: string): TableEntry {
-  const entry = state.tables.get(tableKey(database, table));
-  if (!entry) {
-    throw new CatalogNotFoundError(
-      'TABLE_NOT_FOUND',
-      `table ${database}.${table} does not exist at catalog version ${state.version}`,
-      { database, table, catalogVersion: state.version },
-    );
-  }
-  return entry;
 }
 
 /** The inputs must describe the table as it was at the task's version. */

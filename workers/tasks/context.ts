@@ -1,12 +1,16 @@
 /** What every task executor gets from its worker process, and the replay (scratch) mode. */
 import type { DuckDBInstance } from '@duckdb/node-api';
 import {
+  CatalogNotFoundError,
   type ListOptions,
   type ListPage,
   type ObjectInfo,
   type ObjectStore,
   paths,
+  type TableEntry,
   type TenantCatalogs,
+  type TenantState,
+  tableKey,
 } from '../../catalog/index.js';
 import type { DispatchEnvelope } from '../../proto/index.js';
 
@@ -68,4 +72,17 @@ export function scratchStore(store: ObjectStore, tenant: string, replayId: strin
     },
     close: async () => {},
   };
+}
+
+/** The table as it was at the state's version; a task for a dropped table fails with 404. */
+export function tableAt(state: TenantState, database: string, table: string): TableEntry {
+  const entry = state.tables.get(tableKey(database, table));
+  if (!entry) {
+    throw new CatalogNotFoundError(
+      'TABLE_NOT_FOUND',
+      `table ${database}.${table} does not exist at catalog version ${state.version}`,
+      { database, table, catalogVersion: state.version },
+    );
+  }
+  return entry;
 }

@@ -18,6 +18,7 @@ import { runCheckpoint, runEventsCompaction, runExpire, runNoop, runRetention } 
 
 export type { TaskContext } from './context.js';
 export {
+  duckdbType,
   fileSpecOf,
   loadDataFile,
   type SortedWriteOptions,

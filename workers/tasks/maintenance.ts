@@ -2,11 +2,9 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  CatalogNotFoundError,
   compactEvents,
   type FileEntry,
   paths,
-  type TableEntry,
   TenantCatalog,
   type TenantState,
   tableKey,
@@ -14,25 +12,13 @@ import {
 } from '../../catalog/index.js';
 import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
-import { replayIdOf, scratchStore, type TaskContext } from './context.js';
+import { replayIdOf, scratchStore, type TaskContext, tableAt } from './context.js';
 import { fileRef, taskResult } from './result.js';
 
 const DELETE_CONCURRENCY = 8;
 
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
-}
-
-function tableAt(state: TenantState, database: string, table: string): TableEntry {
-  const entry = state.tables.get(tableKey(database, table));
-  if (!entry) {
-    throw new CatalogNotFoundError(
-      'TABLE_NOT_FOUND',
-      `table ${database}.${table} does not exist at catalog version ${state.version}`,
-      { database, table, catalogVersion: state.version },
-    );
-  }
-  return entry;
 }
 
 /**
