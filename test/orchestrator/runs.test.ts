@@ -226,21 +226,27 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     expect(firstView?.tasks[0]?.result?.wrote.committed).toBe(true);
   });
 
-  it('cancel removes queued tasks, lets nothing new start, and ends the run cancelled', async () => {
+  /** A no-op run of `tasks` tasks of `sleepMs` each, returned once its first task succeeded. */
+  async function noopRunUnderWay(tasks: number, sleepMs: number) {
     const tenant = freshTenant();
     await new TenantCatalog(store, tenant).commit([{ op: 'createDatabase', database: 'db' }]);
     const { runId } = await o.orchestrator.submit({
       kind: 'noop',
       tenant,
       logicalTime: LOGICAL,
-      tasks: 30,
-      sleepMs: 150,
+      tasks,
+      sleepMs,
     });
     await waitFor(async () =>
       (await o.orchestrator.history.get(tenant, runId))?.tasks.some((t) => t.status === 'succeeded')
         ? true
         : undefined,
     );
+    return { tenant, runId };
+  }
+
+  it('cancel removes queued tasks, lets nothing new start, and ends the run cancelled', async () => {
+    const { tenant, runId } = await noopRunUnderWay(30, 150);
     const cancelled = await o.orchestrator.cancel(tenant, runId);
     expect(cancelled.status).toBe('cancelled');
     await new Promise((r) => setTimeout(r, 600));
@@ -253,20 +259,7 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
   });
 
   it('a Redis restart in the middle of a run loses the queue, and the run still finishes', async () => {
-    const tenant = freshTenant();
-    await new TenantCatalog(store, tenant).commit([{ op: 'createDatabase', database: 'db' }]);
-    const { runId } = await o.orchestrator.submit({
-      kind: 'noop',
-      tenant,
-      logicalTime: LOGICAL,
-      tasks: 12,
-      sleepMs: 200,
-    });
-    await waitFor(async () =>
-      (await o.orchestrator.history.get(tenant, runId))?.tasks.some((t) => t.status === 'succeeded')
-        ? true
-        : undefined,
-    );
+    const { tenant, runId } = await noopRunUnderWay(12, 200);
     await redis.restart(); // no persistence: queued jobs and progress are gone
     const run = await waitFor(async () => {
       await o.orchestrator.reconcile(tenant).catch(() => undefined);

@@ -1,6 +1,6 @@
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { type Timestamp, TimeUnit } from 'apache-arrow';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CatalogConflictError,
   type FileSpec,
@@ -25,7 +25,7 @@ import {
   queryRows,
   scalar,
   type TestContext,
-  taskContext,
+  useExecutorEnvironment,
   withLocalCopies,
 } from './support.js';
 
@@ -95,20 +95,9 @@ async function fiftyFiles(
 
 describe.each(BACKENDS)('compaction executor on $name', (backend) => {
   let store: ObjectStore;
-  let cleanupStore: () => Promise<void>;
   let duckdb: DuckDBInstance;
   let ctx: TestContext;
-
-  beforeAll(async () => {
-    ({ store, cleanup: cleanupStore } = await backend.create());
-    duckdb = await openWorkerDuckDB({ threads: 2 });
-    ctx = await taskContext(store, duckdb);
-  });
-  afterAll(async () => {
-    await ctx?.cleanup();
-    duckdb?.closeSync();
-    await cleanupStore?.();
-  });
+  useExecutorEnvironment(backend, 2, (env) => ({ store, duckdb, ctx } = env));
 
   it('merges 50 small files into ceil(N/targetRows) sorted files holding the same rows', async () => {
     const tenant = freshTenant();
@@ -478,19 +467,7 @@ describe.each(BACKENDS)('compaction executor on $name', (backend) => {
 describe('compaction dedup', () => {
   let duckdb: DuckDBInstance;
   let ctx: TestContext;
-  let cleanupStore: () => Promise<void>;
-
-  beforeAll(async () => {
-    const created = await BACKENDS[0]!.create();
-    cleanupStore = created.cleanup;
-    duckdb = await openWorkerDuckDB({ threads: 2 });
-    ctx = await taskContext(created.store, duckdb);
-  });
-  afterAll(async () => {
-    await ctx?.cleanup();
-    duckdb?.closeSync();
-    await cleanupStore?.();
-  });
+  useExecutorEnvironment(BACKENDS[0]!, 2, (env) => ({ duckdb, ctx } = env));
 
   it("keeps the newest file's row for each (tags, time) and keeps distinct tag sets", async () => {
     const tenant = freshTenant('dd');
@@ -557,19 +534,7 @@ describe('compaction dedup', () => {
 describe('compaction of larger partitions', () => {
   let duckdb: DuckDBInstance;
   let ctx: TestContext;
-  let cleanupStore: () => Promise<void>;
-
-  beforeAll(async () => {
-    const created = await BACKENDS[0]!.create();
-    cleanupStore = created.cleanup;
-    duckdb = await openWorkerDuckDB({ threads: 2 });
-    ctx = await taskContext(created.store, duckdb);
-  });
-  afterAll(async () => {
-    await ctx?.cleanup();
-    duckdb?.closeSync();
-    await cleanupStore?.();
-  });
+  useExecutorEnvironment(BACKENDS[0]!, 2, (env) => ({ duckdb, ctx } = env));
 
   it('splits 360K rows into sorted files of consecutive rows, the same bytes with 1 or 2 threads', async () => {
     const tenant = freshTenant('big');

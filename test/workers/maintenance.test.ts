@@ -6,27 +6,24 @@ import { ContractError } from '../../proto/index.js';
 import { executeTask, openWorkerDuckDB, outputsChecksum } from '../../workers/tasks/index.js';
 import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
 import { BACKENDS } from '../helpers/stores.js';
-import { envelopeOf, freshTenant, keysUnder, liveFilesOf, type TestContext, taskContext } from './support.js';
+import {
+  envelopeOf,
+  freshTenant,
+  keysUnder,
+  liveFilesOf,
+  type TestContext,
+  taskContext,
+  useExecutorEnvironment,
+} from './support.js';
 
 const H0 = 'date=2026-03-01/hour=00';
 const H1 = 'date=2026-03-01/hour=01';
 
 describe.each(BACKENDS)('maintenance executors on $name', (backend) => {
   let store: ObjectStore;
-  let cleanupStore: () => Promise<void>;
   let duckdb: DuckDBInstance;
   let ctx: TestContext;
-
-  beforeAll(async () => {
-    ({ store, cleanup: cleanupStore } = await backend.create());
-    duckdb = await openWorkerDuckDB({ threads: 1 });
-    ctx = await taskContext(store, duckdb);
-  });
-  afterAll(async () => {
-    await ctx?.cleanup();
-    duckdb?.closeSync();
-    await cleanupStore?.();
-  });
+  useExecutorEnvironment(backend, 1, (env) => ({ store, duckdb, ctx } = env));
 
   /** Two files in hour 0, one in hour 1. */
   async function seed(tenant: string) {

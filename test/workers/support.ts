@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll } from 'vitest';
 import {
   type FileEntry,
   type ObjectStore,
@@ -13,7 +14,8 @@ import {
 } from '../../catalog/index.js';
 import type { DispatchEnvelope } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
-import { sqlString, type TaskContext } from '../../workers/tasks/index.js';
+import { openWorkerDuckDB, sqlString, type TaskContext } from '../../workers/tasks/index.js';
+import type { TestBackend } from '../helpers/stores.js';
 
 let serial = 0;
 
@@ -150,4 +152,35 @@ export async function keysUnder(store: ObjectStore, prefix: string): Promise<str
   const keys: string[] = [];
   for await (const info of store.listAll(prefix)) keys.push(info.key);
   return keys;
+}
+
+export interface ExecutorEnvironment {
+  store: ObjectStore;
+  duckdb: DuckDBInstance;
+  ctx: TestContext;
+}
+
+/**
+ * Registers the hooks every executor suite needs: a fresh store of `backend`, a DuckDB with
+ * `threads` threads and a task context before the suite, all closed after it.
+ */
+export function useExecutorEnvironment(
+  backend: TestBackend,
+  threads: number,
+  receive: (env: ExecutorEnvironment) => void,
+): void {
+  let env: ExecutorEnvironment | undefined;
+  let cleanupStore: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const created = await backend.create();
+    cleanupStore = created.cleanup;
+    const duckdb = await openWorkerDuckDB({ threads });
+    env = { store: created.store, duckdb, ctx: await taskContext(created.store, duckdb) };
+    receive(env);
+  });
+  afterAll(async () => {
+    await env?.ctx.cleanup();
+    env?.duckdb.closeSync();
+    await cleanupStore?.();
+  });
 }

@@ -10,15 +10,8 @@ import {
   type TaskWrote,
 } from '../../proto/index.js';
 
-export function fileRef(file: {
-  path: string;
-  database: string;
-  table: string;
-  partition: string;
-  rows: number;
-  bytes: number;
-  sha256: string;
-}): FileRef {
+/** Just the FileRef fields of a catalog entry (which carries more). */
+export function fileRef(file: FileRef): FileRef {
   const { path, database, table, partition, rows, bytes, sha256 } = file;
   return { path, database, table, partition, rows, bytes, sha256 };
 }
