@@ -27,6 +27,17 @@ export const ENV_NAMES: Readonly<Record<string, readonly string[]>> = {
   workerLockMs: ['WEIR_WORKER_LOCK_MS'],
   schedulerIntervalMs: ['WEIR_SCHEDULER_INTERVAL_MS'],
   shutdownTimeoutMs: ['WEIR_SHUTDOWN_TIMEOUT_MS'],
+  'auth.bootstrapToken': ['WEIR_BOOTSTRAP_TOKEN'],
+  'auth.cacheTtlMs': ['WEIR_AUTH_CACHE_TTL_MS'],
+  'ingest.durability': ['WEIR_INGEST_DURABILITY'],
+  'ingest.walDir': ['WEIR_INGEST_WAL_DIR'],
+  'ingest.maxBufferRows': ['WEIR_INGEST_MAX_BUFFER_ROWS'],
+  'ingest.maxBufferBytes': ['WEIR_INGEST_MAX_BUFFER_BYTES'],
+  'ingest.maxBufferAgeMs': ['WEIR_INGEST_MAX_BUFFER_AGE_MS'],
+  'ingest.maxTotalBufferBytes': ['WEIR_INGEST_MAX_TOTAL_BUFFER_BYTES'],
+  'ingest.maxStagingBacklog': ['WEIR_INGEST_MAX_STAGING_BACKLOG'],
+  'ingest.maxBodyBytes': ['WEIR_INGEST_MAX_BODY_BYTES'],
+  'ingest.maxDecompressedBytes': ['WEIR_INGEST_MAX_DECOMPRESSED_BYTES'],
   storage: ['WEIR_STORAGE'],
   's3.bucket': ['WEIR_S3_BUCKET'],
   's3.prefix': ['WEIR_S3_PREFIX'],
@@ -40,7 +51,7 @@ export const ENV_NAMES: Readonly<Record<string, readonly string[]>> = {
   'redis.serverPath': ['WEIR_REDIS_SERVER'],
 };
 
-const SECRET_KEYS = new Set(['s3.secretAccessKey']);
+const SECRET_KEYS = new Set(['s3.secretAccessKey', 'auth.bootstrapToken']);
 
 interface JsonSchemaNode {
   type?: string;

@@ -56,6 +56,86 @@ export const configSchema = z
       .min(100)
       .default(10_000)
       .describe('Longest a graceful shutdown may take before the process exits non-zero.'),
+    auth: z
+      .strictObject({
+        bootstrapToken: z
+          .string()
+          .min(32)
+          .max(256)
+          .optional()
+          .describe(
+            'Admin token of tenant `default` (also platform admin) created on first start; when unset, one is generated and printed once.',
+          ),
+        cacheTtlMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(300_000)
+          .default(5_000)
+          .describe(
+            'How long a node trusts a validated token; a revoke on another node takes effect within this time.',
+          ),
+      })
+      .prefault({}),
+    ingest: z
+      .strictObject({
+        durability: z
+          .enum(['buffered', 'wal'])
+          .default('wal')
+          .describe(
+            '`wal`: a 204 means the rows survive `kill -9` (grouped fsync); `buffered`: faster, a crash may lose the last seconds.',
+          ),
+        walDir: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Directory of the write-ahead log (default `<dataDir>/wal`); must be local disk.'),
+        maxBufferRows: z
+          .number()
+          .int()
+          .min(1)
+          .default(200_000)
+          .describe('A table buffer with this many rows is staged and flushed.'),
+        maxBufferBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024 * 1024)
+          .describe('A table buffer holding this many bytes is staged and flushed.'),
+        maxBufferAgeMs: z
+          .number()
+          .int()
+          .min(10)
+          .default(5_000)
+          .describe('A table buffer older than this is staged and flushed.'),
+        maxTotalBufferBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(512 * 1024 * 1024)
+          .describe('Writes answer 429 with Retry-After while all buffers together hold more than this.'),
+        maxStagingBacklog: z
+          .number()
+          .int()
+          .min(1)
+          .default(64)
+          .describe(
+            'Writes answer 429 with Retry-After while this many staged batches of this node await their flush.',
+          ),
+        maxBodyBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024 * 1024)
+          .describe('Largest request body as sent (413 above).'),
+        maxDecompressedBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(256 * 1024 * 1024)
+          .describe('Largest request body after gzip or zstd decompression (413 above).'),
+      })
+      .prefault({}),
     storage: z.enum(['local', 's3']).default('local').describe('Object store backend.'),
     s3: z
       .strictObject({
