@@ -8,9 +8,6 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
-  CatalogConflictError,
-  CatalogNotFoundError,
-  CatalogRequestError,
   type FileEntry,
   type FileSpec,
   type ObjectStore,
@@ -26,6 +23,15 @@ import type { TaskInputs } from '../../proto/task-inputs.js';
 import { replayIdOf, type TaskContext, tableAt } from './context.js';
 import { fileSpecOf, loadDataFile, type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
+import {
+  discardOutputs,
+  isCommitted,
+  isRejection,
+  publish,
+  recordedCommit,
+  sameFiles,
+  sumRows,
+} from './outputs.js';
 import { fileRef, taskResult } from './result.js';
 
 type CompactionInputs = TaskInputs<'compaction'>;
@@ -281,110 +287,24 @@ async function fetchInputs(
   return local;
 }
 
-async function isCommitted(catalog: TenantCatalog, taskId: string, replayId: string | undefined) {
-  if (replayId !== undefined) return false;
-  return (await catalog.refresh()).history.get(taskId) !== undefined;
-}
-
-/**
- * Creates the output object. Deterministic bytes make an earlier attempt's object identical; an
- * object with other bytes is replaced only while no attempt of this task has committed (after
- * that, the catalog references those bytes and they must not change).
- */
-async function publish(
-  store: ObjectStore,
-  key: string,
-  data: Uint8Array,
-  sha256: string,
-  committed: () => Promise<boolean>,
-): Promise<void> {
-  if (await store.putIfAbsent(key, data)) return;
-  const existing = await store.getIfExists(key);
-  if (existing && sha256Hex(existing) === sha256) return;
-  if (await committed()) {
-    throw new WeirError(
-      'NONDETERMINISTIC_OUTPUT',
-      `output ${key} exists, is committed, and has other bytes`,
-      409,
-      {
-        path: key,
-      },
-    );
-  }
-  await store.put(key, data);
-}
-
-/** A definite refusal of the commit (as opposed to an outage, after which it may have landed). */
-function isRejection(error: unknown): boolean {
-  return (
-    error instanceof CatalogConflictError ||
-    error instanceof CatalogNotFoundError ||
-    error instanceof CatalogRequestError
-  );
-}
-
-/**
- * Deletes the outputs of a refused commit, so they do not linger unreferenced. Only this task's
- * commit could reference these keys, and once the catalog refused it for a conflict no attempt of
- * the task can commit later (the log is linear); the check below covers one that already did.
- */
-async function discardOutputs(
-  store: ObjectStore,
-  catalog: TenantCatalog,
-  taskId: string,
-  outputs: readonly FileSpec[],
-): Promise<void> {
-  try {
-    if ((await catalog.refresh()).history.get(taskId) !== undefined) return;
-    for (const output of outputs) await store.delete(output.path);
-  } catch {
-    // Best effort: the refusal is what the caller needs to see.
-  }
-}
-
 interface RecordedCompaction {
   version: number;
   outputs: FileRef[];
   removed: FileRef[];
 }
 
-/** The commit an earlier attempt of this task made, as file references; undefined if none. */
+/** An earlier attempt's commit, with its removed files as the input references they were. */
 async function recordedCompaction(
   catalog: TenantCatalog,
   taskId: string,
   inputRefs: readonly FileRef[],
 ): Promise<RecordedCompaction | undefined> {
-  const summary = (await catalog.refresh()).history.get(taskId);
-  if (!summary) return undefined;
-  const record = await catalog.log.readCommit(summary.version);
-  if (!record)
-    throw new WeirError(
-      'COMMIT_NOT_FOUND',
-      `commit ${summary.version} of task ${taskId} cannot be read`,
-      500,
-    );
+  const recorded = await recordedCommit(catalog, taskId);
+  if (!recorded) return undefined;
   const inputsByPath = new Map(inputRefs.map((f) => [f.path, f]));
-  const outputs: FileRef[] = [];
-  const removed: FileRef[] = [];
-  for (const action of record.actions) {
-    if (action.op === 'addFile') outputs.push(fileRef(action.file));
-    else if (action.op === 'removeFile') {
-      const input = inputsByPath.get(action.path);
-      if (input) removed.push(input);
-    }
-  }
-  return { version: summary.version, outputs, removed };
-}
-
-function sumRows(files: readonly FileRef[]): number {
-  return files.reduce((sum, f) => sum + f.rows, 0);
-}
-
-function sameFiles(a: readonly FileRef[], b: readonly FileRef[]): boolean {
-  const key = (files: readonly FileRef[]) =>
-    files
-      .map((f) => `${f.path}\t${f.sha256}`)
-      .sort()
-      .join('\n');
-  return key(a) === key(b);
+  const removed = recorded.removedPaths.flatMap((path) => {
+    const input = inputsByPath.get(path);
+    return input ? [input] : [];
+  });
+  return { version: recorded.version, outputs: recorded.added, removed };
 }

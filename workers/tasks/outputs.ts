@@ -1,0 +1,128 @@
+/**
+ * Publishing a task's output objects and committing them exactly once (ADR 0010): deterministic
+ * bytes under deterministic keys, a commit whose idempotency key is the task id, and the means to
+ * find an earlier attempt's commit again. Every task kind that writes data files uses these.
+ */
+import {
+  CatalogConflictError,
+  CatalogNotFoundError,
+  CatalogRequestError,
+  type FileSpec,
+  type ObjectStore,
+  sha256Hex,
+  type TenantCatalog,
+  WeirError,
+} from '../../catalog/index.js';
+import type { FileRef } from '../../proto/index.js';
+import { fileRef } from './result.js';
+
+/** Whether an attempt of the task has committed (never, for a replay). */
+export async function isCommitted(
+  catalog: TenantCatalog,
+  taskId: string,
+  replayId: string | undefined,
+): Promise<boolean> {
+  if (replayId !== undefined) return false;
+  return (await catalog.refresh()).history.get(taskId) !== undefined;
+}
+
+/**
+ * Creates the output object. Deterministic bytes make an earlier attempt's object identical; an
+ * object with other bytes is replaced only while no attempt of this task has committed (after
+ * that, the catalog references those bytes and they must not change).
+ */
+export async function publish(
+  store: ObjectStore,
+  key: string,
+  data: Uint8Array,
+  sha256: string,
+  committed: () => Promise<boolean>,
+): Promise<void> {
+  if (await store.putIfAbsent(key, data)) return;
+  const existing = await store.getIfExists(key);
+  if (existing && sha256Hex(existing) === sha256) return;
+  if (await committed()) {
+    throw new WeirError(
+      'NONDETERMINISTIC_OUTPUT',
+      `output ${key} exists, is committed, and has other bytes`,
+      409,
+      {
+        path: key,
+      },
+    );
+  }
+  await store.put(key, data);
+}
+
+/** A definite refusal of the commit (as opposed to an outage, after which it may have landed). */
+export function isRejection(error: unknown): boolean {
+  return (
+    error instanceof CatalogConflictError ||
+    error instanceof CatalogNotFoundError ||
+    error instanceof CatalogRequestError
+  );
+}
+
+/**
+ * Deletes the outputs of a refused commit, so they do not linger unreferenced. Only this task's
+ * commit could reference these keys, and once the catalog refused it for a conflict no attempt of
+ * the task can commit later (the log is linear); the check below covers one that already did.
+ */
+export async function discardOutputs(
+  store: ObjectStore,
+  catalog: TenantCatalog,
+  taskId: string,
+  outputs: readonly FileSpec[],
+): Promise<void> {
+  try {
+    if ((await catalog.refresh()).history.get(taskId) !== undefined) return;
+    for (const output of outputs) await store.delete(output.path);
+  } catch {
+    // Best effort: the refusal is what the caller needs to see.
+  }
+}
+
+export interface RecordedCommit {
+  version: number;
+  /** Files the commit added. */
+  added: FileRef[];
+  /** Paths of the files it removed. */
+  removedPaths: string[];
+}
+
+/** The commit an earlier attempt of this task made; undefined if none. */
+export async function recordedCommit(
+  catalog: TenantCatalog,
+  taskId: string,
+): Promise<RecordedCommit | undefined> {
+  const summary = (await catalog.refresh()).history.get(taskId);
+  if (!summary) return undefined;
+  const record = await catalog.log.readCommit(summary.version);
+  if (!record)
+    throw new WeirError(
+      'COMMIT_NOT_FOUND',
+      `commit ${summary.version} of task ${taskId} cannot be read`,
+      500,
+    );
+  const added: FileRef[] = [];
+  const removedPaths: string[] = [];
+  for (const action of record.actions) {
+    if (action.op === 'addFile') added.push(fileRef(action.file));
+    else if (action.op === 'removeFile') removedPaths.push(action.path);
+  }
+  return { version: summary.version, added, removedPaths };
+}
+
+export function sumRows(files: readonly FileRef[]): number {
+  return files.reduce((sum, f) => sum + f.rows, 0);
+}
+
+/** Same paths with the same bytes, in any order. */
+export function sameFiles(a: readonly FileRef[], b: readonly FileRef[]): boolean {
+  const key = (files: readonly FileRef[]) =>
+    files
+      .map((f) => `${f.path}\t${f.sha256}`)
+      .sort()
+      .join('\n');
+  return key(a) === key(b);
+}
