@@ -15,7 +15,9 @@ export type { CheckpointManifest, CommitMeta, CommitRecord, CommitSummary } from
 export * as paths from './paths.js';
 export { assertName, type PartitionRef, parsePartitionPath, partitionPath } from './paths.js';
 export * from './store/index.js';
-export { type SystemAction, SystemCatalog, type SystemState, type TenantRecord } from './system/catalog.js';
+export { PERMISSIONS, type Permission, type SystemAction, TOKEN_ID } from './system/actions.js';
+export { SystemCatalog } from './system/catalog.js';
+export type { SystemState, TenantRecord, TokenRecord } from './system/state.js';
 export type {
   ColumnDef,
   ColumnStats,

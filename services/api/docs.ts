@@ -16,6 +16,14 @@ export async function registerDocs(app: FastifyInstance, version: string): Promi
         version,
       },
       tags: [{ name: 'operations', description: 'Health, readiness and metrics.' }],
+      // Also accepted: `Authorization: Token <t>`, `?p=<t>` and basic auth with the token as password.
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,

@@ -1,8 +1,11 @@
 /** Compaction status, candidates, jobs, history and manual triggers, in Arc's shapes (ARC-COMPAT.md). */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { TenantCatalogs } from '../../../catalog/index.js';
+import { hasDatabaseAccess } from '../../auth/index.js';
 import { compactionCandidates, type Orchestrator } from '../../orchestrator/index.js';
+import { assertDatabaseAccess, authOf } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
 
@@ -25,18 +28,24 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
 ) => {
   const compactionRuns = async (tenant: string) =>
     (await orchestrator.history.list(tenant, { kind: 'compaction', limit: 10_000 })).runs;
-  const candidates = async (tenant: string, query: z.infer<typeof tierQuery>) => {
-    const state = await catalogs.forTenant(tenant).refresh();
+  /** Candidates of the tier in the asked database, else in every database the token reaches. */
+  const candidates = async (request: FastifyRequest, query: z.infer<typeof tierQuery>) => {
+    const auth = authOf(request);
+    if (query.database !== undefined) assertDatabaseAccess(request, query.database);
+    const state = await catalogs.forTenant(auth.tenant).refresh();
     const all = compactionCandidates(state, { tier: query.tier, logicalTime: new Date().toISOString() });
     return {
       state,
-      triggers: all.filter((t) => query.database === undefined || t.database === query.database),
+      triggers: all.filter((t) =>
+        query.database === undefined ? hasDatabaseAccess(auth, t.database) : t.database === query.database,
+      ),
     };
   };
 
   app.get(
     '/api/v1/compaction/status',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['compaction'],
         summary: 'Whether compaction runs, and how many compaction runs are active',
@@ -69,6 +78,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
   app.get(
     '/api/v1/compaction/stats',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['compaction'],
         summary: 'Totals over compaction runs',
@@ -104,6 +114,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
   app.get(
     '/api/v1/compaction/candidates',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['compaction'],
         summary: 'Partitions the tier would compact now',
@@ -112,7 +123,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
       },
     },
     async (request) => {
-      const { state, triggers } = await candidates(tenantOf(request), request.query);
+      const { state, triggers } = await candidates(request, request.query);
       const list = triggers.map((t) => ({
         database: t.database,
         measurement: t.table,
@@ -127,6 +138,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
   app.get(
     '/api/v1/compaction/jobs',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['compaction'],
         summary: 'Active compaction runs',
@@ -144,6 +156,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
   app.get(
     '/api/v1/compaction/history',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['compaction'],
         summary: 'Finished compaction runs, newest first',
@@ -163,6 +176,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
   app.post(
     '/api/v1/compaction/trigger',
     {
+      config: { permission: 'admin' },
       schema: {
         tags: ['compaction'],
         summary: 'Start compaction runs for every current candidate of a tier (optionally one database)',
@@ -171,8 +185,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
       },
     },
     async (request) => {
-      const tenant = tenantOf(request);
-      const { triggers } = await candidates(tenant, request.query);
+      const { triggers } = await candidates(request, request.query);
       const runs = [];
       for (const trigger of triggers) {
         const result = await orchestrator.submit(trigger);

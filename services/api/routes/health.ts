@@ -65,6 +65,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
   app.get(
     '/health',
     {
+      config: { public: true },
       schema: {
         summary: 'Liveness: the process is up',
         tags: ['operations'],
@@ -85,6 +86,7 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
   app.get(
     '/ready',
     {
+      config: { public: true },
       schema: {
         summary: 'Readiness: the object store and Redis answer',
         tags: ['operations'],

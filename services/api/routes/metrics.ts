@@ -6,6 +6,7 @@ export const metricsRoutes: FastifyPluginAsyncZod<{ registry: Registry }> = asyn
   app.get(
     '/metrics',
     {
+      config: { public: true },
       schema: {
         summary: 'Prometheus metrics',
         tags: ['operations'],

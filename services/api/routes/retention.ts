@@ -1,4 +1,5 @@
 /** Retention policies and executions, in Arc's shapes (ARC-COMPAT.md). */
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -8,7 +9,9 @@ import {
   type TenantCatalogs,
   WeirError,
 } from '../../../catalog/index.js';
+import { hasDatabaseAccess } from '../../auth/index.js';
 import type { Orchestrator } from '../../orchestrator/index.js';
+import { assertDatabaseAccess, authOf } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
 
@@ -68,16 +71,19 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
 ) => {
   const policies = async (tenant: string) =>
     [...(await catalogs.forTenant(tenant).refresh()).policies.values()].filter((p) => p.kind === 'retention');
-  const find = async (tenant: string, id: string) => {
-    const policy = (await policies(tenant)).find((p) => p.id === id);
+  /** The policy, once the request's token is shown to reach its database. */
+  const find = async (request: FastifyRequest, id: string) => {
+    const policy = (await policies(tenantOf(request))).find((p) => p.id === id);
     if (!policy)
       throw new CatalogNotFoundError('POLICY_NOT_FOUND', `retention policy ${id} does not exist`, { id });
+    assertDatabaseAccess(request, policy.database);
     return policy;
   };
 
   app.get(
     '/api/v1/retention',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['retention'],
         summary: 'List retention policies',
@@ -87,7 +93,8 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
       },
     },
     async (request) => {
-      const list = (await policies(tenantOf(request))).map(show);
+      const auth = authOf(request);
+      const list = (await policies(auth.tenant)).filter((p) => hasDatabaseAccess(auth, p.database)).map(show);
       return { success: true as const, policies: list, count: list.length };
     },
   );
@@ -95,6 +102,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
   app.post(
     '/api/v1/retention',
     {
+      config: { permission: 'admin' },
       schema: {
         tags: ['retention'],
         summary: 'Create a retention policy',
@@ -108,6 +116,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
       },
     },
     async (request, reply) => {
+      assertDatabaseAccess(request, request.body.database);
       const tenant = tenantOf(request);
       const id = policyIdOf(request.body.name);
       if ((await policies(tenant)).some((p) => p.id === id)) {
@@ -127,6 +136,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
   app.get(
     '/api/v1/retention/:id',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['retention'],
         summary: 'A retention policy',
@@ -136,13 +146,14 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
     },
     async (request) => ({
       success: true as const,
-      policy: show(await find(tenantOf(request), request.params.id)),
+      policy: show(await find(request, request.params.id)),
     }),
   );
 
   app.put(
     '/api/v1/retention/:id',
     {
+      config: { permission: 'admin' },
       schema: {
         tags: ['retention'],
         summary: 'Replace a retention policy (its name stays its identity)',
@@ -157,7 +168,8 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
     },
     async (request) => {
       const tenant = tenantOf(request);
-      const current = show(await find(tenant, request.params.id));
+      const current = show(await find(request, request.params.id));
+      assertDatabaseAccess(request, request.body.database);
       if (request.body.name !== current.name) {
         throw new WeirError(
           'POLICY_RENAME',
@@ -175,6 +187,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
   app.delete(
     '/api/v1/retention/:id',
     {
+      config: { permission: 'admin' },
       schema: {
         tags: ['retention'],
         summary: 'Delete a retention policy',
@@ -184,7 +197,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
     },
     async (request) => {
       const tenant = tenantOf(request);
-      await find(tenant, request.params.id);
+      await find(request, request.params.id);
       await catalogs
         .forTenant(tenant)
         .commit([{ op: 'dropPolicy', id: request.params.id }], { operation: 'policy' });
@@ -195,6 +208,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
   app.post(
     '/api/v1/retention/:id/execute',
     {
+      config: { permission: 'admin' },
       schema: {
         tags: ['retention'],
         summary: 'Run a policy now: a dry run reports what a real run removes; a real run needs confirm',
@@ -213,7 +227,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
     async (request) => {
       const tenant = tenantOf(request);
       const { dry_run: dryRun, confirm } = request.body;
-      const policy = show(await find(tenant, request.params.id));
+      const policy = show(await find(request, request.params.id));
       if (!dryRun && !confirm)
         throw new WeirError(
           'CONFIRM_REQUIRED',
@@ -256,6 +270,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
   app.get(
     '/api/v1/retention/:id/executions',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['retention'],
         summary: 'Runs of a retention policy, newest first',

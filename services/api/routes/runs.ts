@@ -24,6 +24,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
   app.get(
     '/api/v1/runs',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['runs'],
         summary: 'List runs, newest first, filtered by kind, status, table and planning time',
@@ -61,6 +62,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
   app.post(
     '/api/v1/runs',
     {
+      config: { permission: 'admin' },
       schema: {
         tags: ['runs'],
         summary: 'Start a run from a trigger (compaction, retention, checkpoint, events-compaction, expire)',
@@ -81,6 +83,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
   app.get(
     '/api/v1/runs/:id',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['runs'],
         summary: 'A run with its tasks, attempts, timings, inputs, outputs and errors',
@@ -101,6 +104,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
   app.post(
     '/api/v1/runs/:id/cancel',
     {
+      config: { permission: 'admin' },
       schema: {
         tags: ['runs'],
         summary: 'Cancel a run: queued tasks are removed, running ones finish, nothing new starts',
@@ -117,6 +121,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
   app.post(
     '/api/v1/runs/:id/replay',
     {
+      config: { permission: 'admin' },
       schema: {
         tags: ['runs'],
         summary:
@@ -138,6 +143,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
   app.get(
     '/api/v1/runs/:id/lineage',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['lineage'],
         summary: 'What a run actually read and wrote',
@@ -169,6 +175,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
   app.get(
     '/api/v1/lineage',
     {
+      config: { permission: 'read' },
       schema: {
         tags: ['lineage'],
         summary: 'Upstream or downstream of a table, a partition or a file, to a depth',
