@@ -1,0 +1,470 @@
+/**
+ * Arrow IPC stream writes (ARC-COMPAT "Arrow IPC"): one table per request, a `time` column that is a
+ * Timestamp of any unit (time zone ignored) or an integer epoch (unit inferred per value).
+ *
+ * apache-arrow only frames the stream; values are read from each chunk's buffers and copied into
+ * typed arrays, never through `get()` (which turns int64 timestamps into float milliseconds). In
+ * arrow-js a chunk's fixed-width `values` and `valueOffsets` already start at its first row, while
+ * validity and boolean bitmaps do not: their bits start at `data.offset`.
+ */
+import {
+  TimeUnit as ArrowTimeUnit,
+  type Data,
+  type DataType,
+  DataType as DT,
+  type Field,
+  type Table,
+  tableFromIPC,
+} from 'apache-arrow';
+import { paths } from '../../../catalog/index.js';
+import type { BatchColumn, DecodeContext, TableBatch } from '../batch.js';
+import { IngestError, locate, show } from '../errors.js';
+import { assertColumnName } from './builder.js';
+import { HI, LO, TWO_32, wordsOf, writeSafeInt } from './int64.js';
+import { inferUnit, MAX_MICROS, type TimeUnit, TimeUnitCheck, toMicros } from './time.js';
+
+export interface ArrowContext extends DecodeContext {
+  /** The table to write (`?table=`). */
+  readonly table: string;
+  /** Tag columns (`x-weir-tags`); without it string columns are tags. */
+  readonly tags?: readonly string[];
+}
+
+type Kind = 'string' | 'float64' | 'int64' | 'bool';
+
+export function decodeArrowIpc(body: Uint8Array, ctx: ArrowContext): TableBatch[] {
+  paths.assertName('database', ctx.database);
+  const table = paths.assertName('table', ctx.table);
+  let arrow: Table;
+  try {
+    arrow = tableFromIPC(body);
+  } catch (error) {
+    throw new IngestError(
+      'INVALID_ARROW',
+      `invalid Arrow IPC stream: ${(error as Error).message.slice(0, 200)}`,
+    );
+  }
+  const fields = arrow.schema.fields;
+  const { timeIndex, kinds } = schemaKinds(fields, table, ctx.limits.maxColumns);
+  const tags = ctx.tags === undefined ? undefined : new Set(ctx.tags);
+  checkTags(tags, fields, kinds, table);
+  const rows = arrow.numRows;
+  if (rows === 0) return [];
+  const chunksOf = (index: number): readonly Data[] => arrow.getChildAt(index)!.data;
+  const time = readTime(chunksOf(timeIndex), rows, table);
+  const columns: BatchColumn[] = [];
+  for (let index = 0; index < fields.length; index++) {
+    const kind = kinds[index];
+    if (kind === undefined) continue;
+    const name = fields[index]!.name;
+    const role = tags ? (tags.has(name) ? 'tag' : 'field') : kind === 'string' ? 'tag' : 'field';
+    const roleDeclared = tags !== undefined || kind !== 'string';
+    try {
+      columns.push(readColumn(chunksOf(index), rows, kind, name, role, roleDeclared, ctx));
+    } catch (error) {
+      throw locate(error, `column ${name} of table ${table}`);
+    }
+  }
+  return [{ database: ctx.database, table, rows, time, columns }];
+}
+
+/** Where `time` is and what each other column becomes; refuses schemas Weir cannot store. */
+function schemaKinds(
+  fields: readonly Field[],
+  table: string,
+  maxColumns: number,
+): { timeIndex: number; kinds: (Kind | undefined)[] } {
+  if (fields.length === 0)
+    throw new IngestError('INVALID_ARROW', 'the Arrow IPC stream has no schema or no columns');
+  const timeIndex = fields.findIndex((field) => field.name === 'time');
+  if (timeIndex < 0) {
+    throw new IngestError('MISSING_COLUMN', `the Arrow schema of table ${table} has no "time" column`);
+  }
+  if (fields.length - 1 > maxColumns) {
+    throw new IngestError(
+      'TOO_MANY_COLUMNS',
+      `table ${table}: ${fields.length - 1} columns besides time, above the limit of ${maxColumns} (maxColumns)`,
+    );
+  }
+  const seen = new Set<string>();
+  const kinds = fields.map((field, index) => {
+    if (seen.has(field.name)) {
+      throw new IngestError(
+        'DUPLICATE_COLUMN',
+        `the Arrow schema of table ${table} has two columns named ${show(field.name)}`,
+      );
+    }
+    seen.add(field.name);
+    if (index === timeIndex) return undefined;
+    assertColumnName(field.name, table);
+    return kindOf(field.type, field.name, table);
+  });
+  return { timeIndex, kinds };
+}
+
+/** The `x-weir-tags` columns must exist and hold strings. */
+function checkTags(
+  tags: Set<string> | undefined,
+  fields: readonly Field[],
+  kinds: (Kind | undefined)[],
+  table: string,
+) {
+  for (const tag of tags ?? []) {
+    const index = fields.findIndex((field) => field.name === tag);
+    if (index < 0 || tag === 'time') {
+      throw new IngestError(
+        'MISSING_COLUMN',
+        `x-weir-tags names ${show(tag)}, which is not a column of the Arrow schema besides time`,
+      );
+    }
+    if (kinds[index] !== 'string') {
+      throw new IngestError(
+        'TYPE_CONFLICT',
+        `x-weir-tags names ${tag}, a ${fields[index]!.type} column of table ${table}; tags are strings`,
+      );
+    }
+  }
+}
+
+function kindOf(type: DataType, name: string, table: string): Kind {
+  if (DT.isFloat(type)) return 'float64';
+  if (DT.isInt(type)) return 'int64';
+  if (DT.isBool(type)) return 'bool';
+  if (DT.isUtf8(type) || DT.isLargeUtf8(type)) return 'string';
+  if (DT.isDictionary(type) && (DT.isUtf8(type.dictionary) || DT.isLargeUtf8(type.dictionary)))
+    return 'string';
+  throw new IngestError(
+    'UNSUPPORTED_TYPE',
+    `column ${name} of table ${table} has Arrow type ${type}, which Weir does not store; ` +
+      'use floats, integers, booleans or (dictionary) UTF-8 strings',
+  );
+}
+
+function corrupt(what: string): IngestError {
+  return new IngestError('INVALID_ARROW', `invalid Arrow IPC stream: ${what}`);
+}
+
+/** Bit `offset + i` of an Arrow bitmap. */
+function bit(bitmap: Uint8Array, index: number): number {
+  return (bitmap[index >> 3]! >> (index & 7)) & 1;
+}
+
+/** The chunk's validity bitmap when it has nulls, checked to cover its rows. */
+function nullsOf(data: Data): Uint8Array | undefined {
+  if (data.nullCount === 0) return undefined;
+  const bitmap = data.nullBitmap;
+  if (!bitmap || bitmap.length * 8 < data.offset + data.length)
+    throw corrupt('a validity bitmap is too short');
+  return bitmap;
+}
+
+function checkLength(values: { length: number } | undefined, needed: number): void {
+  if (!values || values.length < needed) throw corrupt('a value buffer is shorter than its row count');
+}
+
+const UNIT_OF: Record<ArrowTimeUnit, TimeUnit> = {
+  [ArrowTimeUnit.SECOND]: 's',
+  [ArrowTimeUnit.MILLISECOND]: 'ms',
+  [ArrowTimeUnit.MICROSECOND]: 'us',
+  [ArrowTimeUnit.NANOSECOND]: 'ns',
+};
+
+const MAX_HI = Number(MAX_MICROS >> 32n);
+const MAX_LO = Number(MAX_MICROS & 0xffffffffn);
+// 1e16, the first nanosecond-sized epoch number, as words.
+const NS_HI = Math.floor(1e16 / TWO_32);
+const NS_LO = 1e16 - NS_HI * TWO_32;
+
+function readTime(chunks: readonly Data[], rows: number, table: string): BigInt64Array {
+  const type = chunks[0]!.type;
+  if (!DT.isTimestamp(type) && !DT.isInt(type)) {
+    throw new IngestError(
+      'TYPE_CONFLICT',
+      `the time column of table ${table} has Arrow type ${type}; send a Timestamp or an integer epoch`,
+    );
+  }
+  const times = new TimeColumn(
+    rows,
+    DT.isTimestamp(type) ? UNIT_OF[type.unit] : undefined,
+    !DT.isInt(type) || type.isSigned,
+    table,
+  );
+  let at = 0;
+  for (const data of chunks) {
+    const n = data.length;
+    const nulls = nullsOf(data);
+    checkLength(data.values, n);
+    const values = data.values as ArrayLike<number> | BigInt64Array | BigUint64Array;
+    const words =
+      values instanceof BigInt64Array || values instanceof BigUint64Array
+        ? new Int32Array(values.buffer, values.byteOffset, n * 2)
+        : undefined;
+    for (let i = 0; i < n; i++) {
+      const row = at + i;
+      try {
+        if (nulls && !bit(nulls, data.offset + i)) throw new IngestError('INVALID_TIME', 'time is null');
+        if (words) times.fromWords(words, i, row);
+        else times.fromNumber((values as ArrayLike<number>)[i]!, row);
+      } catch (error) {
+        throw locate(error, `table ${table}, row ${row}`);
+      }
+    }
+    at += n;
+  }
+  return times.out;
+}
+
+/** The time column being converted: a known unit (Timestamp) or one inferred per value (integer epoch). */
+class TimeColumn {
+  readonly out: BigInt64Array;
+  private readonly outWords: Int32Array;
+  private readonly check: TimeUnitCheck;
+
+  constructor(
+    rows: number,
+    private readonly unit: TimeUnit | undefined,
+    private readonly signed: boolean,
+    table: string,
+  ) {
+    this.out = new BigInt64Array(rows);
+    this.outWords = wordsOf(this.out);
+    this.check = new TimeUnitCheck(table);
+  }
+
+  private write(row: number, micros: number | bigint): void {
+    if (typeof micros === 'number') writeSafeInt(this.outWords, row, micros);
+    else this.out[row] = micros;
+  }
+
+  /** A narrow integer epoch (seconds, as anything narrower than 64 bits must be). */
+  fromNumber(value: number, row: number): void {
+    const unit = inferUnit(value);
+    this.check.check(unit, value, () => `row ${row}`);
+    this.write(row, toMicros(value, unit));
+  }
+
+  /** One int64 time, given as words: exact, and without a BigInt in the common cases. */
+  fromWords(words: Int32Array, i: number, row: number): void {
+    const hi = words[2 * i + HI]!;
+    const lo = words[2 * i + LO]! >>> 0;
+    if (hi < 0) throw this.outOfRange(words, i); // negative int64, or uint64 ≥ 2^63: both invalid
+    let unit = this.unit;
+    if (unit === undefined) {
+      const big = hi > NS_HI || (hi === NS_HI && lo >= NS_LO);
+      unit = big ? 'ns' : hi < 0x200000 ? inferUnit(hi * TWO_32 + lo) : 'us';
+      if (unit !== this.check.unit) this.check.check(unit, read(words, i), () => `row ${row}`);
+    }
+    const outWords = this.outWords;
+    if (unit === 'ns') {
+      // floor(v / 1000) by long division on the words: exact, and always within range.
+      const qHi = Math.floor(hi / 1000);
+      const t = (hi - qHi * 1000) * TWO_32 + lo;
+      outWords[2 * row + LO] = Math.floor(t / 1000) | 0;
+      outWords[2 * row + HI] = qHi;
+    } else if (unit === 'us') {
+      if (hi > MAX_HI || (hi === MAX_HI && lo > MAX_LO)) throw this.outOfRange(words, i);
+      outWords[2 * row + LO] = lo | 0;
+      outWords[2 * row + HI] = hi;
+    } else {
+      if (hi >= 0x200000) throw this.outOfRange(words, i);
+      this.write(row, toMicros(hi * TWO_32 + lo, unit));
+    }
+  }
+
+  private outOfRange(words: Int32Array, i: number): IngestError {
+    const bits = read(words, i);
+    const value = this.signed ? BigInt.asIntN(64, bits) : bits;
+    const why =
+      value < 0n ? 'before 1970-01-01' : 'after 2262-04-11T23:47:16.854775Z, the latest time Weir stores';
+    return new IngestError('INVALID_TIME', `invalid time ${value}: ${why}`);
+  }
+}
+
+/** Element i as an unsigned 64-bit value. */
+function read(words: Int32Array, i: number): bigint {
+  return (BigInt(words[2 * i + HI]! >>> 0) << 32n) | BigInt(words[2 * i + LO]! >>> 0);
+}
+
+function readColumn(
+  chunks: readonly Data[],
+  rows: number,
+  kind: Kind,
+  name: string,
+  role: 'tag' | 'field',
+  roleDeclared: boolean,
+  ctx: DecodeContext,
+): BatchColumn {
+  let valid: Uint8Array | undefined;
+  let at = 0;
+  const base = { name, role, roleDeclared } as const;
+  const markNulls = (data: Data): void => {
+    const nulls = nullsOf(data);
+    if (!nulls) return;
+    valid ??= new Uint8Array(rows).fill(1);
+    for (let i = 0; i < data.length; i++) if (!bit(nulls, data.offset + i)) valid[at + i] = 0;
+  };
+  switch (kind) {
+    case 'float64': {
+      const values = new Float64Array(rows);
+      for (const data of chunks) {
+        checkLength(data.values, data.length);
+        copyFloats(data, values, at);
+        markNulls(data);
+        at += data.length;
+      }
+      return { ...base, type: 'float64', values, valid };
+    }
+    case 'int64': {
+      const values = new BigInt64Array(rows);
+      for (const data of chunks) {
+        checkLength(data.values, data.length);
+        copyInts(data, values, at);
+        markNulls(data);
+        at += data.length;
+      }
+      return { ...base, type: 'int64', values, valid };
+    }
+    case 'bool': {
+      const values = new Uint8Array(rows);
+      for (const data of chunks) {
+        const bits = data.values as Uint8Array;
+        checkLength(bits, (data.offset + data.length + 7) >> 3);
+        for (let i = 0; i < data.length; i++) values[at + i] = bit(bits, data.offset + i);
+        markNulls(data);
+        at += data.length;
+      }
+      return { ...base, type: 'bool', values, valid };
+    }
+    default: {
+      const values: (string | null)[] = new Array(rows);
+      const maxBytes = role === 'tag' ? ctx.limits.maxTagBytes : ctx.limits.maxStringFieldBytes;
+      const limit = role === 'tag' ? 'maxTagBytes' : 'maxStringFieldBytes';
+      for (const data of chunks) {
+        readStrings(data, values, at, maxBytes, limit);
+        at += data.length;
+      }
+      return { ...base, type: 'string', values };
+    }
+  }
+}
+
+function copyFloats(data: Data, out: Float64Array, at: number): void {
+  const n = data.length;
+  const values = data.values as Float64Array | Float32Array | Uint16Array;
+  if (values instanceof Float64Array) out.set(values.subarray(0, n), at);
+  else if (values instanceof Float32Array) for (let i = 0; i < n; i++) out[at + i] = values[i]!;
+  else for (let i = 0; i < n; i++) out[at + i] = halfToNumber(values[i]!);
+}
+
+function halfToNumber(h: number): number {
+  const exponent = (h >> 10) & 0x1f;
+  const fraction = h & 0x3ff;
+  const sign = h & 0x8000 ? -1 : 1;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 0x1f) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+function copyInts(data: Data, out: BigInt64Array, at: number): void {
+  const n = data.length;
+  const values = data.values as
+    | Int8Array
+    | Int16Array
+    | Int32Array
+    | Uint8Array
+    | Uint16Array
+    | Uint32Array
+    | BigInt64Array
+    | BigUint64Array;
+  if (values instanceof BigInt64Array) {
+    out.set(values.subarray(0, n), at);
+    return;
+  }
+  if (values instanceof BigUint64Array) {
+    const words = new Int32Array(values.buffer, values.byteOffset, n * 2);
+    const nulls = nullsOf(data);
+    for (let i = 0; i < n; i++) {
+      if (words[2 * i + HI]! < 0 && (!nulls || bit(nulls, data.offset + i))) {
+        throw new IngestError(
+          'VALUE_OUT_OF_RANGE',
+          `row ${at + i}: uint64 ${values[i]} is outside the int64 range`,
+        );
+      }
+    }
+    out.set(new BigInt64Array(values.buffer, values.byteOffset, n), at);
+    return;
+  }
+  const outWords = wordsOf(out);
+  for (let i = 0; i < n; i++) {
+    const v = values[i]!;
+    outWords[2 * (at + i) + LO] = v | 0;
+    outWords[2 * (at + i) + HI] = v < 0 ? -1 : 0;
+  }
+}
+
+const decoder = new TextDecoder();
+
+function readStrings(data: Data, out: (string | null)[], at: number, maxBytes: number, limit: string): void {
+  const n = data.length;
+  const nulls = nullsOf(data);
+  let dictionary: (string | null)[] | undefined;
+  if (DT.isDictionary(data.type)) {
+    const dict = data.dictionary;
+    if (!dict) throw corrupt('a dictionary column has no dictionary');
+    dictionary = new Array(dict.length);
+    let offset = 0;
+    for (const chunk of dict.data) {
+      readStrings(chunk, dictionary, offset, maxBytes, limit);
+      offset += chunk.length;
+    }
+    const indices = data.values as ArrayLike<number | bigint>;
+    checkLength(indices, n);
+    for (let i = 0; i < n; i++) {
+      if (nulls && !bit(nulls, data.offset + i)) {
+        out[at + i] = null;
+        continue;
+      }
+      const index = Number(indices[i]);
+      const value = dictionary[index];
+      if (value === undefined) throw corrupt(`dictionary index ${index} out of range`);
+      out[at + i] = value;
+    }
+    return;
+  }
+  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+  checkLength(offsets, n + 1);
+  const bytes = data.values as Uint8Array;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const large = offsets instanceof BigInt64Array;
+  let previous = '';
+  let previousStart = 0;
+  let previousEnd = 0;
+  for (let i = 0; i < n; i++) {
+    if (nulls && !bit(nulls, data.offset + i)) {
+      out[at + i] = null;
+      continue;
+    }
+    const start = large ? Number(offsets[i]) : (offsets[i] as number);
+    const end = large ? Number(offsets[i + 1]) : (offsets[i + 1] as number);
+    if (start < 0 || end < start || end > bytes.length)
+      throw corrupt(`string offsets out of range at row ${at + i}`);
+    if (end - start > maxBytes) {
+      throw new IngestError(
+        'STRING_TOO_LONG',
+        `row ${at + i}: value ${show(decoder.decode(bytes.subarray(start, Math.min(end, start + 256))))} is ${end - start} bytes, above the limit of ${maxBytes} (${limit})`,
+      );
+    }
+    // Tags repeat: a value equal to the previous one reuses its string.
+    if (
+      end - start === previousEnd - previousStart &&
+      buf.compare(buf, previousStart, previousEnd, start, end) === 0
+    ) {
+      out[at + i] = previous;
+      continue;
+    }
+    previous = buf.toString('utf8', start, end);
+    previousStart = start;
+    previousEnd = end;
+    out[at + i] = previous;
+  }
+}

@@ -1,0 +1,109 @@
+/** Shared set-up of the decoder tests: a context, column lookup and an error matcher. */
+import {
+  type Data,
+  type DataType,
+  Field,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  type TimestampNanosecond,
+  tableToIPC,
+  vectorFromArray,
+} from 'apache-arrow';
+import { expect } from 'vitest';
+import { WeirError } from '../../../catalog/index.js';
+import {
+  type BatchColumn,
+  DEFAULT_DECODE_LIMITS,
+  type DecodeContext,
+  type TableBatch,
+} from '../../../services/ingest/batch.js';
+
+export const NOW_MICROS = 1_700_000_123_456_789n;
+
+export function context(overrides: Partial<DecodeContext> = {}): DecodeContext {
+  return { database: 'db', nowMicros: NOW_MICROS, limits: DEFAULT_DECODE_LIMITS, ...overrides };
+}
+
+export function tableOf(batches: readonly TableBatch[], table: string): TableBatch {
+  const batch = batches.find((b) => b.table === table);
+  if (!batch) throw new Error(`no batch for table ${table}: ${batches.map((b) => b.table).join(', ')}`);
+  return batch;
+}
+
+export function columnOf(batch: TableBatch, name: string): BatchColumn {
+  const column = batch.columns.find((c) => c.name === name);
+  if (!column) throw new Error(`no column ${name}: ${batch.columns.map((c) => c.name).join(', ')}`);
+  return column;
+}
+
+/** Column values as plain JS, null where invalid. */
+export function valuesOf(batch: TableBatch, name: string): unknown[] {
+  const column = columnOf(batch, name);
+  if (column.type === 'string') return [...column.values];
+  const out: unknown[] = [];
+  for (let i = 0; i < batch.rows; i++) {
+    if (column.valid && column.valid[i] === 0) out.push(null);
+    else if (column.type === 'bool') out.push(column.values[i] === 1);
+    else out.push(column.values[i]);
+  }
+  return out;
+}
+
+export interface Expected {
+  status: number;
+  code: string;
+  /** Fragments the message must contain (the culprit: table, column, row, line, value, limit). */
+  names: readonly string[];
+}
+
+export function expectError(run: () => unknown, expected: Expected): WeirError {
+  let caught: unknown;
+  try {
+    run();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, 'expected the decoder to throw').toBeInstanceOf(WeirError);
+  const error = caught as WeirError;
+  expect({ status: error.httpStatus, code: error.code }, error.message).toEqual({
+    status: expected.status,
+    code: expected.code,
+  });
+  for (const fragment of expected.names) expect(error.message).toContain(fragment);
+  return error;
+}
+
+/** An Arrow column for ipc(): a vector, or the chunks of one. */
+export interface ArrowColumn {
+  name: string;
+  vector: { readonly type: DataType; readonly length: number; readonly data: readonly Data[] };
+}
+
+/** An Arrow IPC stream of `batches` identical record batches of the columns. */
+export function ipc(columns: ArrowColumn[], batches = 1): Uint8Array {
+  const fields = columns.map((c) => new Field(c.name, c.vector.type, true));
+  const schema = new Schema(fields);
+  const length = columns[0]!.vector.length;
+  const records = Array.from({ length: batches }, () => {
+    const children = columns.map((c) => c.vector.data[0]!);
+    return new RecordBatch(schema, makeData({ type: new Struct(fields), length, nullCount: 0, children }));
+  });
+  return tableToIPC(new Table(schema, records), 'stream');
+}
+
+export function arrowColumn(name: string, values: unknown[], type: DataType): ArrowColumn {
+  return { name, vector: vectorFromArray(values, type as never) };
+}
+
+/** A `time` column of exact int64 values (arrow-js builds timestamps from float milliseconds). */
+export function arrowTimes(type: DataType, values: bigint[], nullBitmap?: Uint8Array): ArrowColumn {
+  const data = makeData({
+    type: type as TimestampNanosecond,
+    data: BigInt64Array.from(values),
+    ...(nullBitmap ? { nullBitmap } : {}),
+  });
+  return { name: 'time', vector: { type, length: values.length, data: [data] } };
+}
