@@ -52,6 +52,19 @@ export const taskInputSchemas = {
     .strict(),
   /** Delete objects the catalog removed longer ago than the time-travel window. */
   expire: z.object({ paths: z.array(z.string().min(1)).min(1) }).strict(),
+  /** Turn one staging batch into sorted, time-partitioned data files of its table. */
+  flush: z
+    .object({
+      database: name,
+      table: name,
+      batchId: name,
+      stagingPath: z.string().min(1),
+      rows: z.number().int().min(1),
+      columns: z.array(columnSchema).min(1),
+      sortKey: z.array(name).min(1),
+      partitioning: z.enum(['hour', 'day']),
+    })
+    .strict(),
   checkpoint: z.object({}).strict(),
   'events-compaction': z.object({ settleMs: z.number().int().min(0) }).strict(),
   /** For benchmarks and tests of the dispatch path: does nothing (optionally waits). */

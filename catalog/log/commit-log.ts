@@ -175,7 +175,17 @@ export class CommitLog<S extends LogState, A, P> {
         meta: withoutUndefined(meta),
         actions,
       };
-      const prepared = this.machine.prepare(head, actions, commit);
+      let prepared: P;
+      try {
+        prepared = this.machine.prepare(head, actions, commit);
+      } catch (error) {
+        // A refusal against a stale head (a table another process created) is not final:
+        // only one against the newest state is.
+        const newest = await this.catchUp(head);
+        if (newest.version === head.version) throw error;
+        head = newest;
+        continue;
+      }
       const body = new TextEncoder().encode(JSON.stringify(commit));
       if (await this.store.putIfAbsent(catalogKeys.log(this.scope, commit.version), body)) {
         return { state: this.finalize(head, prepared, commit), version: commit.version, committed: true };

@@ -1,8 +1,11 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { TenantCatalogs } from '../../catalog/index.js';
+import type { TokenService } from '../auth/index.js';
+import { ingestMetrics } from '../ingest/index.js';
 import type { Orchestrator } from '../orchestrator/index.js';
-import { registerDocs } from './docs.js';
+import { registerAuth, requestLogView } from './auth.js';
+import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { registerErrorHandlers } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { compactionRoutes } from './routes/compaction.js';
@@ -10,6 +13,9 @@ import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { retentionRoutes } from './routes/retention.js';
 import { runRoutes } from './routes/runs.js';
+import { tenantRoutes } from './routes/tenants.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { type WriteRoutesOptions, writeRoutes } from './routes/write.js';
 
 export interface ApiDeps {
   logger: FastifyBaseLogger;
@@ -18,16 +24,22 @@ export interface ApiDeps {
   /** Dependencies /ready checks (object store, Redis). */
   readiness: readonly ReadinessCheck[];
   readinessTimeoutMs?: number;
+  /** Verifies the token of every non-public request; serves the token and tenant routes. */
+  auth: TokenService;
   /** Runs, lineage, compaction and retention routes need them; without them they are not served. */
   orchestrator?: { orchestrator: Orchestrator; catalogs: TenantCatalogs };
+  /** The write endpoints need the ingest service; without it they are not served. */
+  ingest?: WriteRoutesOptions;
 }
 
 /** The fastify app with every route registered; the caller listens and closes. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.logger });
+  // fastify logs each request's URL, which may carry a token as `?p=`.
+  const app = Fastify({ loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandlers(app);
+  registerAuth(app, deps.auth, { publicPrefixes: [DOCS_PREFIX] });
   const registry = createMetrics(app);
   await registerDocs(app, deps.version);
 
@@ -36,10 +48,16 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     checkTimeoutMs: deps.readinessTimeoutMs ?? 2_000,
   });
   await app.register(metricsRoutes, { registry });
+  await app.register(tokenRoutes, { auth: deps.auth });
+  await app.register(tenantRoutes, { auth: deps.auth });
   if (deps.orchestrator) {
     await app.register(runRoutes, deps.orchestrator);
     await app.register(compactionRoutes, deps.orchestrator);
     await app.register(retentionRoutes, deps.orchestrator);
+  }
+  if (deps.ingest) {
+    deps.ingest.service.useMetrics(ingestMetrics(registry));
+    await app.register(writeRoutes, deps.ingest);
   }
   return app;
 }

@@ -44,6 +44,9 @@ export function mapError(error: FastifyError | Error): Mapped {
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = mapError(error);
+    // Backpressure says when to come back (429 + Retry-After, DESIGN.md §5).
+    const retryAfter = error instanceof WeirError ? error.details?.retryAfterSeconds : undefined;
+    if (typeof retryAfter === 'number') void reply.header('Retry-After', String(retryAfter));
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.code, status }, body.error);
     return reply.status(status).send(body);

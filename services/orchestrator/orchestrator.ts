@@ -75,6 +75,8 @@ export interface ReplayReport {
 
 /** Task kinds whose outputs are a pure function of their inputs, so replay can compare them. */
 const REPLAYABLE = new Set(['compaction']);
+/** How old a plan without events must be before a repeated submit starts it (see startIfOrphaned). */
+const ORPHANED_PLAN_GRACE_MS = 5_000;
 
 export class Orchestrator {
   readonly history: RunHistory;
@@ -108,7 +110,20 @@ export class Orchestrator {
       catalogVersion: recorded.catalogVersion,
     };
     if (created) await this.start(recorded);
+    else await this.startIfOrphaned(recorded);
     return result;
+  }
+
+  /**
+   * A plan whose process died before its first event was durable (events are batched) is a run
+   * nobody knows about: asking for the same trigger again starts it. A grace period keeps this
+   * from racing the process that wrote the plan a moment ago.
+   */
+  private async startIfOrphaned(plan: Plan): Promise<void> {
+    const info = await this.deps.store.head(paths.runKeys.plan(plan.tenant, plan.runId));
+    if (!info || this.now() - info.lastModified.getTime() < ORPHANED_PLAN_GRACE_MS) return;
+    if (await this.history.get(plan.tenant, plan.runId)) return;
+    await this.start(plan);
   }
 
   /** Records the plan's events and dispatches what can run; safe to call again (reconcile). */

@@ -11,6 +11,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { EventLogWriter, type ObjectStore, SystemCatalog, TenantCatalogs } from '../../catalog/index.js';
 import { openWorkerDuckDB, startTaskWorkers, type TaskWorkers } from '../../workers/index.js';
+import type { WeirConfig } from '../config/index.js';
+import { IngestService } from '../ingest/index.js';
 import { Dispatcher, Orchestrator, RunEventLog, Scheduler } from '../orchestrator/index.js';
 import { bullmqConnectionOptions } from '../redis/index.js';
 
@@ -27,14 +29,16 @@ export interface PlatformOptions {
   schedulerIntervalMs?: number;
   /** A task whose worker died is redelivered after this long. */
   workerLockMs?: number;
-  /** The tenant created on first start. */
-  defaultTenant?: string;
+  /** Roles that serve the write API buffer ingest with these settings. */
+  ingest?: WeirConfig['ingest'] & { walDir: string };
 }
 
 export interface Platform {
   catalogs: TenantCatalogs;
   system: SystemCatalog;
   orchestrator: Orchestrator;
+  /** The write path (roles `serve` and `api`). */
+  ingest?: IngestService;
   stop(): Promise<void>;
 }
 
@@ -48,7 +52,6 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
   try {
     const catalogs = new TenantCatalogs(store);
     const system = new SystemCatalog(store);
-    if (options.defaultTenant) await system.ensureTenant(options.defaultTenant);
     // Short batches: a task is acknowledged only once its terminal event is durable.
     const writer = new EventLogWriter(store, { flushIntervalMs: 50 });
     stops.push(() => writer.close());
@@ -93,7 +96,35 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       stops.push(() => workers.close());
       log.info({ worker: workers.name, concurrency: options.workerConcurrency }, 'task workers started');
     }
-    return { catalogs, system, orchestrator, stop };
+    let ingest: IngestService | undefined;
+    if ((role === 'serve' || role === 'api') && options.ingest) {
+      const config = options.ingest;
+      ingest = new IngestService({
+        store,
+        catalogs,
+        redis,
+        flushRuns: {
+          submit: (trigger) => orchestrator.submit(trigger),
+          status: async (tenant, runId) => (await orchestrator.history.get(tenant, runId))?.status,
+        },
+        tenants: async () => [...(await system.refresh()).tenants.keys()],
+        durability: config.durability,
+        walDir: config.walDir,
+        thresholds: {
+          maxRows: config.maxBufferRows,
+          maxBytes: config.maxBufferBytes,
+          maxAgeMs: config.maxBufferAgeMs,
+        },
+        maxTotalBufferBytes: config.maxTotalBufferBytes,
+        maxStagingBacklog: config.maxStagingBacklog,
+        onError: (error, context) => log.warn({ err: error, ...context }, 'ingest background work failed'),
+      });
+      await ingest.start();
+      // Stopped before the workers and Redis (later stops run first): staging needs the store only.
+      const started = ingest;
+      stops.push(() => started.close());
+    }
+    return { catalogs, system, orchestrator, ...(ingest ? { ingest } : {}), stop };
   } catch (error) {
     await stop();
     throw error;

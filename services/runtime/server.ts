@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createObjectStore } from '../../catalog/store/index.js';
 import { buildApp, DOCS_PREFIX } from '../api/index.js';
-import { DEFAULT_TENANT } from '../api/tenant.js';
+import { DEFAULT_TENANT, TokenService } from '../auth/index.js';
 import { objectStoreConfig, redactUrl, type WeirConfig } from '../config/index.js';
 import { redisHealth, resolveRedis } from '../redis/index.js';
 import { startPlatform } from './platform.js';
@@ -25,6 +26,21 @@ export interface RunningServer {
 function displayHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return 'localhost';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/** The generated admin token, printed once on stdout (never logged). */
+function bootstrapBanner(tenant: string, secret: string): string {
+  const rule = '-'.repeat(72);
+  return [
+    rule,
+    `Admin token of tenant "${tenant}" (also platform admin). It is shown only this once:`,
+    '',
+    `    ${secret}`,
+    '',
+    'Send it as "Authorization: Bearer <token>". Create more tokens with POST /api/v1/auth/tokens.',
+    rule,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -67,12 +83,27 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       workerConcurrency: Math.max(1, config.workers),
       workerLockMs: config.workerLockMs,
       schedulerIntervalMs: config.schedulerIntervalMs,
-      defaultTenant: role === 'serve' ? DEFAULT_TENANT : undefined,
+      ingest: {
+        ...config.ingest,
+        walDir: config.ingest.walDir ? resolve(config.ingest.walDir) : join(config.dataDir, 'wal'),
+      },
     });
     cleanups.push({ name: 'orchestrator and workers', run: platform.stop });
     if (role === 'orchestrator' || role === 'worker') {
       return { url: '', docsUrl: '', stop: stopAll };
     }
+
+    const auth = new TokenService(platform.system, { cacheTtlMs: config.auth.cacheTtlMs });
+    const bootstrap = await auth.bootstrap({
+      tenant: DEFAULT_TENANT,
+      ...(config.auth.bootstrapToken ? { token: config.auth.bootstrapToken } : {}),
+    });
+    if (bootstrap.created) {
+      log.info({ tenant: DEFAULT_TENANT, tokenId: bootstrap.tokenId }, 'bootstrap admin token created');
+    }
+    // Only the process that generated the secret has it (a configured one is never printed). It is
+    // printed before listening: the token exists from now on, even if the rest of the start fails.
+    if (bootstrap.secret) process.stdout.write(bootstrapBanner(DEFAULT_TENANT, bootstrap.secret));
 
     const health = redisHealth(redis.options, (error) => log.debug({ err: error }, 'redis connection error'));
     cleanups.push({ name: 'redis connection', run: () => health.close() });
@@ -83,7 +114,17 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
     const app = await buildApp({
       logger: log,
       version: weirVersion(),
+      auth,
       orchestrator: { orchestrator: platform.orchestrator, catalogs: platform.catalogs },
+      ...(platform.ingest
+        ? {
+            ingest: {
+              service: platform.ingest,
+              maxBodyBytes: config.ingest.maxBodyBytes,
+              maxDecompressedBytes: config.ingest.maxDecompressedBytes,
+            },
+          }
+        : {}),
       readiness: [
         // One small listing proves the store is reachable and the credentials work.
         { name: 'object_store', check: async () => void (await store.list('_system/', { maxKeys: 1 })) },

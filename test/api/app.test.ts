@@ -1,15 +1,27 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CatalogConflictError } from '../../catalog/errors.js';
+import { LocalObjectStore, SystemCatalog } from '../../catalog/index.js';
 import { buildApp, type ReadinessCheck } from '../../services/api/index.js';
+import { TokenService } from '../../services/auth/index.js';
 import { createLogger } from '../../services/runtime/index.js';
 
+const root = mkdtempSync(join(tmpdir(), 'weir-api-app-'));
+const store = new LocalObjectStore(root);
+const auth = new TokenService(new SystemCatalog(store), { cacheTtlMs: 5_000 });
 const apps: FastifyInstance[] = [];
 afterEach(async () => {
   for (const app of apps.splice(0)) await app.close();
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(root, { recursive: true, force: true });
 });
 
 /** Captures log lines so tests can look at what the logs would have said. */
@@ -30,6 +42,7 @@ async function app(readiness: ReadinessCheck[] = [], sink = logSink()): Promise<
     version: '0.0.0-test',
     readiness,
     readinessTimeoutMs: 200,
+    auth,
   });
   apps.push(built);
   return built;
@@ -66,23 +79,25 @@ describe('errors', () => {
   async function appWithRoutes(sink = logSink()): Promise<FastifyInstance> {
     const api = await app([], sink);
     const typed = api.withTypeProvider<ZodTypeProvider>();
+    // Public: these tests are about error mapping, not tokens (test/api/auth.test.ts).
+    const config = { public: true };
     typed.get(
       '/t/query',
-      { schema: { querystring: z.object({ limit: z.coerce.number().int().max(10) }) } },
+      { config, schema: { querystring: z.object({ limit: z.coerce.number().int().max(10) }) } },
       async (req) => ({
         limit: req.query.limit,
       }),
     );
-    typed.post('/t/body', { schema: { body: z.object({ name: z.string() }) } }, async (req) => ({
+    typed.post('/t/body', { config, schema: { body: z.object({ name: z.string() }) } }, async (req) => ({
       name: req.body.name,
     }));
-    api.get('/t/weir', async () => {
+    api.get('/t/weir', { config }, async () => {
       throw new CatalogConflictError('TABLE_EXISTS', 'table metrics already exists');
     });
-    api.get('/t/boom', async () => {
+    api.get('/t/boom', { config }, async () => {
       throw new Error('secret internals at /srv/db');
     });
-    api.get('/t/zod', async () => z.object({ n: z.number() }).parse({ n: 'x' }));
+    api.get('/t/zod', { config }, async () => z.object({ n: z.number() }).parse({ n: 'x' }));
     return api;
   }
 

@@ -7,9 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore, type TenantCatalog } from '../../catalog/index.js';
 import { buildApp } from '../../services/api/index.js';
-import { DEFAULT_TENANT } from '../../services/api/tenant.js';
+import { DEFAULT_TENANT } from '../../services/auth/index.js';
 import { createLogger } from '../../services/runtime/index.js';
 import { openWorkerDuckDB } from '../../workers/index.js';
+import { bootstrapTestAuth, type TestAuth } from '../helpers/auth.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { PARTITION_0, seedFiles } from '../orchestrator/fixtures.js';
@@ -22,6 +23,7 @@ describe('runs, lineage, compaction and retention routes', () => {
   let duckdb: DuckDBInstance;
   let api: FastifyInstance;
   let catalog: TenantCatalog;
+  let admin: TestAuth;
 
   beforeAll(async () => {
     redis = await startTestRedis();
@@ -29,10 +31,12 @@ describe('runs, lineage, compaction and retention routes', () => {
     store = new LocalObjectStore(root);
     o = await startTestOrchestration(store, redis);
     duckdb = await openWorkerDuckDB({ threads: 1 });
+    admin = await bootstrapTestAuth(store);
     api = await buildApp({
       logger: createLogger('warn', 'test', new Writable({ write: (_c, _e, done) => done() })),
       version: '0.0.0-test',
       readiness: [],
+      auth: admin.auth,
       orchestrator: { orchestrator: o.orchestrator, catalogs: o.catalogs },
     });
     catalog = o.catalogs.forTenant(DEFAULT_TENANT);
@@ -55,10 +59,16 @@ describe('runs, lineage, compaction and retention routes', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) => {
+  const call = async (
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    payload?: unknown,
+    headers: Record<string, string> = admin.headers,
+  ) => {
     const response = await api.inject({
       method,
       url,
+      headers,
       ...(payload === undefined ? {} : { payload: payload as object }),
     });
     // biome-ignore lint/suspicious/noExplicitAny: response bodies are walked ad hoc in assertions
@@ -186,6 +196,65 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect((await call('DELETE', `/api/v1/retention/${id}`)).status).toBe(200);
     expect((await call('GET', `/api/v1/retention/${id}`)).status).toBe(404);
     expect((await call('DELETE', `/api/v1/retention/${id}`)).status).toBe(404);
+  });
+
+  it('reads need read, actions need admin; a database-scoped token sees and touches only its databases', async () => {
+    const reader = (await admin.auth.create(DEFAULT_TENANT, { name: 'reader', permissions: ['read'] })).token;
+    const elsewhere = (
+      await admin.auth.create(DEFAULT_TENANT, {
+        name: 'elsewhere',
+        permissions: ['admin'],
+        databases: ['other'],
+      })
+    ).token;
+    const as = (token: string) => ({ authorization: `Bearer ${token}` });
+    const runId = `run_${'0'.repeat(32)}`;
+
+    expect((await call('GET', '/api/v1/runs', undefined, as(reader))).status).toBe(200);
+    expect((await call('GET', '/api/v1/compaction/candidates', undefined, as(reader))).status).toBe(200);
+    for (const [method, url, payload] of [
+      ['POST', '/api/v1/compaction/trigger', undefined],
+      ['POST', `/api/v1/runs/${runId}/cancel`, undefined],
+      ['POST', `/api/v1/runs/${runId}/replay`, undefined],
+      ['POST', '/api/v1/runs', { kind: 'checkpoint' }],
+      ['POST', '/api/v1/retention', { name: 'r', database: 'db', retention_days: 1 }],
+    ] as const) {
+      const res = await call(method, url, payload, as(reader));
+      expect(res, url).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } });
+    }
+
+    const policy = await call('POST', '/api/v1/retention', {
+      name: 'scoped',
+      database: 'db',
+      retention_days: 9,
+    });
+    const id = policy.body.policy.id as string;
+    expect((await call('GET', '/api/v1/retention', undefined, as(elsewhere))).body.count).toBe(0);
+    expect((await call('GET', `/api/v1/retention/${id}`, undefined, as(elsewhere))).status).toBe(403);
+    expect((await call('DELETE', `/api/v1/retention/${id}`, undefined, as(elsewhere))).status).toBe(403);
+    const create = await call(
+      'POST',
+      '/api/v1/retention',
+      { name: 'x', database: 'db', retention_days: 1 },
+      as(elsewhere),
+    );
+    expect(create.body).toMatchObject({
+      code: 'FORBIDDEN',
+      error: 'this token has no access to database db',
+    });
+    await seedFiles(store, catalog, duckdb, {
+      files: 10,
+      rows: 10,
+      hour: 6,
+      prefix: 'scope-',
+      createTable: false,
+    });
+    expect((await call('GET', '/api/v1/compaction/candidates')).body.count).toBe(1);
+    expect((await call('GET', '/api/v1/compaction/candidates', undefined, as(elsewhere))).body.count).toBe(0);
+    expect(
+      (await call('GET', '/api/v1/compaction/candidates?database=db', undefined, as(elsewhere))).status,
+    ).toBe(403);
+    expect((await call('DELETE', `/api/v1/retention/${id}`)).status).toBe(200);
   });
 
   it('every route declares its schema, so it appears in the OpenAPI document', async () => {

@@ -2,76 +2,30 @@
  * The real `weir serve` process: config from env and flags, a private redis-server (local probing
  * off, since this machine may run a Redis on 6379), the HTTP endpoints, and a graceful SIGTERM.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../helpers/pids.js';
-
-const repo = resolve(import.meta.dirname, '../..');
-
-interface Proc {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string;
-  exited: Promise<number | null>;
-}
-
-/** `weir <args>` from source, with a clean WEIR_* / REDIS_URL environment plus `env`. */
-function weir(args: string[], env: Record<string, string>): Proc {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('WEIR_') && !key.endsWith('REDIS_URL')),
-  );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/weir.ts', ...args], {
-    cwd: repo,
-    env: { ...clean, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc: Proc = {
-    child,
-    stdout: [],
-    stderr: '',
-    exited: new Promise((done) => child.on('exit', (code) => done(code))),
-  };
-  let partial = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop()!;
-    proc.stdout.push(...lines);
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    proc.stderr += chunk;
-  });
-  return proc;
-}
-
-async function waitForLine(proc: Proc, pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const line of proc.stdout) {
-      const match = line.match(pattern);
-      if (match) return match;
-    }
-    if (proc.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no line matching ${pattern}; stdout:\n${proc.stdout.join('\n')}\nstderr:\n${proc.stderr}`);
-}
+import { type Proc, TOKEN_LINE, waitForLine, weir } from '../helpers/weir-process.js';
 
 describe('weir serve', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'weir-serve-'));
-  let proc: Proc;
-  let url: string;
-  let redisPid: number;
-
-  beforeAll(async () => {
-    proc = weir(['serve', '--port', '0', '--data-dir', dataDir], {
+  const serve = () =>
+    weir(['serve', '--port', '0', '--data-dir', dataDir], {
       WEIR_HOST: '127.0.0.1',
       WEIR_REDIS_PROBE_LOCAL: 'false',
       WEIR_LOG_LEVEL: 'info',
     });
+  let proc: Proc;
+  let url: string;
+  let redisPid: number;
+  let token: string;
+
+  beforeAll(async () => {
+    proc = serve();
     url = (await waitForLine(proc, /^Weir is listening on (http:\/\/\S+)$/))[1]!;
+    token = (await waitForLine(proc, TOKEN_LINE))[1]!;
     const resolved = (await waitForLine(proc, /"msg":"redis resolved"/)).input!;
     const redis = JSON.parse(resolved).redis as { kind: string; pid: number };
     expect(redis.kind).toBe('private');
@@ -90,6 +44,26 @@ describe('weir serve', () => {
   it('prints the URL and docs URL once', async () => {
     expect(proc.stdout.filter((line) => line.startsWith('Weir is listening on'))).toHaveLength(1);
     expect(proc.stdout).toContain(`API docs: ${url}/docs`);
+  });
+
+  it('prints the generated admin token once on the first start, and never logs it', async () => {
+    expect(proc.stdout.filter((line) => line.includes(token))).toHaveLength(1);
+    expect(proc.stdout.some((line) => line.includes('"msg":"bootstrap admin token created"'))).toBe(true);
+    const verified = await fetch(`${url}/api/v1/auth/verify`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(await verified.json()).toMatchObject({
+      valid: true,
+      tenant: 'default',
+      permissions: ['admin'],
+      token_info: { platform_admin: true },
+    });
+  });
+
+  it('refuses API calls without a token', async () => {
+    const res = await fetch(`${url}/api/v1/runs`);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ success: false, code: 'UNAUTHORIZED' });
   });
 
   it('GET /health answers Arc’s shape', async () => {
@@ -153,9 +127,10 @@ describe('weir serve', () => {
 
   it('runs a run end to end: planned by the API, executed by the in-process workers, read back over HTTP', async () => {
     // The embedded default tenant exists from the first start; the run needs only its catalog.
+    const authorization = `Bearer ${token}`;
     const created = await fetch(`${url}/api/v1/runs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization },
       body: JSON.stringify({ kind: 'noop', tasks: 3, logicalTime: '2026-03-01T00:00:00Z' }),
     });
     expect(created.status).toBe(200);
@@ -164,7 +139,7 @@ describe('weir serve', () => {
     const deadline = Date.now() + 30_000;
     let run: { status: string; tasks: { status: string }[] } | undefined;
     while (Date.now() < deadline) {
-      const res = await fetch(`${url}/api/v1/runs/${runId}`);
+      const res = await fetch(`${url}/api/v1/runs/${runId}`, { headers: { authorization } });
       if (res.status === 200) {
         run = ((await res.json()) as { run: typeof run }).run;
         if (run?.status === 'succeeded') break;
@@ -179,6 +154,7 @@ describe('weir serve', () => {
     const logLines = proc.stdout.filter((line) => line.startsWith('{'));
     expect(logLines.length).toBeGreaterThan(0);
     for (const line of logLines) expect(JSON.parse(line)).toHaveProperty('level');
+    expect(logLines.some((line) => line.includes(token))).toBe(false);
   });
 
   it('SIGTERM shuts down cleanly and stops the private redis-server', async () => {
@@ -187,6 +163,22 @@ describe('weir serve', () => {
     expect(await proc.exited).toBe(0);
     expect(isProcessAlive(redisPid)).toBe(false);
     expect(proc.stdout.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+  });
+
+  it('a second start on the same data directory prints no token; the first one still works', async () => {
+    const again = serve();
+    try {
+      const secondUrl = (await waitForLine(again, /^Weir is listening on (http:\/\/\S+)$/))[1]!;
+      const resolved = JSON.parse((await waitForLine(again, /"msg":"redis resolved"/)).input!);
+      redisPid = resolved.redis.pid;
+      expect(again.stdout.some((line) => TOKEN_LINE.test(line))).toBe(false);
+      expect(again.stdout.some((line) => line.includes('bootstrap admin token created'))).toBe(false);
+      const res = await fetch(`${secondUrl}/api/v1/runs`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(200);
+    } finally {
+      again.child.kill('SIGTERM');
+      expect(await again.exited).toBe(0);
+    }
   });
 });
 

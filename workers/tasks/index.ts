@@ -14,6 +14,7 @@ import {
 import { isTaskKind, parseTaskInputs } from '../../proto/task-inputs.js';
 import { runCompaction } from './compaction.js';
 import type { TaskContext } from './context.js';
+import { runFlush } from './flush.js';
 import { runCheckpoint, runEventsCompaction, runExpire, runNoop, runRetention } from './maintenance.js';
 
 export type { TaskContext } from './context.js';
@@ -53,6 +54,8 @@ export async function executeTask(envelope: DispatchEnvelope, ctx: TaskContext):
       return runCheckpoint(checked, ctx);
     case 'events-compaction':
       return runEventsCompaction(checked, parseTaskInputs(kind, inputsJson), ctx);
+    case 'flush':
+      return runFlush(checked, parseTaskInputs(kind, inputsJson), ctx);
     case 'noop':
       return runNoop(checked, parseTaskInputs(kind, inputsJson), ctx);
   }

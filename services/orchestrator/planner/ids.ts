@@ -22,6 +22,8 @@ function digest(text: string): string {
  *   tier and tick are added so a partition can be compacted again, see ADR 0007)
  * - `retention:{policyId}:{logicalTime}`, plus `:dry-run` for a dry run (which must not take
  *   the run id of the real run of the same tick)
+ * - `flush:{batchId}`: a staging batch is flushed by one run whenever and however often it is
+ *   asked for (recovery after a crash asks again)
  * - `checkpoint:{catalogVersion}`, `events-compaction:{logicalTime}`, `expire:{logicalTime}`,
  *   `noop:{logicalTime}`
  */
@@ -39,6 +41,8 @@ export function runKeyOf(trigger: Trigger, catalogVersion: number): string {
       return `events-compaction:${trigger.logicalTime}`;
     case 'expire':
       return `expire:${trigger.logicalTime}`;
+    case 'flush':
+      return `flush:${trigger.batchId}`;
     case 'noop':
       return `noop:${trigger.logicalTime}`;
   }

@@ -6,6 +6,7 @@
 import type { TenantState } from '../../../catalog/index.js';
 import { planCompaction } from './compaction.js';
 import { invalidTrigger } from './errors.js';
+import { planFlush } from './flush.js';
 import { planIdOf, runIdOf, runKeyOf, taskIdOf } from './ids.js';
 import { planCheckpoint, planEventsCompaction, planExpire, planNoop } from './maintenance.js';
 import { compareText } from './order.js';
@@ -25,6 +26,8 @@ function planKind(trigger: Trigger, state: TenantState): KindPlan {
       return planEventsCompaction(trigger);
     case 'expire':
       return planExpire(trigger, state);
+    case 'flush':
+      return planFlush(trigger, state);
     case 'noop':
       return planNoop(trigger);
   }

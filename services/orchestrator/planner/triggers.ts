@@ -77,6 +77,19 @@ export const expireTriggerSchema = z
   .object({ kind: z.literal('expire'), ...base, windowMs: durationMs.default(DEFAULT_EXPIRE_WINDOW_MS) })
   .strict();
 
+/** A staged ingest batch to turn into data files (the ingest path asks for it, DESIGN.md §5). */
+export const flushTriggerSchema = z
+  .object({
+    kind: z.literal('flush'),
+    ...base,
+    database,
+    table,
+    batchId: z.string().regex(paths.NAME_RULES.objectId, 'invalid batch id'),
+    rows: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+    bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  })
+  .strict();
+
 export const noopTriggerSchema = z
   .object({
     kind: z.literal('noop'),
@@ -92,6 +105,7 @@ export const triggerSchema = z.discriminatedUnion('kind', [
   checkpointTriggerSchema,
   eventsCompactionTriggerSchema,
   expireTriggerSchema,
+  flushTriggerSchema,
   noopTriggerSchema,
 ]);
 
@@ -106,6 +120,7 @@ export type RetentionTrigger = TriggerOf<'retention'>;
 export type CheckpointTrigger = TriggerOf<'checkpoint'>;
 export type EventsCompactionTrigger = TriggerOf<'events-compaction'>;
 export type ExpireTrigger = TriggerOf<'expire'>;
+export type FlushTrigger = TriggerOf<'flush'>;
 export type NoopTrigger = TriggerOf<'noop'>;
 
 export const RUN_KINDS: readonly RunKind[] = [
@@ -114,6 +129,7 @@ export const RUN_KINDS: readonly RunKind[] = [
   'checkpoint',
   'events-compaction',
   'expire',
+  'flush',
   'noop',
 ];
 

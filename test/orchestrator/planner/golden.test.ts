@@ -86,6 +86,16 @@ const GOLDEN: Record<string, TriggerInput> = {
     tenant: 'acme',
     logicalTime: new Date(CLOCK_START_MS + 8 * 24 * HOUR_MS).toISOString(),
   },
+  flush: {
+    kind: 'flush',
+    tenant: 'acme',
+    logicalTime: at(26),
+    database: 'db',
+    table: 'cpu',
+    batchId: '01JZ0000000000000000000000',
+    rows: 1200,
+    bytes: 65_536,
+  },
   noop: { kind: 'noop', tenant: 'acme', logicalTime: at(26), tasks: 3, sleepMs: 5 },
 };
 
@@ -125,6 +135,7 @@ describe('golden plans', () => {
       'compaction',
       'events-compaction',
       'expire',
+      'flush',
       'noop',
       'retention',
     ]);

@@ -1,0 +1,233 @@
+/**
+ * Write endpoints of Arc and InfluxDB (ARC-COMPAT.md "Writes"), Arrow IPC and Weir's JSON form.
+ * Bodies arrive as raw bytes (any content type, gzip or zstd by magic bytes); each route picks
+ * the database, decodes, and hands the batches to the ingest service.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { paths } from '../../../catalog/index.js';
+import {
+  checkIdempotencyKey,
+  DEFAULT_DECODE_LIMITS,
+  type DecodeContext,
+  decodeArrowIpc,
+  decodeBody,
+  decodeJson,
+  decodeLineProtocol,
+  decodeMsgpack,
+  type IngestService,
+  type TableBatch,
+} from '../../ingest/index.js';
+import { assertDatabaseAccess } from '../auth.js';
+import { errorBodySchema } from '../errors.js';
+import { tenantOf } from '../tenant.js';
+
+export interface WriteRoutesOptions {
+  service: IngestService;
+  maxBodyBytes: number;
+  maxDecompressedBytes: number;
+}
+
+const DATABASE_HEADER = 'x-arc-database';
+const precisionV1 = z.enum(['ns', 'n', 'us', 'u', 'ms', 's', 'm', 'h']).default('ns');
+const precisionV2 = z.enum(['ns', 'us', 'ms', 's']).default('ns');
+const errors = {
+  400: errorBodySchema,
+  401: errorBodySchema,
+  403: errorBodySchema,
+  409: errorBodySchema,
+  413: errorBodySchema,
+  429: errorBodySchema,
+};
+const writeHeaders = z
+  .object({
+    'x-arc-database': z
+      .string()
+      .optional()
+      .describe('Database to write to (else the endpoint parameter, else `default`).'),
+    'idempotency-key': z.string().optional().describe('A retried request with the same key lands once.'),
+  })
+  .passthrough();
+
+type Decode = (body: Buffer, context: DecodeContext) => TableBatch[];
+
+export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app, options) => {
+  const { service } = options;
+  // Every body is bytes here: the decoders parse it (JSON included, which may be compressed).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: options.maxBodyBytes },
+    (_request, body, done) => done(null, body),
+  );
+
+  async function write(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    format: string,
+    parameterDatabase: string | undefined,
+    decode: Decode,
+  ): Promise<number> {
+    service.admit();
+    const header = request.headers[DATABASE_HEADER];
+    const database = paths.assertName(
+      'database',
+      (typeof header === 'string' && header) || parameterDatabase || 'default',
+    );
+    assertDatabaseAccess(request, database);
+    const key = request.headers['idempotency-key'];
+    const idempotencyKey = typeof key === 'string' ? checkIdempotencyKey(key) : undefined;
+    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const body = decodeBody(raw, { maxDecompressedBytes: options.maxDecompressedBytes });
+    const batches = decode(body, {
+      database,
+      nowMicros: BigInt(Date.now()) * 1000n,
+      limits: DEFAULT_DECODE_LIMITS,
+    });
+    const outcome = await service.write(tenantOf(request), batches, {
+      format,
+      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+    });
+    if (outcome.duplicate) reply.header('x-weir-idempotent-replay', 'true');
+    return outcome.rows;
+  }
+
+  const config = { permission: 'write' as const };
+
+  app.post(
+    '/api/v1/write/msgpack',
+    {
+      config,
+      schema: {
+        tags: ['write'],
+        summary: 'Write Arc MessagePack (columnar or row form; gzip or zstd allowed)',
+        headers: writeHeaders,
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await write(request, reply, 'msgpack', undefined, decodeMsgpack);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/write',
+    {
+      config,
+      schema: {
+        tags: ['write'],
+        summary: 'InfluxDB 1.x line protocol write (`rp` is ignored)',
+        headers: writeHeaders,
+        querystring: z
+          .object({ db: z.string().optional(), rp: z.string().optional(), precision: precisionV1 })
+          .passthrough(),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { db, precision } = request.query;
+      await write(request, reply, 'line-protocol', db, (body, context) =>
+        decodeLineProtocol(body, { ...context, precision }),
+      );
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/v2/write',
+    {
+      config,
+      schema: {
+        tags: ['write'],
+        summary: 'InfluxDB 2.x line protocol write (`bucket` is the database; `org` is ignored)',
+        headers: writeHeaders,
+        querystring: z
+          .object({ bucket: z.string().optional(), org: z.string().optional(), precision: precisionV2 })
+          .passthrough(),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { bucket, precision } = request.query;
+      await write(request, reply, 'line-protocol', bucket, (body, context) =>
+        decodeLineProtocol(body, { ...context, precision }),
+      );
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/v1/write/line-protocol',
+    {
+      config,
+      schema: {
+        tags: ['write'],
+        summary: 'Line protocol write (database from `x-arc-database`)',
+        headers: writeHeaders,
+        querystring: z.object({ precision: precisionV1 }).passthrough(),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { precision } = request.query;
+      await write(request, reply, 'line-protocol', undefined, (body, context) =>
+        decodeLineProtocol(body, { ...context, precision }),
+      );
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/v1/write/arrow',
+    {
+      config,
+      schema: {
+        tags: ['write'],
+        summary: 'Write an Arrow IPC stream (`application/vnd.apache.arrow.stream`) with a `time` column',
+        headers: writeHeaders.extend({
+          'x-weir-tags': z
+            .string()
+            .optional()
+            .describe('Comma-separated tag columns (else string columns are tags).'),
+        }),
+        querystring: z.object({
+          table: z.string().describe('Table (Arc measurement) to write.'),
+          database: z.string().optional(),
+        }),
+        response: { 200: z.object({ rows: z.number() }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const table = paths.assertName('table', request.query.table);
+      const tagsHeader = request.headers['x-weir-tags'];
+      const tags =
+        typeof tagsHeader === 'string' && tagsHeader.trim() !== ''
+          ? tagsHeader.split(',').map((t) => t.trim())
+          : undefined;
+      const rows = await write(request, reply, 'arrow', request.query.database, (body, context) =>
+        decodeArrowIpc(body, { ...context, table, ...(tags ? { tags } : {}) }),
+      );
+      return reply.status(200).send({ rows });
+    },
+  );
+
+  app.post(
+    '/api/v1/write/json',
+    {
+      config,
+      schema: {
+        tags: ['write'],
+        summary: "Weir's JSON form: the MessagePack shapes as JSON, times as numbers or RFC 3339 strings",
+        headers: writeHeaders,
+        querystring: z.object({ database: z.string().optional() }),
+        response: { 204: z.null(), ...errors },
+      },
+    },
+    async (request, reply) => {
+      await write(request, reply, 'json', request.query.database, decodeJson);
+      return reply.status(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,64 @@
+/** Ingest metrics (DESIGN.md §9), registered on the API's registry. */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export interface IngestMetrics {
+  rows(format: string, count: number): void;
+  rejected(reason: string): void;
+  flushRequested(): void;
+  flushFailed(): void;
+  observe(bufferedBytes: number, stagingBacklog: number): void;
+}
+
+export const noMetrics: IngestMetrics = {
+  rows: () => {},
+  rejected: () => {},
+  flushRequested: () => {},
+  flushFailed: () => {},
+  observe: () => {},
+};
+
+export function ingestMetrics(registry: Registry): IngestMetrics {
+  const registers = [registry];
+  const rows = new Counter({
+    name: 'weir_ingest_rows_total',
+    help: 'Rows accepted by the write endpoints, by wire format.',
+    labelNames: ['format'] as const,
+    registers,
+  });
+  const rejected = new Counter({
+    name: 'weir_ingest_rejected_total',
+    help: 'Write requests refused before decoding, by reason (backpressure).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const flushes = new Counter({
+    name: 'weir_ingest_flush_runs_requested_total',
+    help: 'Flush runs asked of the orchestrator.',
+    registers,
+  });
+  const failed = new Counter({
+    name: 'weir_ingest_flush_runs_failed_total',
+    help: 'Flush runs that failed; their staging batches stay for an operator.',
+    registers,
+  });
+  const buffered = new Gauge({
+    name: 'weir_ingest_buffered_bytes',
+    help: 'Bytes held in write buffers of this node.',
+    registers,
+  });
+  const backlog = new Gauge({
+    name: 'weir_ingest_staging_backlog',
+    help: 'Staged batches of this node awaiting their flush.',
+    registers,
+  });
+  return {
+    rows: (format, count) => rows.inc({ format }, count),
+    rejected: (reason) => rejected.inc({ reason }),
+    flushRequested: () => flushes.inc(),
+    flushFailed: () => failed.inc(),
+    observe: (bytes, staged) => {
+      buffered.set(bytes);
+      backlog.set(staged);
+    },
+  };
+}

@@ -1,0 +1,390 @@
+/**
+ * The ingest service (DESIGN.md §5): decoded batches are matched to the catalog, appended to
+ * per-table buffers (and the WAL in `wal` mode), and acknowledged once as durable as the mode
+ * promises. Full or old buffers become staging batches and flush runs. Recovery on start turns
+ * WAL segments and staging batches left by a crash into flush runs, each batch exactly once
+ * (its flush run is keyed by the batch id, its commit by the task id).
+ */
+import { unlink } from 'node:fs/promises';
+import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import type { Redis } from 'ioredis';
+import { type ObjectStore, paths, type TenantCatalogs } from '../../catalog/index.js';
+import { tableBytes, tableOfBatch } from './arrow.js';
+import type { TableBatch } from './batch.js';
+import { type BufferGeneration, type BufferThresholds, TableBuffers } from './buffers.js';
+import { IngestError } from './errors.js';
+import { IdempotencyKeys } from './idempotency.js';
+import { type IngestMetrics, noMetrics } from './metrics.js';
+import { reconcileSchema } from './schema.js';
+import { encodeStagingBatch, readStagingBatch, type StagingMeta } from './staging-format.js';
+import { readSegment, WriteAheadLog } from './wal.js';
+
+export type Durability = 'buffered' | 'wal';
+
+/** What the service asks of the orchestrator: a flush run per staging batch, and its status. */
+export interface FlushRuns {
+  submit(trigger: Record<string, unknown>): Promise<{ runId: string }>;
+  status(tenant: string, runId: string): Promise<string | undefined>;
+}
+
+export interface IngestServiceOptions {
+  store: ObjectStore;
+  catalogs: TenantCatalogs;
+  flushRuns: FlushRuns;
+  redis: Redis;
+  /** Tenants whose staging batches recovery looks at. */
+  tenants: () => Promise<readonly string[]>;
+  durability: Durability;
+  walDir: string;
+  thresholds: BufferThresholds;
+  maxTotalBufferBytes: number;
+  maxStagingBacklog: number;
+  metrics?: IngestMetrics;
+  onError?: (error: unknown, context: Record<string, unknown>) => void;
+  /** How often buffers are checked for age and staged batches for their flush. */
+  tickMs?: number;
+}
+
+export interface WriteOptions {
+  idempotencyKey?: string;
+  /** Format label for metrics. */
+  format: string;
+}
+
+export interface WriteOutcome {
+  rows: number;
+  /** The Idempotency-Key had already landed: nothing was written again. */
+  duplicate: boolean;
+}
+
+interface PendingFlush {
+  meta: StagingMeta;
+  rows: number;
+  bytes: number;
+  runId?: string;
+  submittedAt?: number;
+}
+
+/** A staged batch whose flush has not finished after this long gets its run looked at. */
+const FLUSH_CHECK_AFTER_MS = 10_000;
+const RETRY_AFTER_SECONDS = 1;
+
+export class IngestService {
+  private readonly buffers: TableBuffers;
+  private readonly idempotency: IdempotencyKeys;
+  private metrics: IngestMetrics;
+  private wal: WriteAheadLog | undefined;
+  /** Sealed generations not yet staged. */
+  private readonly sealing = new Set<BufferGeneration>();
+  private sealingBytes = 0;
+  /** Staged batches whose flush has not finished. */
+  private readonly pending = new Map<string, PendingFlush>();
+  private readonly stagingWrites = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private closed = false;
+
+  constructor(private readonly options: IngestServiceOptions) {
+    this.buffers = new TableBuffers(options.thresholds);
+    this.idempotency = new IdempotencyKeys(options.redis);
+    this.metrics = options.metrics ?? noMetrics;
+  }
+
+  /** Opens the WAL, recovers what a crash left behind, and starts the buffer clock. */
+  async start(): Promise<void> {
+    if (this.options.durability === 'wal') this.wal = await WriteAheadLog.open(this.options.walDir);
+    await this.recover();
+    const tickMs = this.options.tickMs ?? Math.max(10, Math.min(250, this.options.thresholds.maxAgeMs / 4));
+    this.timer = setInterval(() => void this.tick(), tickMs);
+    this.timer.unref();
+  }
+
+  /** Reports to these metrics from now on (the API's registry exists after the service). */
+  useMetrics(metrics: IngestMetrics): void {
+    this.metrics = metrics;
+  }
+
+  get durability(): Durability {
+    return this.options.durability;
+  }
+
+  /** Bytes held in memory by buffers and batches being staged. */
+  get bufferedBytes(): number {
+    return this.buffers.openBytes + this.sealingBytes;
+  }
+
+  /** Batches sealed or staged whose flush has not finished. */
+  get stagingBacklog(): number {
+    return this.sealing.size + this.pending.size;
+  }
+
+  /** Refuses work the buffers cannot take now (429 with Retry-After), before anything is decoded. */
+  admit(): void {
+    if (this.closed)
+      throw new IngestError('SHUTTING_DOWN', 'the server is shutting down; retry on another node', 503);
+    const { maxTotalBufferBytes, maxStagingBacklog } = this.options;
+    const reason =
+      this.bufferedBytes > maxTotalBufferBytes
+        ? `write buffers hold ${this.bufferedBytes} bytes (limit ${maxTotalBufferBytes})`
+        : this.stagingBacklog >= maxStagingBacklog
+          ? `${this.stagingBacklog} staged batches await their flush (limit ${maxStagingBacklog})`
+          : undefined;
+    if (reason) {
+      this.metrics.rejected('backpressure');
+      throw new IngestError('BACKPRESSURE', `ingest is behind: ${reason}; retry later`, 429, {
+        retryAfterSeconds: RETRY_AFTER_SECONDS,
+      });
+    }
+  }
+
+  /**
+   * Writes a request's batches: schema commit if needed, buffers (and WAL), then resolves once
+   * the rows are as durable as the mode promises. Nothing is buffered when any batch is refused.
+   */
+  async write(tenant: string, batches: readonly TableBatch[], options: WriteOptions): Promise<WriteOutcome> {
+    this.admit();
+    const { idempotencyKey } = options;
+    if (idempotencyKey !== undefined) {
+      const state = await this.idempotency.begin(tenant, idempotencyKey);
+      if (state === 'duplicate') return { rows: 0, duplicate: true };
+      if (state === 'in-progress') {
+        throw new IngestError(
+          'IDEMPOTENCY_KEY_IN_USE',
+          'a request with this Idempotency-Key is still being written; retry later',
+          409,
+        );
+      }
+    }
+    try {
+      const rows = await this.append(tenant, batches, idempotencyKey);
+      if (idempotencyKey !== undefined) await this.idempotency.complete(tenant, idempotencyKey);
+      for (const batch of batches) this.metrics.rows(options.format, batch.rows);
+      return { rows, duplicate: false };
+    } catch (error) {
+      if (idempotencyKey !== undefined)
+        await this.idempotency.abandon(tenant, idempotencyKey).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async append(
+    tenant: string,
+    batches: readonly TableBatch[],
+    idempotencyKey?: string,
+  ): Promise<number> {
+    const reconciled = await reconcileSchema(this.options.catalogs.forTenant(tenant), batches);
+    // Arrow conversion first: a failure here leaves the buffers untouched.
+    const chunks = reconciled.map((batch) => {
+      const table = tableOfBatch(batch);
+      return { batch, table, bytes: tableBytes(table) };
+    });
+    this.admit();
+    const wal = this.wal;
+    const segments = [];
+    let rows = 0;
+    // No await from here to the sync: buffers and WAL see the request as one step.
+    for (const { batch, table, bytes } of chunks) {
+      const generation = this.buffers.generation(
+        { tenant, database: batch.database, table: batch.table },
+        (g) => {
+          if (wal)
+            g.segment = wal.create({
+              tenant,
+              database: g.database,
+              table: g.table,
+              batchId: g.batchId,
+              createdAt: g.createdAt,
+            });
+        },
+      );
+      if (wal && generation.segment) {
+        wal.append(generation.segment, {
+          payload: tableToIPC(table, 'stream'),
+          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+        });
+        segments.push(generation.segment);
+      }
+      this.buffers.add(generation, table, bytes);
+      rows += batch.rows;
+      const sealed = this.buffers.sealIfFull(generation);
+      if (sealed) this.stage(sealed);
+    }
+    if (wal) await wal.sync(segments);
+    return rows;
+  }
+
+  /** Turns a sealed generation into a staging batch (retrying until the store takes it), then asks for its flush. */
+  private stage(generation: BufferGeneration): void {
+    this.sealing.add(generation);
+    this.sealingBytes += generation.bytes;
+    const write = (async () => {
+      const meta: StagingMeta = {
+        tenant: generation.tenant,
+        database: generation.database,
+        table: generation.table,
+        batchId: generation.batchId,
+        sealedAt: Date.now(),
+      };
+      const bytes = encodeStagingBatch(generation.chunks, meta);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.options.store.putIfAbsent(paths.stagingKeys.batch(meta.tenant, meta.batchId), bytes);
+          if (generation.segment) await this.wal?.remove(generation.segment);
+          break;
+        } catch (error) {
+          this.options.onError?.(error, { batchId: meta.batchId, attempt, stage: 'staging' });
+          // On shutdown, give up after a few tries: in `wal` mode the segment still holds the rows.
+          if (this.closed && attempt >= 3) {
+            this.sealing.delete(generation);
+            this.sealingBytes -= generation.bytes;
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+        }
+      }
+      this.sealing.delete(generation);
+      this.sealingBytes -= generation.bytes;
+      this.pending.set(meta.batchId, { meta, rows: generation.rows, bytes: bytes.byteLength });
+      await this.requestFlush(meta.batchId);
+    })();
+    this.stagingWrites.add(write);
+    void write.finally(() => this.stagingWrites.delete(write));
+  }
+
+  private async requestFlush(batchId: string): Promise<void> {
+    const entry = this.pending.get(batchId);
+    if (!entry || entry.runId) return;
+    const { meta } = entry;
+    try {
+      const { runId } = await this.options.flushRuns.submit({
+        kind: 'flush',
+        tenant: meta.tenant,
+        logicalTime: new Date(meta.sealedAt).toISOString(),
+        database: meta.database,
+        table: meta.table,
+        batchId,
+        rows: entry.rows,
+        bytes: entry.bytes,
+      });
+      entry.runId = runId;
+      entry.submittedAt = Date.now();
+      this.metrics.flushRequested();
+    } catch (error) {
+      // Retried by the next tick (the run key makes a repeated request harmless).
+      this.options.onError?.(error, { batchId, stage: 'flush-request' });
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      if (!this.closed) for (const generation of this.buffers.sealExpired()) this.stage(generation);
+      for (const [batchId, entry] of [...this.pending]) {
+        if (!entry.runId) await this.requestFlush(batchId);
+        else await this.checkFlush(batchId, entry);
+      }
+      this.metrics.observe(this.bufferedBytes, this.stagingBacklog);
+    } catch (error) {
+      this.options.onError?.(error, { stage: 'tick' });
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** A flush is done when its staging batch is gone; a failed flush run is reported and let go. */
+  private async checkFlush(batchId: string, entry: PendingFlush): Promise<void> {
+    const key = paths.stagingKeys.batch(entry.meta.tenant, batchId);
+    if (!(await this.options.store.head(key))) {
+      this.pending.delete(batchId);
+      return;
+    }
+    if (Date.now() - (entry.submittedAt ?? 0) < FLUSH_CHECK_AFTER_MS) return;
+    entry.submittedAt = Date.now();
+    const status = await this.options.flushRuns.status(entry.meta.tenant, entry.runId!);
+    if (status === 'succeeded') {
+      // Committed by a run whose worker died before deleting the batch.
+      await this.options.store.delete(key);
+      this.pending.delete(batchId);
+    } else if (status === undefined) {
+      // The run's first events died with the process that planned it: asking again starts it.
+      entry.runId = undefined;
+      await this.requestFlush(batchId);
+    } else if (status === 'failed' || status === 'cancelled') {
+      this.metrics.flushFailed();
+      this.options.onError?.(new Error(`flush run ${entry.runId} of staging batch ${batchId} ${status}`), {
+        batchId,
+        runId: entry.runId,
+        stage: 'flush',
+      });
+      this.pending.delete(batchId);
+    }
+  }
+
+  /**
+   * WAL segments become staging batches (unless staged before the crash), and every staging
+   * batch found gets its flush run asked for again; batch-keyed runs make that exactly once.
+   */
+  private async recover(): Promise<void> {
+    if (this.wal) {
+      for (const path of await this.wal.leftovers()) {
+        const segment = await readSegment(path);
+        if (segment && segment.records.length > 0) {
+          const { header, records } = segment;
+          const key = paths.stagingKeys.batch(header.tenant, header.batchId);
+          if (!(await this.options.store.head(key))) {
+            const chunks: Table[] = records.map((r) => tableFromIPC(r.payload));
+            const meta: StagingMeta = { ...header, sealedAt: header.createdAt };
+            await this.options.store.putIfAbsent(key, encodeStagingBatch(chunks, meta));
+          }
+          for (const { idempotencyKey } of records) {
+            if (idempotencyKey !== undefined) await this.idempotency.complete(header.tenant, idempotencyKey);
+          }
+        }
+        await unlink(path);
+      }
+    }
+    for (const tenant of await this.options.tenants()) {
+      for await (const object of this.options.store.listAll(paths.stagingKeys.prefix(tenant))) {
+        const bytes = await this.options.store.getIfExists(object.key);
+        if (!bytes) continue;
+        const { meta, table } = readStagingBatch(bytes);
+        if (meta.tenant !== tenant || paths.stagingKeys.batch(tenant, meta.batchId) !== object.key) {
+          this.options.onError?.(new Error(`staging object ${object.key} does not describe itself`), {
+            stage: 'recovery',
+          });
+          continue;
+        }
+        this.pending.set(meta.batchId, { meta, rows: table.numRows, bytes: bytes.byteLength });
+        await this.requestFlush(meta.batchId);
+      }
+    }
+  }
+
+  /**
+   * Stages every buffer now and resolves once every staged batch of this node is flushed
+   * (committed and queryable); for tests, benchmarks and operators who need "written means visible".
+   */
+  async drain(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const generation of this.buffers.sealExpired(true)) this.stage(generation);
+    while (this.stagingWrites.size > 0 || this.pending.size > 0) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `ingest did not drain within ${timeoutMs} ms (${this.stagingBacklog} batches pending)`,
+        );
+      await Promise.all([...this.stagingWrites]);
+      await this.tick();
+      if (this.pending.size > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Stages every buffer (their flush runs may finish after this process is gone) and stops. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const generation of this.buffers.sealExpired(true)) this.stage(generation);
+    while (this.stagingWrites.size > 0) await Promise.all([...this.stagingWrites]);
+  }
+}

@@ -1,0 +1,37 @@
+/** Flush: one task turns one staging batch into data files of its table (DESIGN.md §5, ADR 0014). */
+import { paths, type TenantState, tableKey } from '../../../catalog/index.js';
+import { invalidTrigger } from './errors.js';
+import type { FlushTrigger } from './triggers.js';
+import type { KindPlan } from './types.js';
+
+export function planFlush(trigger: FlushTrigger, state: TenantState): KindPlan {
+  const { database, table, batchId } = trigger;
+  const entry = state.tables.get(tableKey(database, table));
+  if (!entry) {
+    throw invalidTrigger(
+      `invalid flush trigger: table: ${database}.${table} does not exist at catalog version ${state.version}`,
+      404,
+      { field: 'table' },
+    );
+  }
+  return {
+    tasks: [
+      {
+        taskKey: `flush:${database}.${table}:${batchId}`,
+        kind: 'flush',
+        dependsOn: [],
+        inputs: {
+          database,
+          table,
+          batchId,
+          stagingPath: paths.stagingKeys.batch(state.tenant, batchId),
+          rows: trigger.rows,
+          columns: entry.columns.map(({ name, type, role }) => ({ name, type, role })),
+          sortKey: [...entry.sortKey],
+          partitioning: entry.partitioning,
+        },
+      },
+    ],
+    summary: { tasks: 1, rows: trigger.rows, bytes: trigger.bytes },
+  };
+}
