@@ -206,7 +206,7 @@ function readTime(chunks: readonly Data[], rows: number, table: string): BigInt6
         if (words) times.fromWords(words, i, row);
         else times.fromNumber((values as ArrayLike<number>)[i]!, row);
       } catch (error) {
-        throw locate(error, `table ${table}, row ${row}`);
+        throw locate(error, `table ${table}, row ${row + 1}`);
       }
     }
     at += n;
@@ -239,7 +239,7 @@ class TimeColumn {
   /** A narrow integer epoch (seconds, as anything narrower than 64 bits must be). */
   fromNumber(value: number, row: number): void {
     const unit = inferUnit(value);
-    this.check.check(unit, value, () => `row ${row}`);
+    this.check.check(unit, value, () => `row ${row + 1}`);
     this.write(row, toMicros(value, unit));
   }
 
@@ -252,7 +252,7 @@ class TimeColumn {
     if (unit === undefined) {
       const big = hi > NS_HI || (hi === NS_HI && lo >= NS_LO);
       unit = big ? 'ns' : hi < 0x200000 ? inferUnit(hi * TWO_32 + lo) : 'us';
-      if (unit !== this.check.unit) this.check.check(unit, read(words, i), () => `row ${row}`);
+      if (unit !== this.check.unit) this.check.check(unit, read(words, i), () => `row ${row + 1}`);
     }
     const outWords = this.outWords;
     if (unit === 'ns') {
@@ -387,7 +387,7 @@ function copyInts(data: Data, out: BigInt64Array, at: number): void {
       if (words[2 * i + HI]! < 0 && (!nulls || bit(nulls, data.offset + i))) {
         throw new IngestError(
           'VALUE_OUT_OF_RANGE',
-          `row ${at + i}: uint64 ${values[i]} is outside the int64 range`,
+          `row ${at + i + 1}: uint64 ${values[i]} is outside the int64 range`,
         );
       }
     }
@@ -447,11 +447,11 @@ function readStrings(data: Data, out: (string | null)[], at: number, maxBytes: n
     const start = large ? Number(offsets[i]) : (offsets[i] as number);
     const end = large ? Number(offsets[i + 1]) : (offsets[i + 1] as number);
     if (start < 0 || end < start || end > bytes.length)
-      throw corrupt(`string offsets out of range at row ${at + i}`);
+      throw corrupt(`string offsets out of range at row ${at + i + 1}`);
     if (end - start > maxBytes) {
       throw new IngestError(
         'STRING_TOO_LONG',
-        `row ${at + i}: value ${show(decoder.decode(bytes.subarray(start, Math.min(end, start + 256))))} is ${end - start} bytes, above the limit of ${maxBytes} (${limit})`,
+        `row ${at + i + 1}: value ${show(decoder.decode(bytes.subarray(start, Math.min(end, start + 256))))} is ${end - start} bytes, above the limit of ${maxBytes} (${limit})`,
       );
     }
     // Tags repeat: a value equal to the previous one reuses its string.

@@ -66,7 +66,7 @@ export class ColumnBuilder {
     readonly kind: ColumnKind,
     public role: ColumnRole,
     public roleDeclared: boolean,
-    /** Where the column was first seen ("line 3", "item 0"), for conflict messages. */
+    /** Where the column was first seen ("line 3", "item 1"; 1-based), for conflict messages. */
     readonly origin: string,
     private readonly limits: DecodeLimits,
   ) {

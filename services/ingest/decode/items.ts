@@ -43,7 +43,7 @@ export function decodeItems(document: unknown, ctx: DecodeContext, format: ItemF
     } catch (error) {
       const item = items[i];
       const table = isMap(item) && typeof item.m === 'string' ? ` (table ${show(item.m)})` : '';
-      throw locate(error, `item ${i}${table}`);
+      throw locate(error, `item ${i + 1}${table}`);
     }
   }
   return decoder.batch.finish();
@@ -99,7 +99,7 @@ class ItemDecoder {
         this.timeChecks.set(table, check);
       }
       if (unit !== check.unit)
-        check.check(unit, value, () => (row < 0 ? `item ${item}` : `item ${item} row ${row}`));
+        check.check(unit, value, () => (row < 0 ? `item ${item + 1}` : `item ${item + 1} row ${row + 1}`));
       return toMicros(value, unit);
     }
     if (typeof value === 'string' && this.format.timeString) return this.format.timeString(value);
@@ -134,7 +134,7 @@ class ItemDecoder {
       try {
         table.setTime(base + r, times ? this.time(table, times[r], index, r) : this.ctx.nowMicros);
       } catch (error) {
-        throw locate(error, `row ${r}`);
+        throw locate(error, `row ${r + 1}`);
       }
     }
     for (const name of names) {
@@ -183,7 +183,7 @@ class ItemDecoder {
       role = 'tag';
       declared = false;
     }
-    const column = table.column(name, kind, role, declared, () => `item ${index}`);
+    const column = table.column(name, kind, role, declared, () => `item ${index + 1}`);
     const rows = values.length;
     column.reserve(base + rows);
     let r = 0;
@@ -198,7 +198,7 @@ class ItemDecoder {
         else column.setBool(base + r, value as boolean);
       }
     } catch (error) {
-      throw locate(error, `row ${r}`);
+      throw locate(error, `row ${r + 1}`);
     }
   }
 
@@ -208,7 +208,7 @@ class ItemDecoder {
     const tags = item.tags ?? {};
     if (!isMap(tags)) throw this.fail(`"tags" of a row item must be a map, not ${show(tags)}`);
     const row = table.addRows(1);
-    const where = () => `item ${index}`;
+    const where = () => `item ${index + 1}`;
     table.setTime(
       row,
       item.t === undefined || item.t === null ? this.ctx.nowMicros : this.time(table, item.t, index, -1),
@@ -270,7 +270,7 @@ function columnKind(table: TableBuilder, name: string, values: unknown[]): Colum
     const value = values[r];
     if (value === null || value === undefined) continue;
     const k = valueKind(value);
-    if (k === undefined) throw locate(invalidValue(table, name, value), `row ${r}`);
+    if (k === undefined) throw locate(invalidValue(table, name, value), `row ${r + 1}`);
     if (k === kind) continue;
     if (kind === undefined) {
       kind = k;
@@ -279,8 +279,8 @@ function columnKind(table: TableBuilder, name: string, values: unknown[]): Colum
     }
     throw new IngestError(
       'TYPE_CONFLICT',
-      `column ${name} of table ${table.table} mixes types: row ${r} holds ${KIND_WORDS[k]} (${show(value)}) ` +
-        `but row ${first} holds ${KIND_WORDS[kind]} (${show(values[first])})`,
+      `column ${name} of table ${table.table} mixes types: row ${r + 1} holds ${KIND_WORDS[k]} (${show(value)}) ` +
+        `but row ${first + 1} holds ${KIND_WORDS[kind]} (${show(values[first])})`,
       400,
       { table: table.table, column: name },
     );

@@ -106,9 +106,9 @@ const CASES: [string, () => unknown, Expected][] = [
   [
     'item that is not a map',
     msgpack([{ m: 'cpu', fields: { v: 1 } }, 'x']),
-    bad(400, 'INVALID_MSGPACK', 'item 1', 'not a map but "x"'),
+    bad(400, 'INVALID_MSGPACK', 'item 2: not a map but "x"'),
   ],
-  ['non-string m', msgpack({ m: 7, fields: { v: 1 } }), bad(400, 'INVALID_MSGPACK', 'item 0', '"m"')],
+  ['non-string m', msgpack({ m: 7, fields: { v: 1 } }), bad(400, 'INVALID_MSGPACK', 'item 1: "m"')],
   [
     'neither columns nor fields',
     msgpack({ m: 'cpu', t: 1 }),
@@ -147,10 +147,9 @@ const CASES: [string, () => unknown, Expected][] = [
     bad(
       400,
       'MIXED_TIME_UNITS',
-      'row 1',
-      'table cpu',
-      '1700000000000 (milliseconds)',
-      'row 0 is 1700000000 (seconds)',
+      'item 1 (table "cpu"): row 2: time of table cpu mixes units',
+      '1700000000000 (milliseconds) here',
+      'but item 1 row 1 is 1700000000 (seconds)',
     ),
   ],
   [
@@ -159,12 +158,18 @@ const CASES: [string, () => unknown, Expected][] = [
       { m: 'cpu', t: 1_700_000_000_000n, fields: { v: 1 } },
       { m: 'cpu', t: 1_700_000_000_000_000_000n, fields: { v: 1 } },
     ]),
-    bad(400, 'MIXED_TIME_UNITS', 'item 1', '(nanoseconds)', 'item 0 is 1700000000000 (milliseconds)'),
+    bad(
+      400,
+      'MIXED_TIME_UNITS',
+      'item 2 (table "cpu"): time of table cpu',
+      '(nanoseconds)',
+      'but item 1 is 1700000000000 (milliseconds)',
+    ),
   ],
   [
     'NaN time',
     msgpack({ m: 'cpu', columns: { time: [1, Number.NaN], v: [1, 2] } }),
-    bad(400, 'INVALID_TIME', 'row 1', 'NaN'),
+    bad(400, 'INVALID_TIME', 'item 1 (table "cpu"): row 2: ', 'NaN'),
   ],
   [
     'Infinity time',
@@ -174,7 +179,7 @@ const CASES: [string, () => unknown, Expected][] = [
   [
     'negative time',
     msgpack({ m: 'cpu', columns: { time: [-5], v: [1] } }),
-    bad(400, 'INVALID_TIME', 'row 0', '-5', 'before 1970'),
+    bad(400, 'INVALID_TIME', 'item 1 (table "cpu"): row 1: ', '-5', 'before 1970'),
   ],
   [
     'time after 2262',
@@ -189,7 +194,7 @@ const CASES: [string, () => unknown, Expected][] = [
   [
     'null time in a time column',
     msgpack({ m: 'cpu', columns: { time: [1, null], v: [1, 2] } }),
-    bad(400, 'INVALID_TIME', 'row 1', 'null'),
+    bad(400, 'INVALID_TIME', 'item 1 (table "cpu"): row 2: ', 'null'),
   ],
   ['bad table name', msgpack({ m: '1cpu', fields: { v: 1 } }), bad(400, 'INVALID_NAME', '"1cpu"')],
   [
@@ -225,7 +230,14 @@ const CASES: [string, () => unknown, Expected][] = [
   [
     'column mixing strings and numbers',
     msgpack({ m: 'cpu', columns: { usage: [1, 'high'] } }),
-    bad(400, 'TYPE_CONFLICT', 'usage', 'cpu', 'row 1 holds a string ("high")', 'row 0 holds a number (1)'),
+    bad(
+      400,
+      'TYPE_CONFLICT',
+      'usage',
+      'cpu',
+      'row 2 holds a string ("high")',
+      'but row 1 holds a number (1)',
+    ),
   ],
   [
     'field changing type across items',
@@ -233,12 +245,19 @@ const CASES: [string, () => unknown, Expected][] = [
       { m: 'cpu', fields: { usage: 1 } },
       { m: 'cpu', fields: { usage: 'high' } },
     ]),
-    bad(400, 'TYPE_CONFLICT', 'item 1', 'usage', 'cpu', 'string values here but numeric values at item 0'),
+    bad(
+      400,
+      'TYPE_CONFLICT',
+      'item 2 (table "cpu")',
+      'usage',
+      'cpu',
+      'string values here but numeric values at item 1',
+    ),
   ],
   [
     'a map as a value',
     msgpack({ m: 'cpu', columns: { usage: [{ a: 1 }] } }),
-    bad(400, 'INVALID_VALUE', 'usage', 'row 0', '<map>'),
+    bad(400, 'INVALID_VALUE', 'row 1: column usage', '<map>'),
   ],
   [
     'binary as a value',
@@ -248,7 +267,7 @@ const CASES: [string, () => unknown, Expected][] = [
   [
     'NaN as a field value',
     msgpack({ m: 'cpu', columns: { v: [1, Number.NaN] } }),
-    bad(400, 'INVALID_VALUE', 'column v', 'row 1', 'NaN'),
+    bad(400, 'INVALID_VALUE', 'row 2: column v', 'NaN'),
   ],
   [
     'a number as a tag value',
@@ -258,7 +277,7 @@ const CASES: [string, () => unknown, Expected][] = [
   [
     'uint64 beyond int64',
     msgpack({ m: 'cpu', columns: { n: [18_446_744_073_709_551_615n] } }),
-    bad(400, 'VALUE_OUT_OF_RANGE', 'n', '18446744073709551615', 'row 0'),
+    bad(400, 'VALUE_OUT_OF_RANGE', 'item 1 (table "cpu"): row 1: field n', '18446744073709551615'),
   ],
   [
     'tags list naming a numeric column',
@@ -292,7 +311,7 @@ const CASES: [string, () => unknown, Expected][] = [
   [
     'JSON time without a zone',
     json('{"m":"cpu","columns":{"time":["2024-01-01T00:00:00"],"v":[1]}}'),
-    bad(400, 'INVALID_TIME', 'row 0', 'with a zone'),
+    bad(400, 'INVALID_TIME', 'item 1 (table "cpu"): row 1: ', 'with a zone'),
   ],
   ['JSON boolean time', json('{"m":"cpu","t":true,"fields":{"v":1}}'), bad(400, 'INVALID_TIME', 'true')],
 
@@ -457,12 +476,12 @@ const CASES: [string, () => unknown, Expected][] = [
         arrowColumn('v', [1, 2], new Float64()),
       ]),
     ),
-    bad(400, 'INVALID_TIME', 'row 1', 'null'),
+    bad(400, 'INVALID_TIME', 'table cpu, row 2: time is null'),
   ],
   [
     'Arrow negative timestamp',
     arrow(ipc([arrowTimes(new TimestampMillisecond(), [1n, -1n]), arrowColumn('v', [1, 2], new Float64())])),
-    bad(400, 'INVALID_TIME', 'row 1', '-1', '1970'),
+    bad(400, 'INVALID_TIME', 'table cpu, row 2: ', '-1', '1970'),
   ],
   [
     'Arrow epoch mixing units',
@@ -472,12 +491,18 @@ const CASES: [string, () => unknown, Expected][] = [
         arrowColumn('v', [1, 2], new Float64()),
       ]),
     ),
-    bad(400, 'MIXED_TIME_UNITS', 'row 1', '1700000000000 (milliseconds)', 'row 0 is 1700000000 (seconds)'),
+    bad(
+      400,
+      'MIXED_TIME_UNITS',
+      'table cpu, row 2: ',
+      '1700000000000 (milliseconds)',
+      'but row 1 is 1700000000 (seconds)',
+    ),
   ],
   [
     'Arrow uint64 beyond int64',
     arrow(ipc([arrowTimes(new TimestampMillisecond(), [1n]), arrowColumn('n', [2n ** 63n], new Uint64())])),
-    bad(400, 'VALUE_OUT_OF_RANGE', 'column n', 'row 0', '9223372036854775808'),
+    bad(400, 'VALUE_OUT_OF_RANGE', 'column n of table cpu: row 1: ', '9223372036854775808'),
   ],
   [
     'Arrow tag that is not a string',

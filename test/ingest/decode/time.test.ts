@@ -58,10 +58,10 @@ describe('time units', () => {
 
   it('refuses a second unit and names both values', () => {
     const check = new TimeUnitCheck('cpu');
-    check.check('ms', 1_700_000_000_000, () => 'row 0');
-    check.check('ms', 1_700_000_000_001, () => 'row 1');
-    expect(() => check.check('s', 1_700_000_000, () => 'row 2')).toThrow(
-      /time of table cpu mixes units: 1700000000 \(seconds\) here but row 0 is 1700000000000 \(milliseconds\)/,
+    check.check('ms', 1_700_000_000_000, () => 'row 1');
+    check.check('ms', 1_700_000_000_001, () => 'row 2');
+    expect(() => check.check('s', 1_700_000_000, () => 'row 3')).toThrow(
+      /time of table cpu mixes units: 1700000000 \(seconds\) here but row 1 is 1700000000000 \(milliseconds\)/,
     );
   });
 
