@@ -114,9 +114,32 @@ function ensureMoto() {
   );
 }
 
+/**
+ * The Python of the Debian package python3-influxdb: `python3` on PATH, else the system's
+ * /usr/bin/python3 (a pyenv or venv python3 first on PATH does not see Debian's dist-packages).
+ * test/ingest/clients.test.ts looks for it the same way.
+ */
+function influxdbImportable() {
+  return ['python3', '/usr/bin/python3'].some(
+    (python) => spawnSync(python, ['-c', 'import influxdb'], { stdio: 'ignore' }).status === 0,
+  );
+}
+
+function ensurePythonInfluxdb() {
+  // test/ingest/clients.test.ts writes with InfluxDB's own 1.x Python client.
+  if (influxdbImportable()) return;
+  if (aptInstall('python3-influxdb') && influxdbImportable()) return;
+  fail(
+    'the Python module `influxdb` (InfluxDB 1.x client, used by the client compatibility tests) is not ' +
+      'importable by python3 or /usr/bin/python3 and could not be installed here. Install the OS package ' +
+      '`python3-influxdb` (Debian/Ubuntu, as root: apt-get install -y python3-influxdb).',
+  );
+}
+
 ensureNodeModules();
 ensureRedisServer();
 if (purpose === 'test') {
   ensureMoto();
+  ensurePythonInfluxdb();
   // Browser tests will need Chromium (DESIGN §10: OS package `chromium`); ensure it here when they land.
 }
