@@ -71,6 +71,8 @@ export class WriteAheadLog {
     reject(e: Error): void;
   }[] = [];
   private syncing = false;
+  /** fdatasync rounds so far (each acknowledges every request waiting when it started). */
+  syncRounds = 0;
   private dirSyncNeeded = false;
   private broken: Error | undefined;
 
@@ -132,6 +134,7 @@ export class WriteAheadLog {
         const syncDir = this.dirSyncNeeded;
         this.dirSyncNeeded = false;
         const open = [...segments].filter((s) => !s.closed);
+        this.syncRounds++;
         for (const s of open) s.inFlight++;
         try {
           await Promise.all(open.map((s) => fdatasyncAsync(s.fd)));

@@ -48,6 +48,17 @@ async function app(readiness: ReadinessCheck[] = [], sink = logSink()): Promise<
   return built;
 }
 
+describe('InfluxDB ping', () => {
+  it('answers GET and HEAD /ping with 204 and a version header, without a token', async () => {
+    const api = await app([]);
+    for (const method of ['GET', 'HEAD'] as const) {
+      const res = await api.inject({ method, url: '/ping' });
+      expect(res.statusCode).toBe(204);
+      expect(res.headers['x-influxdb-version']).toMatch(/^1\./);
+    }
+  });
+});
+
 describe('readiness', () => {
   it('answers 200 when every check passes', async () => {
     const api = await app([{ name: 'redis', check: async () => {} }]);

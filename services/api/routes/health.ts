@@ -32,6 +32,9 @@ const readySchema = z.object({
   checks: z.record(z.string(), checkSchema).describe('One entry per dependency: object store, Redis.'),
 });
 
+/** The InfluxDB version whose write API Weir's line-protocol endpoints follow. */
+const INFLUX_COMPAT_VERSION = '1.8.10';
+
 /** Uptime as Arc prints it (Go's duration format, whole seconds). */
 function formatUptime(seconds: number): string {
   const s = Math.floor(seconds);
@@ -82,6 +85,24 @@ export const healthRoutes: FastifyPluginAsyncZod<HealthRoutesOptions> = async (a
       };
     },
   );
+
+  // InfluxDB clients and Telegraf probe /ping before writing (204 and a version header).
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/ping',
+    config: { public: true },
+    schema: {
+      summary: 'InfluxDB-compatible liveness probe',
+      tags: ['operations'],
+      response: { 204: z.null() },
+    },
+    handler: async (_request, reply) =>
+      reply
+        .status(204)
+        .header('x-influxdb-version', INFLUX_COMPAT_VERSION)
+        .header('x-influxdb-build', 'Weir')
+        .send(null),
+  });
 
   app.get(
     '/ready',

@@ -105,7 +105,7 @@ describe('triggers', () => {
       { kind: 'events-compaction', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', settleMs: 0.5 },
       'settleMs',
     ],
-    [{ kind: 'flush', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z' }, 'kind'],
+    [{ kind: 'vacuum', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z' }, 'kind'],
     [{ tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z' }, 'kind'],
   ])('rejects %j naming %s', (raw, field) => {
     const error = rejection(raw);
