@@ -21,13 +21,12 @@ import {
 import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { replayIdOf, type TaskContext, tableAt } from './context.js';
-import { fileSpecOf, loadDataFile, type TableShape, writeSortedFiles } from './data-files.js';
+import { type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
 import {
   discardOutputs,
-  isCommitted,
   isRejection,
-  publish,
+  publishDataFile,
   recordedCommit,
   sameFiles,
   sumRows,
@@ -136,15 +135,14 @@ export async function runCompaction(
     const outputs: FileSpec[] = [];
     for (const [index, file] of written.files.entries()) {
       ctx.signal?.throwIfAborted();
-      const fileId = `${taskId}-${index}`;
-      const path =
-        replayId === undefined
-          ? paths.dataKeys.file(tenant, database, inputs.table, partitionRef, fileId)
-          : paths.scratchKeys.dataFile(tenant, replayId, database, inputs.table, partitionRef, fileId);
-      const { data, sha256 } = await loadDataFile(file.localPath);
-      await publish(ctx.store, path, data, sha256, () => isCommitted(catalog, taskId, replayId));
       outputs.push(
-        fileSpecOf(file, { path, database, table: inputs.table, partition, bytes: data.length, sha256 }),
+        await publishDataFile(envelope, ctx, catalog, {
+          database,
+          table: inputs.table,
+          partition: partitionRef,
+          index,
+          file,
+        }),
       );
     }
     const outputRefs = outputs.map((spec) => fileRef(spec));

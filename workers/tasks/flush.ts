@@ -12,7 +12,6 @@ import * as pw from 'parquet-wasm';
 import {
   type FileSpec,
   type PartitionRef,
-  paths,
   type TableEntry,
   type TenantCatalog,
   WeirError,
@@ -21,9 +20,9 @@ import { ContractError, type DispatchEnvelope, type TaskResult } from '../../pro
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { readStagingBatch } from '../../services/ingest/index.js';
 import { replayIdOf, type TaskContext, tableAt } from './context.js';
-import { fileSpecOf, loadDataFile, type TableShape, writeSortedFiles } from './data-files.js';
+import { type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
-import { discardOutputs, isCommitted, isRejection, publish, recordedCommit, sumRows } from './outputs.js';
+import { discardOutputs, isRejection, publishDataFile, recordedCommit, sumRows } from './outputs.js';
 import { fileRef, taskResult } from './result.js';
 
 type FlushInputs = TaskInputs<'flush'>;
@@ -96,7 +95,6 @@ export async function runFlush(
     let fileIndex = 0;
     for (const { ref, fromMicros, toMicros } of partitions) {
       ctx.signal?.throwIfAborted();
-      const partition = paths.partitionPath(ref);
       const written = await withConnection(
         ctx.duckdb,
         (connection) =>
@@ -112,15 +110,14 @@ export async function runFlush(
         ctx.signal,
       );
       for (const file of written.files) {
-        const fileId = `${taskId}-${fileIndex++}`;
-        const path =
-          replayId === undefined
-            ? paths.dataKeys.file(tenant, database, inputs.table, ref, fileId)
-            : paths.scratchKeys.dataFile(tenant, replayId, database, inputs.table, ref, fileId);
-        const { data, sha256 } = await loadDataFile(file.localPath);
-        await publish(ctx.store, path, data, sha256, () => isCommitted(catalog, taskId, replayId));
         outputs.push(
-          fileSpecOf(file, { path, database, table: inputs.table, partition, bytes: data.length, sha256 }),
+          await publishDataFile(envelope, ctx, catalog, {
+            database,
+            table: inputs.table,
+            partition: ref,
+            index: fileIndex++,
+            file,
+          }),
         );
       }
     }

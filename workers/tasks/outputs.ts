@@ -9,11 +9,15 @@ import {
   CatalogRequestError,
   type FileSpec,
   type ObjectStore,
+  type PartitionRef,
+  paths,
   sha256Hex,
   type TenantCatalog,
   WeirError,
 } from '../../catalog/index.js';
-import type { FileRef } from '../../proto/index.js';
+import type { DispatchEnvelope, FileRef } from '../../proto/index.js';
+import { replayIdOf, type TaskContext } from './context.js';
+import { fileSpecOf, loadDataFile, type WrittenDataFile } from './data-files.js';
 import { fileRef } from './result.js';
 
 /** Whether an attempt of the task has committed (never, for a replay). */
@@ -52,6 +56,45 @@ export async function publish(
     );
   }
   await store.put(key, data);
+}
+
+export interface DataFileOutput {
+  database: string;
+  table: string;
+  partition: PartitionRef;
+  /** Unique within the task: the object key is `{taskId}-{index}`. */
+  index: number;
+  file: WrittenDataFile;
+}
+
+/**
+ * Publishes a data file a task wrote locally under its deterministic key (or, for a replay, the
+ * scratch mirror of that key) and answers the catalog entry that adds it.
+ */
+export async function publishDataFile(
+  envelope: DispatchEnvelope,
+  ctx: TaskContext,
+  catalog: TenantCatalog,
+  output: DataFileOutput,
+): Promise<FileSpec> {
+  const { tenant, taskId } = envelope;
+  const replayId = replayIdOf(envelope);
+  const { database, table, partition, index, file } = output;
+  const fileId = `${taskId}-${index}`;
+  const path =
+    replayId === undefined
+      ? paths.dataKeys.file(tenant, database, table, partition, fileId)
+      : paths.scratchKeys.dataFile(tenant, replayId, database, table, partition, fileId);
+  const { data, sha256 } = await loadDataFile(file.localPath);
+  await publish(ctx.store, path, data, sha256, () => isCommitted(catalog, taskId, replayId));
+  return fileSpecOf(file, {
+    path,
+    database,
+    table,
+    partition: paths.partitionPath(partition),
+    bytes: data.length,
+    sha256,
+  });
 }
 
 /** A definite refusal of the commit (as opposed to an outage, after which it may have landed). */
