@@ -271,6 +271,17 @@ describe('write API', () => {
     expect(await t.count('default', 'default', measurement)).toBe(lines);
   });
 
+  it('counts accepted rows per format in /metrics', async () => {
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const format of ['msgpack', 'line-protocol', 'arrow', 'json']) {
+      const value = new RegExp(`^weir_ingest_rows_total\\{format="${format}"\\} (\\d+)$`, 'm').exec(
+        metrics,
+      )?.[1];
+      expect(Number(value), format).toBeGreaterThanOrEqual(3);
+    }
+    expect(metrics).toMatch(/^weir_ingest_flush_runs_requested_total \d+$/m);
+  });
+
   it('new columns extend the table; existing ones keep their type', async () => {
     expect((await post('/api/v1/write/line-protocol', 'evo,host=a v=1')).statusCode).toBe(204);
     expect((await post('/api/v1/write/line-protocol', 'evo,host=b,dc=x v=2,extra="s"')).statusCode).toBe(204);
