@@ -24,6 +24,7 @@ export const ENV_NAMES: Readonly<Record<string, readonly string[]>> = {
   dataDir: ['WEIR_DATA_DIR'],
   logLevel: ['WEIR_LOG_LEVEL'],
   workers: ['WEIR_WORKERS'],
+  workerProcesses: ['WEIR_WORKER_PROCESSES'],
   workerLockMs: ['WEIR_WORKER_LOCK_MS'],
   schedulerIntervalMs: ['WEIR_SCHEDULER_INTERVAL_MS'],
   shutdownTimeoutMs: ['WEIR_SHUTDOWN_TIMEOUT_MS'],

@@ -36,6 +36,15 @@ export const configSchema = z
       .max(256)
       .default(2)
       .describe('Tasks each queue runs at once in a `weir serve` or `weir worker` process.'),
+    workerProcesses: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .default(1)
+      .describe(
+        '`weir serve` runs its task workers in this many child `weir worker` processes, off the API event loop; 0 runs them inside the API process.',
+      ),
     workerLockMs: z
       .number()
       .int()

@@ -25,6 +25,8 @@ export interface PlatformOptions {
   log: Logger;
   /** Jobs each queue runs at once in this process (workers). */
   workerConcurrency: number;
+  /** `serve` runs task workers in this process unless they run in child processes (false). */
+  inProcessWorkers?: boolean;
   /** How often the scheduler looks for due ticks. */
   schedulerIntervalMs?: number;
   /** A task whose worker died is redelivered after this long. */
@@ -79,7 +81,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       scheduler.start(options.schedulerIntervalMs ?? 15_000);
       stops.push(() => scheduler.stop());
     }
-    if (role === 'serve' || role === 'worker') {
+    if (role === 'worker' || (role === 'serve' && options.inProcessWorkers !== false)) {
       const workDir = await mkdtemp(join(tmpdir(), 'weir-worker-'));
       stops.push(() => rm(workDir, { recursive: true, force: true }));
       const duckdb = await openWorkerDuckDB();

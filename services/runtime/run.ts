@@ -1,8 +1,10 @@
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig, type WeirConfig } from '../config/index.js';
 import { RedisUnavailableError } from '../redis/index.js';
 import { createLogger } from './logger.js';
 import { type Role, startServer } from './server.js';
+import { followParent } from './worker-processes.js';
 
 export interface RunOptions {
   role: Role;
@@ -49,6 +51,9 @@ export async function runServer(options: RunOptions): Promise<number> {
   const log = createLogger(config.logLevel, options.role);
 
   const stopRequested = nextSignal();
+  if (options.role === 'worker') followParent();
+  // Worker processes `weir serve` starts read the same config file.
+  if (options.role === 'serve' && options.configFile) process.env.WEIR_CONFIG = resolve(options.configFile);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(config, options.role, log);

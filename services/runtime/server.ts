@@ -8,6 +8,7 @@ import { objectStoreConfig, redactUrl, type WeirConfig } from '../config/index.j
 import { redisHealth, resolveRedis } from '../redis/index.js';
 import { startPlatform } from './platform.js';
 import { weirVersion } from './version.js';
+import { startWorkerProcesses } from './worker-processes.js';
 
 /**
  * `serve` is the embedded default (may start a private Redis); `api` is a stateless fleet node;
@@ -81,6 +82,7 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       redis: redis.options,
       log,
       workerConcurrency: Math.max(1, config.workers),
+      inProcessWorkers: config.workerProcesses === 0,
       workerLockMs: config.workerLockMs,
       schedulerIntervalMs: config.schedulerIntervalMs,
       ingest: {
@@ -89,6 +91,16 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       },
     });
     cleanups.push({ name: 'orchestrator and workers', run: platform.stop });
+    if (role === 'serve' && config.workerProcesses > 0) {
+      const workers = startWorkerProcesses({
+        count: config.workerProcesses,
+        env: { WEIR_REDIS_URL: redis.url, WEIR_DATA_DIR: config.dataDir },
+        log,
+        stopTimeoutMs: config.shutdownTimeoutMs,
+      });
+      // Stopped before the platform and the private Redis (cleanups run in reverse).
+      cleanups.push({ name: 'worker processes', run: workers.stop });
+    }
     if (role === 'orchestrator' || role === 'worker') {
       return { url: '', docsUrl: '', stop: stopAll };
     }

@@ -125,7 +125,7 @@ describe('weir serve', () => {
     });
   });
 
-  it('runs a run end to end: planned by the API, executed by the in-process workers, read back over HTTP', async () => {
+  it('runs a run end to end: planned by the API, executed by its worker process, read back over HTTP', async () => {
     // The embedded default tenant exists from the first start; the run needs only its catalog.
     const authorization = `Bearer ${token}`;
     const created = await fetch(`${url}/api/v1/runs`, {

@@ -40,6 +40,7 @@ describe('loadConfig', () => {
       dataDir: '/srv/weir/data',
       logLevel: 'info',
       workers: 2,
+      workerProcesses: 1,
       workerLockMs: 30_000,
       schedulerIntervalMs: 15_000,
       shutdownTimeoutMs: 10_000,

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore, paths, TenantCatalogs, tableKey } from '../../catalog/index.js';
 import { openWorkerDuckDB } from '../../workers/tasks/index.js';
+import { isProcessAlive } from '../helpers/pids.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { type Proc, waitForLine, weir } from '../helpers/weir-process.js';
@@ -44,7 +45,7 @@ describe('kill -9 during ingest with wal', () => {
       WEIR_HOST: '127.0.0.1',
       WEIR_REDIS_URL: redis.url,
       WEIR_BOOTSTRAP_TOKEN: TOKEN,
-      WEIR_LOG_LEVEL: 'warn',
+      WEIR_LOG_LEVEL: 'info',
       WEIR_INGEST_DURABILITY: 'wal',
       WEIR_INGEST_MAX_BUFFER_ROWS: '3000',
       WEIR_INGEST_MAX_BUFFER_AGE_MS: '300',
@@ -52,6 +53,12 @@ describe('kill -9 during ingest with wal', () => {
       WEIR_SCHEDULER_INTERVAL_MS: '500',
     });
     return (await waitForLine(proc, /^Weir is listening on (http:\/\/\S+)$/, 60_000))[1]!;
+  }
+
+  /** The pid of the `weir worker` child the current `weir serve` started. */
+  async function workerPid(): Promise<number> {
+    const line = (await waitForLine(proc!, /"msg":"worker process started"/)).input!;
+    return JSON.parse(line).pid as number;
   }
 
   /** Clients writing unique sequence numbers until the server dies; answers the acknowledged ones. */
@@ -95,7 +102,10 @@ describe('kill -9 during ingest with wal', () => {
     const acked: number[] = [];
     for (let round = 0; round < KILLS; round++) {
       const url = await start();
+      const worker = await workerPid();
       const got = await ingestUntilKilled(url, round * 10_000_000, 1_500 + round * 400);
+      // The flush workers ran in a child process; it follows its killed parent out.
+      await waitFor(async () => (isProcessAlive(worker) ? undefined : true), 30_000, 100);
       expect(got.length, `round ${round} acknowledged nothing`).toBeGreaterThan(0);
       for (const seq of got) acked.push(seq);
     }

@@ -1,0 +1,78 @@
+/**
+ * `weir serve` runs its task workers as child `weir worker` processes (ADR 0017): flushes and
+ * compactions are CPU-heavy JavaScript (Parquet conversion, DuckDB glue) and would otherwise share
+ * the API's event loop. A child is tied to its parent by an IPC channel: when the parent dies,
+ * even by `kill -9`, the channel closes and the child shuts down gracefully. A child that dies
+ * while the parent runs is started again.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import type { Logger } from 'pino';
+
+export interface WorkerProcessesOptions {
+  count: number;
+  /** Environment the children need beyond the parent's (Redis URL, data directory, config file). */
+  env: Record<string, string>;
+  log: Logger;
+  /** Wait before starting a child that died again. */
+  restartDelayMs?: number;
+  /** Longest a child may take to stop after SIGTERM before it is killed. */
+  stopTimeoutMs: number;
+}
+
+export interface WorkerProcesses {
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+export function startWorkerProcesses(options: WorkerProcessesOptions): WorkerProcesses {
+  const children = new Set<ChildProcess>();
+  let stopping = false;
+  // The same Node flags (e.g. tsx's loader) and entry script as this process, sub-command `worker`.
+  const args = [...process.execArgv, process.argv[1]!, 'worker'];
+
+  const launch = (slot: number): void => {
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.add(child);
+    options.log.info({ pid: child.pid, slot }, 'worker process started');
+    child.on('exit', (code, signal) => {
+      children.delete(child);
+      if (stopping) return;
+      options.log.error({ pid: child.pid, code, signal, slot }, 'worker process died; starting another');
+      setTimeout(() => {
+        if (!stopping) launch(slot);
+      }, options.restartDelayMs ?? 1_000).unref();
+    });
+  };
+  for (let slot = 0; slot < options.count; slot++) launch(slot);
+
+  return {
+    pids: () => [...children].flatMap((c) => (c.pid === undefined ? [] : [c.pid])),
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        [...children].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              const timer = setTimeout(() => child.kill('SIGKILL'), options.stopTimeoutMs);
+              child.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+/** In a worker started by `weir serve`: shut down when the parent's IPC channel closes (the parent is gone). */
+export function followParent(): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
