@@ -95,16 +95,19 @@ export class WriteAheadLog {
     return segment;
   }
 
-  /** Writes a record (not yet durable: await `sync`). */
+  /** Writes a record (not yet durable: await `sync`). The payload is written as it is, not copied. */
   append(segment: WalSegment, record: WalRecord): void {
     this.throwIfBroken();
     if (segment.closed) throw new Error(`WAL segment ${segment.header.batchId} is closed`);
     const key = Buffer.from(record.idempotencyKey ?? '', 'utf8');
-    const body = Buffer.allocUnsafe(2 + key.byteLength);
-    body.writeUInt16LE(key.byteLength, 0);
-    key.copy(body, 2);
-    const payload = Buffer.concat([body, record.payload]);
-    writeAll(segment.fd, Buffer.concat([frame(payload), payload]));
+    const head = Buffer.allocUnsafe(10 + key.byteLength);
+    head.writeUInt16LE(key.byteLength, 8);
+    key.copy(head, 10);
+    const keyPart = head.subarray(8);
+    head.writeUInt32LE(keyPart.byteLength + record.payload.byteLength, 0);
+    head.writeUInt32LE(crc32(record.payload, crc32(keyPart)), 4);
+    writeAll(segment.fd, head);
+    writeAll(segment.fd, record.payload);
     segment.written++;
   }
 
