@@ -1,0 +1,720 @@
+/**
+ * Ingest benchmark (issue: write API). Prints figures; never passes or fails on time.
+ *   npm run bench:ingest
+ * Two real `weir serve` processes from source (durability `buffered` and `wal`, fresh data dir and
+ * private Redis each), fed by concurrent keep-alive HTTP clients in this process with bodies built
+ * before the clock starts: rows/s until the last 204 (Arrow: 200), rows/s until every row is
+ * committed in the catalog (flushed and queryable), 429s, and the server's peak RSS, for MessagePack
+ * columnar, MessagePack rows, line protocol and Arrow IPC with 1K- and 10K-row batches. Baseline in
+ * the same run: the same rows as one Arrow table straight to Parquet (`writeParquet`, parquet-wasm,
+ * ZSTD), no HTTP.
+ * Targets on 2 cores: MessagePack columnar ≥ 1M rows/s, line protocol ≥ 400K rows/s, Arrow IPC
+ * ≥ 3M rows/s, `wal` ≥ 70% of `buffered`.
+ * Environment: BENCH_INGEST_FORMATS (comma list of format keys, default all), BENCH_INGEST_ROWS_10K /
+ * BENCH_INGEST_ROWS_1K (rows per case), BENCH_INGEST_CLIENTS (default 4), BENCH_INGEST_MODES
+ * (default `buffered,wal`), BENCH_INGEST_SERVER_NODE_ARGS (node flags of the servers, e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them; the profile is written on their exit),
+ * BENCH_INGEST_SERVER_ENV (space-separated WEIR_*=value settings of the servers, for diagnostics).
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import {
+  Bool,
+  type Data,
+  Field,
+  Float64,
+  Int64,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  TimestampMicrosecond,
+  tableToIPC,
+  Utf8,
+  vectorFromArray,
+} from 'apache-arrow';
+import { pack } from 'msgpackr';
+import { LocalObjectStore, TenantCatalogs } from '../catalog/index.js';
+import { writeParquet } from '../catalog/parquet/index.js';
+import { isProcessAlive } from '../test/helpers/pids.js';
+import { type Proc, waitForLine } from '../test/helpers/weir-process.js';
+import { fmt, median, report } from './stats.js';
+
+const MODES = (process.env.BENCH_INGEST_MODES ?? 'buffered,wal').split(',') as Mode[];
+const CLIENTS = Number(process.env.BENCH_INGEST_CLIENTS ?? 4);
+/** Rows per case: multiples of ingest.maxBufferRows (200K), so the last buffer seals by size, not age. */
+const ROWS_BY_BATCH: Record<number, number> = {
+  10000: Number(process.env.BENCH_INGEST_ROWS_10K ?? 2_000_000),
+  1000: Number(process.env.BENCH_INGEST_ROWS_1K ?? 600_000),
+};
+const BATCHES = [10_000, 1_000];
+const WARM_ROWS = 200_000;
+const BASELINE_REPEATS = 3;
+const QUERYABLE_TIMEOUT_MS = 180_000;
+/** 2026-03-01T00:00:00Z: every row of a case falls in this hour (1 ms apart, ≤ 3.6M rows). */
+const T0_MS = 1_772_323_200_000;
+
+type Mode = 'buffered' | 'wal';
+type FormatKey = 'msgpack-columnar' | 'msgpack-rows' | 'line-protocol' | 'arrow';
+
+interface Format {
+  key: FormatKey;
+  label: string;
+  short: string;
+  path: (table: string) => string;
+  headers: Record<string, string>;
+  build: (table: string, from: number, to: number) => Uint8Array;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The rows: 200 hosts in 4 regions (200 series), 3 full-precision floats, an int and a bool.
+
+const HOSTS = Array.from({ length: 200 }, (_, i) => `host-${String(i).padStart(3, '0')}`);
+const REGIONS = ['us-east-1', 'us-west-2', 'eu-central-1', 'ap-south-1'];
+const host = (i: number) => HOSTS[i % HOSTS.length]!;
+const region = (i: number) => REGIONS[(i % HOSTS.length) % REGIONS.length]!;
+const usageUser = (i: number) => 50 + 40 * Math.sin(i * 0.000_71 + (i % 200));
+const usageSystem = (i: number) => 10 + 8 * Math.cos(i * 0.001_3 + (i % 200) * 0.5);
+const usageIdle = (i: number) => 100 - usageUser(i) - usageSystem(i);
+const procs = (i: number) => 100 + ((i * 7) % 300);
+const up = (i: number) => i % 17 !== 0;
+const timeMs = (i: number) => T0_MS + i;
+
+function range<T>(from: number, to: number, f: (i: number) => T): T[] {
+  const out = new Array<T>(to - from);
+  for (let i = from; i < to; i++) out[i - from] = f(i);
+  return out;
+}
+
+function msgpackColumnar(table: string, from: number, to: number): Uint8Array {
+  return pack({
+    m: table,
+    columns: {
+      time: range(from, to, (i) => BigInt(timeMs(i))),
+      host: range(from, to, host),
+      region: range(from, to, region),
+      usage_user: range(from, to, usageUser),
+      usage_system: range(from, to, usageSystem),
+      usage_idle: range(from, to, usageIdle),
+      procs: range(from, to, procs),
+      up: range(from, to, up),
+    },
+    tags: ['host', 'region'],
+  });
+}
+
+function msgpackRows(table: string, from: number, to: number): Uint8Array {
+  return pack(
+    range(from, to, (i) => ({
+      m: table,
+      t: BigInt(timeMs(i)),
+      tags: { host: host(i), region: region(i) },
+      fields: {
+        usage_user: usageUser(i),
+        usage_system: usageSystem(i),
+        usage_idle: usageIdle(i),
+        procs: procs(i),
+        up: up(i),
+      },
+    })),
+  );
+}
+
+function lineProtocol(table: string, from: number, to: number): Uint8Array {
+  const lines = range(
+    from,
+    to,
+    (i) =>
+      `${table},host=${host(i)},region=${region(i)} usage_user=${usageUser(i)},usage_system=${usageSystem(i)},` +
+      `usage_idle=${usageIdle(i)},procs=${procs(i)}i,up=${up(i)} ${timeMs(i)}000000`,
+  );
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+function arrowTable(from: number, to: number): Table {
+  const rows = to - from;
+  const time = new BigInt64Array(rows);
+  for (let i = 0; i < rows; i++) time[i] = BigInt(timeMs(from + i) * 1000);
+  const floats = (f: (i: number) => number) => Float64Array.from({ length: rows }, (_, i) => f(from + i));
+  const bits = new Uint8Array((rows + 7) >> 3);
+  for (let i = 0; i < rows; i++) if (up(from + i)) bits[i >> 3]! |= 1 << (i & 7);
+  const strings = (f: (i: number) => string): Data =>
+    vectorFromArray(range(from, to, f), new Utf8()).data[0]!;
+  const fields = [
+    new Field('time', new TimestampMicrosecond(), false),
+    new Field('host', new Utf8(), false),
+    new Field('region', new Utf8(), false),
+    new Field('usage_user', new Float64(), false),
+    new Field('usage_system', new Float64(), false),
+    new Field('usage_idle', new Float64(), false),
+    new Field('procs', new Int64(), false),
+    new Field('up', new Bool(), false),
+  ];
+  const children = [
+    makeData({ type: new TimestampMicrosecond(), length: rows, data: time }),
+    strings(host),
+    strings(region),
+    makeData({ type: new Float64(), length: rows, data: floats(usageUser) }),
+    makeData({ type: new Float64(), length: rows, data: floats(usageSystem) }),
+    makeData({ type: new Float64(), length: rows, data: floats(usageIdle) }),
+    makeData({
+      type: new Int64(),
+      length: rows,
+      data: BigInt64Array.from({ length: rows }, (_, i) => BigInt(procs(from + i))),
+    }),
+    makeData({ type: new Bool(), length: rows, data: bits }),
+  ];
+  const schema = new Schema(fields);
+  return new Table(
+    schema,
+    new RecordBatch(schema, makeData({ type: new Struct(fields), length: rows, nullCount: 0, children })),
+  );
+}
+
+const FORMATS: Format[] = [
+  {
+    key: 'msgpack-columnar',
+    label: 'MessagePack columnar',
+    short: 'mpc',
+    path: () => '/api/v1/write/msgpack',
+    headers: { 'content-type': 'application/msgpack' },
+    build: msgpackColumnar,
+  },
+  {
+    key: 'msgpack-rows',
+    label: 'MessagePack rows',
+    short: 'mpr',
+    path: () => '/api/v1/write/msgpack',
+    headers: { 'content-type': 'application/msgpack' },
+    build: msgpackRows,
+  },
+  {
+    key: 'line-protocol',
+    label: 'line protocol',
+    short: 'lp',
+    path: () => '/api/v1/write/line-protocol?precision=ns',
+    headers: { 'content-type': 'text/plain' },
+    build: lineProtocol,
+  },
+  {
+    key: 'arrow',
+    label: 'Arrow IPC',
+    short: 'arrow',
+    path: (table) => `/api/v1/write/arrow?table=${table}`,
+    headers: { 'content-type': 'application/vnd.apache.arrow.stream', 'x-weir-tags': 'host,region' },
+    build: (_table, from, to) => tableToIPC(arrowTable(from, to), 'stream'),
+  },
+];
+
+function bodies(format: Format, table: string, rows: number, batch: number): Uint8Array[] {
+  return Array.from({ length: Math.ceil(rows / batch) }, (_, b) =>
+    format.build(table, b * batch, Math.min(rows, (b + 1) * batch)),
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: peak RSS from /proc (VmHWM), reset per case through clear_refs.
+
+function statusKiB(pid: number | 'self', field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const match = readFileSync(`/proc/${pid}/status`, 'utf8').match(
+      new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'),
+    );
+    return match ? Number(match[1]) : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function resetPeak(pid: number | 'self'): void {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+  } catch {
+    // Not allowed here: VmHWM then is the peak since the process started.
+  }
+}
+
+/** CPU seconds (user + system, all threads) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+const mib = (kib: number) => (Number.isNaN(kib) ? 'n/a' : `${Math.round(kib / 1024)} MiB`);
+
+/** The private redis-server the server started (a child process of it). */
+function childRedis(pid: number): number | undefined {
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const child of children ? children.split(/\s+/).map(Number) : []) {
+        if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'redis-server') return child;
+      }
+    }
+  } catch {
+    // The process is gone.
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One `weir serve` per durability mode.
+
+interface Server {
+  mode: Mode;
+  proc: Proc;
+  pid: number;
+  redisPid: number | undefined;
+  host: string;
+  port: number;
+  dataDir: string;
+  agent: Agent;
+  catalogs: TenantCatalogs;
+  store: LocalObjectStore;
+  /** RSS right after the start, before any write. */
+  startKiB: number;
+}
+
+const repo = resolve(import.meta.dirname, '..');
+const token = `weir_bench_${randomBytes(24).toString('base64url')}`;
+
+/** `node [args] --import tsx bin/weir.ts serve` with a clean WEIR_* / REDIS_URL environment plus `env`. */
+function spawnWeir(nodeArgs: string[], args: string[], env: Record<string, string>): Proc {
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('WEIR_') && !key.endsWith('REDIS_URL')),
+  );
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bin/weir.ts', ...args], {
+    cwd: repo,
+    env: { ...clean, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const proc: Proc = {
+    child,
+    stdout: [],
+    stderr: '',
+    exited: new Promise((done) => child.on('exit', (code) => done(code))),
+  };
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop()!;
+    proc.stdout.push(...lines);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    proc.stderr += chunk;
+  });
+  return proc;
+}
+
+/** Extra server settings for diagnostics, e.g. `WEIR_INGEST_MAX_BUFFER_ROWS=4000000` (default: none). */
+const serverEnv = Object.fromEntries(
+  (process.env.BENCH_INGEST_SERVER_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+
+async function startServer(mode: Mode): Promise<Server> {
+  const dataDir = mkdtempSync(join(tmpdir(), `weir-bench-ingest-${mode}-`));
+  const nodeArgs = process.env.BENCH_INGEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const proc = spawnWeir(nodeArgs, ['serve', '--port', '0', '--data-dir', dataDir], {
+    WEIR_HOST: '127.0.0.1',
+    WEIR_REDIS_PROBE_LOCAL: 'false',
+    WEIR_INGEST_DURABILITY: mode,
+    WEIR_LOG_LEVEL: 'warn',
+    WEIR_BOOTSTRAP_TOKEN: token,
+    NODE_NO_WARNINGS: '1',
+    ...serverEnv,
+  });
+  let url: URL;
+  try {
+    url = new URL((await waitForLine(proc, /^Weir is listening on (http:\/\/\S+)$/, 60_000))[1]!);
+  } catch (error) {
+    proc.child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const store = new LocalObjectStore(join(dataDir, 'objects'));
+  return {
+    mode,
+    proc,
+    pid: proc.child.pid!,
+    redisPid: childRedis(proc.child.pid!),
+    host: url.hostname,
+    port: Number(url.port),
+    dataDir,
+    agent: new Agent({ keepAlive: true, maxSockets: CLIENTS }),
+    store,
+    catalogs: new TenantCatalogs(store),
+    startKiB: statusKiB(proc.child.pid!, 'VmRSS'),
+  };
+}
+
+async function stopServer(server: Server): Promise<void> {
+  server.agent.destroy();
+  if (server.proc.child.exitCode === null) {
+    server.proc.child.kill('SIGTERM');
+    const exited = await Promise.race([
+      server.proc.exited.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 20_000)),
+    ]);
+    if (!exited) {
+      server.proc.child.kill('SIGKILL');
+      await server.proc.exited;
+    }
+  }
+  if (server.redisPid && isProcessAlive(server.redisPid)) process.kill(server.redisPid, 'SIGKILL');
+  await server.store.close();
+  rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+interface Response {
+  status: number;
+  retryAfter: string | undefined;
+  body: string;
+}
+
+function post(server: Server, path: string, headers: Record<string, string>, body: Uint8Array) {
+  return new Promise<Response>((resolve, reject) => {
+    const req = request(
+      {
+        host: server.host,
+        port: server.port,
+        path,
+        method: 'POST',
+        agent: server.agent,
+        headers: {
+          ...headers,
+          authorization: `Bearer ${token}`,
+          'content-length': body.byteLength,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            retryAfter: res.headers['retry-after'],
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+interface Sent {
+  ms: number;
+  throttled: number;
+  throttledMs: number;
+}
+
+/** CLIENTS concurrent loops take the next body until none is left; a 429 waits Retry-After and resends. */
+async function send(server: Server, format: Format, table: string, list: Uint8Array[]): Promise<Sent> {
+  const path = format.path(table);
+  let next = 0;
+  let throttled = 0;
+  let throttledMs = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      for (let i = next++; i < list.length; i = next++) {
+        for (;;) {
+          const res = await post(server, path, format.headers, list[i]!);
+          if (res.status === 204 || res.status === 200) break;
+          if (res.status !== 429)
+            throw new Error(`${format.label} → ${server.mode}: HTTP ${res.status} ${res.body.slice(0, 500)}`);
+          throttled++;
+          const waitMs = 1000 * (Number(res.retryAfter) || 1);
+          throttledMs += waitMs;
+          await new Promise((r) => setTimeout(r, waitMs));
+        }
+      }
+    }),
+  );
+  return { ms: performance.now() - started, throttled, throttledMs };
+}
+
+async function committedRows(server: Server, table: string): Promise<number> {
+  const state = await server.catalogs.forTenant('default').refresh();
+  return state.tables.get(`default.${table}`)?.rowCount ?? 0;
+}
+
+/** Milliseconds from `started` until the table holds `rows` committed rows. */
+async function untilQueryable(server: Server, table: string, rows: number, started: number): Promise<number> {
+  for (;;) {
+    const committed = await committedRows(server, table);
+    if (committed >= rows) {
+      if (committed > rows) throw new Error(`${server.mode}: ${table} holds ${committed} rows, sent ${rows}`);
+      return performance.now() - started;
+    }
+    if (performance.now() - started > QUERYABLE_TIMEOUT_MS)
+      throw new Error(
+        `${server.mode}: ${table} holds ${committed} of ${rows} rows after ${QUERYABLE_TIMEOUT_MS} ms`,
+      );
+    if (server.proc.child.exitCode !== null)
+      throw new Error(`${server.mode} server exited:\n${server.proc.stderr}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+interface CaseResult {
+  format: Format;
+  batch: number;
+  mode: Mode;
+  rows: number;
+  requests: number;
+  bodyBytes: number;
+  sent: Sent;
+  queryableMs: number;
+  /** Server CPU seconds until the last 204, and until queryable. */
+  serverCpu: number;
+  serverCpuQueryable: number;
+  /** This process's CPU seconds until the last 204 (the clients). */
+  clientCpu: number;
+  serverPeakKiB: number;
+  redisPeakKiB: number;
+}
+
+async function runCase(
+  server: Server,
+  format: Format,
+  table: string,
+  batch: number,
+  list: Uint8Array[],
+  rows: number,
+): Promise<CaseResult> {
+  globalThis.gc?.();
+  resetPeak(server.pid);
+  if (server.redisPid) resetPeak(server.redisPid);
+  const cpu = cpuSeconds(server.pid);
+  const clientCpu = process.cpuUsage();
+  const started = performance.now();
+  const sent = await send(server, format, table, list);
+  const serverCpu = cpuSeconds(server.pid) - cpu;
+  const { user, system } = process.cpuUsage(clientCpu);
+  const queryableMs = await untilQueryable(server, table, rows, started);
+  const serverCpuQueryable = cpuSeconds(server.pid) - cpu;
+  return {
+    format,
+    batch,
+    mode: server.mode,
+    rows,
+    requests: list.length,
+    bodyBytes: list.reduce((sum, b) => sum + b.byteLength, 0),
+    sent,
+    queryableMs,
+    serverCpu,
+    serverCpuQueryable,
+    clientCpu: (user + system) / 1e6,
+    serverPeakKiB: statusKiB(server.pid, 'VmHWM'),
+    redisPeakKiB: server.redisPid ? statusKiB(server.redisPid, 'VmHWM') : Number.NaN,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const selected = process.env.BENCH_INGEST_FORMATS?.split(',');
+const formats = FORMATS.filter((f) => !selected || selected.includes(f.key));
+const maxRows = Math.max(...Object.values(ROWS_BY_BATCH));
+const runStarted = performance.now();
+
+// Baseline first, with the servers not yet started: the same rows as one Arrow table → Parquet.
+function measureBaseline(): { ms: number; bytes: number } {
+  const table = arrowTable(0, maxRows);
+  writeParquet(arrowTable(0, 100_000)); // warm-up: wasm compile, allocator
+  const runs: number[] = [];
+  let bytes = 0;
+  for (let r = 0; r < BASELINE_REPEATS; r++) {
+    const start = performance.now();
+    bytes = writeParquet(table).byteLength;
+    runs.push(performance.now() - start);
+  }
+  return { ms: median(runs), bytes };
+}
+const { ms: baselineMs, bytes: parquetBytes } = measureBaseline();
+const baseline = maxRows / (baselineMs / 1000);
+
+resetPeak('self');
+const servers: Server[] = [];
+const results: CaseResult[] = [];
+try {
+  for (const mode of MODES) servers.push(await startServer(mode));
+  // Warm-up per server: every format once (JIT, first schema commits, DuckDB's first flush).
+  for (const format of formats) {
+    const table = `warm_${format.short}`;
+    const list = bodies(format, table, WARM_ROWS, 10_000);
+    for (const server of servers) {
+      const started = performance.now();
+      await send(server, format, table, list);
+      await untilQueryable(server, table, WARM_ROWS, started);
+    }
+  }
+  let order = 0;
+  for (const format of formats) {
+    for (const batch of BATCHES) {
+      const rows = ROWS_BY_BATCH[batch]!;
+      const table = `${format.short}_${batch / 1000}k`;
+      const list = bodies(format, table, rows, batch);
+      // Alternate which mode goes first, so neither always follows the body building.
+      const turn = order++ % 2 === 0 ? servers : [...servers].reverse();
+      for (const server of turn) results.push(await runCase(server, format, table, batch, list, rows));
+    }
+  }
+} finally {
+  for (const server of servers) {
+    const warnings = server.proc.stdout.filter((line) => line.startsWith('{'));
+    if (warnings.length > 0)
+      console.error(`${server.mode} server logged ${warnings.length} warnings; first:\n${warnings[0]}`);
+  }
+  await Promise.all(servers.map(stopServer));
+}
+const benchPeakKiB = statusKiB('self', 'VmHWM');
+const totalS = (performance.now() - runStarted) / 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+const rate = (rows: number, ms: number) => rows / (ms / 1000);
+const num = (v: number) => Math.round(v).toLocaleString('en-US');
+const find = (key: FormatKey, batch: number, mode: Mode) =>
+  results.find((r) => r.format.key === key && r.batch === batch && r.mode === mode);
+
+console.log(
+  `\nWeir ingest benchmark — ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ` +
+    `${CLIENTS} concurrent keep-alive clients, 2 tags (200 series) + 5 fields per row\n` +
+    'Figures are noisy: the servers, their workers and these clients share 2 cores, and other ' +
+    'engineers may be running tests at the same time. "Until queryable" runs from the first request to ' +
+    'the commit of the last row (catalog rowCount); rows per case are multiples of ingest.maxBufferRows ' +
+    '(200K), so buffers seal by size, not by the 5 s age. Server CPU is user + system of all its threads ' +
+    '(in-process flush workers and DuckDB included; the private redis-server excluded).\n',
+);
+const header = [
+  'format',
+  'batch',
+  'mode',
+  'rows/s until 204',
+  '× baseline',
+  'rows/s until queryable',
+  'server CPU s 204 / queryable',
+  'rows per server CPU s',
+  'client CPU s',
+  '429s',
+  'server peak RSS',
+  'rows × requests',
+];
+const lines = results.map((r) => [
+  r.format.label,
+  `${r.batch / 1000}K`,
+  r.mode,
+  num(rate(r.rows, r.sent.ms)),
+  fmt.ratio(rate(r.rows, r.sent.ms) / baseline),
+  `${num(rate(r.rows, r.queryableMs))} (${(r.queryableMs / 1000).toFixed(1)} s)`,
+  `${r.serverCpu.toFixed(1)} / ${r.serverCpuQueryable.toFixed(1)}`,
+  num(r.rows / r.serverCpu),
+  r.clientCpu.toFixed(1),
+  r.sent.throttled === 0 ? '0' : `${r.sent.throttled} (${(r.sent.throttledMs / 1000).toFixed(0)} s waited)`,
+  mib(r.serverPeakKiB),
+  `${num(r.rows)} in ${r.requests} × ${(r.bodyBytes / r.requests / 1024).toFixed(0)} KiB`,
+]);
+const widths = header.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
+const numeric = new Set([3, 4, 5, 6, 7, 8, 9, 10]);
+for (const line of [header, ...lines])
+  console.log(
+    line.map((cell, c) => (numeric.has(c) ? cell.padStart(widths[c]!) : cell.padEnd(widths[c]!))).join('  '),
+  );
+console.log('');
+
+const rows: [string, string, string?][] = [
+  [
+    'baseline: Arrow table → Parquet (writeParquet, ZSTD)',
+    fmt.rate(baseline, 'rows'),
+    `${num(maxRows)} rows, median of ${BASELINE_REPEATS}: ${fmt.ms(baselineMs)}; ${(parquetBytes / 2 ** 20).toFixed(1)} MiB; no HTTP`,
+  ],
+];
+for (const format of formats) {
+  for (const batch of BATCHES) {
+    const wal = find(format.key, batch, 'wal');
+    const buffered = find(format.key, batch, 'buffered');
+    if (!wal || !buffered) continue;
+    rows.push([
+      `wal / buffered, ${format.label}, ${batch / 1000}K batches`,
+      fmt.ratio(rate(wal.rows, wal.sent.ms) / rate(buffered.rows, buffered.sent.ms)),
+      `until queryable: ${fmt.ratio(rate(wal.rows, wal.queryableMs) / rate(buffered.rows, buffered.queryableMs))}`,
+    ]);
+  }
+}
+for (const server of servers)
+  rows.push([`${server.mode} server RSS after start`, mib(server.startKiB), 'before any write']);
+rows.push([
+  'private redis-server peak RSS (largest of any case)',
+  mib(Math.max(...results.map((r) => r.redisPeakKiB))),
+  'a separate process, not in the server figures',
+]);
+rows.push([
+  'bench process peak RSS (clients + prebuilt bodies)',
+  mib(benchPeakKiB),
+  'the servers are separate processes, above',
+]);
+rows.push(['whole run', `${totalS.toFixed(0)} s`]);
+report(rows);
+console.log('');
+
+/** One line per throughput target: every mode and batch size of the format, met by its best. */
+function throughputVerdict(key: FormatKey, label: string, target: number): [string, string, string?] {
+  const cases = results.filter((r) => r.format.key === key);
+  if (cases.length === 0) return [`target: ${label} ≥ ${num(target)} rows/s`, 'not measured'];
+  const figures = cases.map((r) => ({ r, v: rate(r.rows, r.sent.ms) }));
+  const detail = figures.map(({ r, v }) => `${num(v)} (${r.batch / 1000}K, ${r.mode})`).join(', ');
+  const met = figures.filter(({ v }) => v >= target);
+  const verdict =
+    met.length === figures.length
+      ? 'met'
+      : met.length === 0
+        ? 'NOT MET'
+        : `met in ${met.length} of ${figures.length} cases`;
+  return [`target: ${label} ≥ ${num(target)} rows/s until 204`, verdict, detail];
+}
+
+const walRatios = formats.flatMap((format) =>
+  BATCHES.flatMap((batch) => {
+    const wal = find(format.key, batch, 'wal');
+    const buffered = find(format.key, batch, 'buffered');
+    if (!wal || !buffered) return [];
+    const ratio = rate(wal.rows, wal.sent.ms) / rate(buffered.rows, buffered.sent.ms);
+    return [{ label: `${format.label} ${batch / 1000}K`, ratio }];
+  }),
+);
+const walMet = walRatios.filter((w) => w.ratio >= 0.7);
+report([
+  throughputVerdict('msgpack-columnar', 'MessagePack columnar', 1_000_000),
+  throughputVerdict('line-protocol', 'line protocol', 400_000),
+  throughputVerdict('arrow', 'Arrow IPC', 3_000_000),
+  [
+    'target: wal ≥ 70% of buffered (rows/s until 204)',
+    walRatios.length === 0
+      ? 'not measured'
+      : walMet.length === walRatios.length
+        ? 'met'
+        : walMet.length === 0
+          ? 'NOT MET'
+          : `met in ${walMet.length} of ${walRatios.length} cases`,
+    walRatios.map((w) => `${w.label} ${fmt.ratio(w.ratio)}`).join(', '),
+  ],
+]);
