@@ -1,27 +1,8 @@
-/**
- * Ingest benchmark (issue: write API). Prints figures; never passes or fails on time.
- *   npm run bench:ingest
- * Two real `weir serve` processes from source (durability `buffered` and `wal`, fresh data dir and
- * private Redis each), fed by concurrent keep-alive HTTP clients in this process with bodies built
- * before the clock starts: rows/s until the last 204 (Arrow: 200), rows/s until every row is
- * committed in the catalog (flushed and queryable), 429s, and the server's peak RSS, for MessagePack
- * columnar, MessagePack rows, line protocol and Arrow IPC with 1K- and 10K-row batches. Baseline in
- * the same run: the same rows as one Arrow table straight to Parquet (`writeParquet`, parquet-wasm,
- * ZSTD), no HTTP.
- * Targets on 2 cores: MessagePack columnar ≥ 1M rows/s, line protocol ≥ 400K rows/s, Arrow IPC
- * ≥ 3M rows/s, `wal` ≥ 70% of `buffered`.
- * Environment: BENCH_INGEST_FORMATS (comma list of format keys, default all), BENCH_INGEST_ROWS_10K /
- * BENCH_INGEST_ROWS_1K (rows per case), BENCH_INGEST_CLIENTS (default 4), BENCH_INGEST_MODES
- * (default `buffered,wal`), BENCH_INGEST_SERVER_NODE_ARGS (node flags of the servers, e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them; the profile is written on their exit),
- * BENCH_INGEST_SERVER_ENV (space-separated WEIR_*=value settings of the servers, for diagnostics).
- */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   Bool,
@@ -43,7 +24,7 @@ import { pack } from 'msgpackr';
 import { LocalObjectStore, TenantCatalogs } from '../catalog/index.js';
 import { writeParquet } from '../catalog/parquet/index.js';
 import { isProcessAlive } from '../test/helpers/pids.js';
-import { type Proc, waitForLine } from '../test/helpers/weir-process.js';
+import { type Proc, waitForLine, weir } from '../test/helpers/weir-process.js';
 import { fmt, median, report } from './stats.js';
 
 const MODES = (process.env.BENCH_INGEST_MODES ?? 'buffered,wal').split(',') as Mode[];
@@ -287,36 +268,7 @@ interface Server {
   startKiB: number;
 }
 
-const repo = resolve(import.meta.dirname, '..');
 const token = `weir_bench_${randomBytes(24).toString('base64url')}`;
-
-/** `node [args] --import tsx bin/weir.ts serve` with a clean WEIR_* / REDIS_URL environment plus `env`. */
-function spawnWeir(nodeArgs: string[], args: string[], env: Record<string, string>): Proc {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('WEIR_') && !key.endsWith('REDIS_URL')),
-  );
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bin/weir.ts', ...args], {
-    cwd: repo,
-    env: { ...clean, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const proc: Proc = {
-    child,
-    stdout: [],
-    stderr: '',
-    exited: new Promise((done) => child.on('exit', (code) => done(code))),
-  };
-  let partial = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop()!;
-    proc.stdout.push(...lines);
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-    proc.stderr += chunk;
-  });
-  return proc;
-}
 
 /** Extra server settings for diagnostics, e.g. `WEIR_INGEST_MAX_BUFFER_ROWS=4000000` (default: none). */
 const serverEnv = Object.fromEntries(
@@ -329,15 +281,19 @@ const serverEnv = Object.fromEntries(
 async function startServer(mode: Mode): Promise<Server> {
   const dataDir = mkdtempSync(join(tmpdir(), `weir-bench-ingest-${mode}-`));
   const nodeArgs = process.env.BENCH_INGEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const proc = spawnWeir(nodeArgs, ['serve', '--port', '0', '--data-dir', dataDir], {
-    WEIR_HOST: '127.0.0.1',
-    WEIR_REDIS_PROBE_LOCAL: 'false',
-    WEIR_INGEST_DURABILITY: mode,
-    WEIR_LOG_LEVEL: 'warn',
-    WEIR_BOOTSTRAP_TOKEN: token,
-    NODE_NO_WARNINGS: '1',
-    ...serverEnv,
-  });
+  const proc = weir(
+    ['serve', '--port', '0', '--data-dir', dataDir],
+    {
+      WEIR_HOST: '127.0.0.1',
+      WEIR_REDIS_PROBE_LOCAL: 'false',
+      WEIR_INGEST_DURABILITY: mode,
+      WEIR_LOG_LEVEL: 'warn',
+      WEIR_BOOTSTRAP_TOKEN: token,
+      NODE_NO_WARNINGS: '1',
+      ...serverEnv,
+    },
+    nodeArgs,
+  );
   let url: URL;
   try {
     url = new URL((await waitForLine(proc, /^Weir is listening on (http:\/\/\S+)$/, 60_000))[1]!);
@@ -603,7 +559,7 @@ console.log(
     'engineers may be running tests at the same time. "Until queryable" runs from the first request to ' +
     'the commit of the last row (catalog rowCount); rows per case are multiples of ingest.maxBufferRows ' +
     '(200K), so buffers seal by size, not by the 5 s age. Server CPU is user + system of all its threads ' +
-    '(in-process flush workers and DuckDB included; the private redis-server excluded).\n',
+    '(the API process only: its worker child process, which runs the flushes, and the private redis-server are excluded).\n',
 );
 const header = [
   'format',

@@ -11,12 +11,12 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-/** `weir <args>` from source, with a clean WEIR_* / REDIS_URL environment plus `env`. */
-export function weir(args: string[], env: Record<string, string>): Proc {
+/** `weir <args>` from source, with a clean WEIR_* / REDIS_URL environment plus `env` (and optional Node flags). */
+export function weir(args: string[], env: Record<string, string>, nodeArgs: readonly string[] = []): Proc {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('WEIR_') && !key.endsWith('REDIS_URL')),
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/weir.ts', ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bin/weir.ts', ...args], {
     cwd: repo,
     env: { ...clean, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
