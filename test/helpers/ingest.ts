@@ -40,6 +40,8 @@ export interface IngestTestApp extends TestAuth {
     table: string,
     sql: (relation: string) => string,
   ): Promise<Record<string, unknown>[]>;
+  /** DuckDB's type of each column of the table's committed files, by name. */
+  columnTypes(tenant: string, database: string, table: string): Promise<Record<string, unknown>>;
   /** Live row count of a table (0 when it does not exist). */
   count(tenant: string, database: string, table: string): Promise<number>;
   stop(): Promise<void>;
@@ -104,6 +106,15 @@ export async function startIngestApp(
     duckdb,
     walDir,
     query,
+    async columnTypes(tenant, database, table) {
+      const rows = await query(
+        tenant,
+        database,
+        table,
+        (r) => `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${r})`,
+      );
+      return Object.fromEntries(rows.map((row) => [row.column_name, row.column_type]));
+    },
     async count(tenant, database, table) {
       const state = await orchestration.catalogs.forTenant(tenant).refresh();
       return state.tables.get(tableKey(database, table))?.rowCount ?? 0;

@@ -167,17 +167,7 @@ describe('InfluxDB client libraries write to Weir', () => {
     seen.length = 0;
   });
 
-  const types = async (database: string, table: string) =>
-    Object.fromEntries(
-      (
-        await t.query(
-          'default',
-          database,
-          table,
-          (r) => `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${r})`,
-        )
-      ).map((row) => [row.column_name, row.column_type]),
-    );
+  const types = (database: string, table: string) => t.columnTypes('default', database, table);
 
   describe('python3-influxdb (InfluxDB 1.x client) against /write', () => {
     const requirePython = (): string => {

@@ -217,13 +217,7 @@ describe('write API', () => {
     await t.service.drain();
     const database = databaseOf(c);
     const table = tableOf(c);
-    const types = await t.query(
-      'default',
-      database,
-      table,
-      (r) => `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM ${r})`,
-    );
-    expect(Object.fromEntries(types.map((row) => [row.column_name, row.column_type]))).toEqual({
+    expect(await t.columnTypes('default', database, table)).toEqual({
       time: 'TIMESTAMP',
       host: 'VARCHAR',
       region: 'VARCHAR',
