@@ -20,7 +20,7 @@ import {
 } from '../../catalog/index.js';
 import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
-import { replayIdOf, type TaskContext, tableAt } from './context.js';
+import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
 import { type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
 import {
@@ -51,7 +51,7 @@ export async function runCompaction(
 
   const state = await catalog.at({ version: envelope.catalogVersion });
   const table = tableAt(state, database, inputs.table);
-  checkShape(inputs, table);
+  assertTableShape('compaction', inputs, table);
   const inputRefs = liveInputs(state, table, inputs).map((entry) => fileRef(entry));
   const rowsIn = inputRefs.reduce((sum, f) => sum + f.rows, 0);
   const reads = [
@@ -202,23 +202,6 @@ export async function runCompaction(
     });
   } finally {
     await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** The inputs must describe the table as it was at the task's version. */
-function checkShape(inputs: CompactionInputs, table: TableEntry): void {
-  const same =
-    inputs.columns.length === table.columns.length &&
-    inputs.columns.every((c, i) => {
-      const t = table.columns[i]!;
-      return c.name === t.name && c.type === t.type && c.role === t.role;
-    }) &&
-    inputs.sortKey.length === table.sortKey.length &&
-    inputs.sortKey.every((name, i) => name === table.sortKey[i]);
-  if (!same) {
-    throw new ContractError(
-      `inputs of a compaction task: columns and sortKey differ from ${table.database}.${table.name} at the task's catalog version`,
-    );
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type TenantState,
   tableKey,
 } from '../../catalog/index.js';
-import type { DispatchEnvelope } from '../../proto/index.js';
+import { ContractError, type DispatchEnvelope } from '../../proto/index.js';
 
 export interface TaskContext {
   store: ObjectStore;
@@ -85,4 +85,28 @@ export function tableAt(state: TenantState, database: string, table: string): Ta
     );
   }
   return entry;
+}
+
+/**
+ * A task's inputs carry the table's columns and sort key as the plan saw them at the task's
+ * version; they must still describe the table read at that version.
+ */
+export function assertTableShape(
+  kind: string,
+  inputs: { columns: readonly { name: string; type: string; role: string }[]; sortKey: readonly string[] },
+  table: TableEntry,
+): void {
+  const same =
+    inputs.columns.length === table.columns.length &&
+    inputs.columns.every((c, i) => {
+      const t = table.columns[i]!;
+      return c.name === t.name && c.type === t.type && c.role === t.role;
+    }) &&
+    inputs.sortKey.length === table.sortKey.length &&
+    inputs.sortKey.every((name, i) => name === table.sortKey[i]);
+  if (!same) {
+    throw new ContractError(
+      `inputs of a ${kind} task: columns and sortKey differ from ${table.database}.${table.name} at the task's catalog version`,
+    );
+  }
 }

@@ -9,17 +9,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Table } from 'apache-arrow';
 import * as pw from 'parquet-wasm';
-import {
-  type FileSpec,
-  type PartitionRef,
-  type TableEntry,
-  type TenantCatalog,
-  WeirError,
-} from '../../catalog/index.js';
-import { ContractError, type DispatchEnvelope, type TaskResult } from '../../proto/index.js';
+import { type FileSpec, type PartitionRef, type TenantCatalog, WeirError } from '../../catalog/index.js';
+import type { DispatchEnvelope, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { readStagingBatch } from '../../services/ingest/index.js';
-import { replayIdOf, type TaskContext, tableAt } from './context.js';
+import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
 import { type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
 import { discardOutputs, isRejection, publishDataFile, recordedCommit, sumRows } from './outputs.js';
@@ -43,7 +37,7 @@ export async function runFlush(
   const replayId = replayIdOf(envelope);
   const catalog = ctx.catalogs.forTenant(tenant);
   const state = await catalog.at({ version: envelope.catalogVersion });
-  checkShape(inputs, tableAt(state, database, inputs.table));
+  assertTableShape('flush', inputs, tableAt(state, database, inputs.table));
   const reads = [{ database, table: inputs.table, partitions: [], files: [], catalogVersion: state.version }];
 
   if (replayId === undefined) {
@@ -184,21 +178,6 @@ async function finishedAttempt(
     wrote: { files: recorded.added, commitVersion: recorded.version },
     summary: { rows: sumRows(recorded.added), files: recorded.added.length, redelivered: true },
   });
-}
-
-/** The task's columns must be the table's at the task's version (the plan copied them from there). */
-function checkShape(inputs: FlushInputs, table: TableEntry): void {
-  const same =
-    inputs.columns.length === table.columns.length &&
-    inputs.columns.every((c, i) => {
-      const t = table.columns[i]!;
-      return c.name === t.name && c.type === t.type && c.role === t.role;
-    });
-  if (!same) {
-    throw new ContractError(
-      `inputs of a flush task: columns differ from ${table.database}.${table.name} at the task's catalog version`,
-    );
-  }
 }
 
 interface PartitionRange {
