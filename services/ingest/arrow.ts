@@ -2,7 +2,7 @@
  * Arrow forms of ingested rows: each request's batch becomes one Arrow table with the catalog's
  * types (what the WAL records and buffers hold), and a buffer's tables become one staging batch
  * (an Arrow IPC stream over the union of their columns, DESIGN.md §3). Vectors are built from the
- * typed arrays directly; only strings are copied, once, into UTF-8.
+ * batch's typed arrays and UTF-8 buffers as they are (booleans are packed into bits).
  */
 import {
   Bool,
@@ -51,36 +51,6 @@ function bitmapOf(
   return present === length ? { nullCount: 0 } : { nullBitmap: bitmap, nullCount: length - present };
 }
 
-function utf8Data(values: readonly (string | null)[]): Data {
-  const length = values.length;
-  const offsets = new Int32Array(length + 1);
-  let bytes = 0;
-  let nulls = 0;
-  for (let i = 0; i < length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) nulls++;
-    else bytes += Buffer.byteLength(v, 'utf8');
-    offsets[i + 1] = bytes;
-  }
-  const data = Buffer.allocUnsafe(bytes);
-  let nullBitmap: Uint8Array | undefined;
-  if (nulls > 0) nullBitmap = new Uint8Array((length + 7) >> 3);
-  for (let i = 0; i < length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) continue;
-    data.write(v, offsets[i]!, 'utf8');
-    if (nullBitmap) nullBitmap[i >> 3]! |= 1 << (i & 7);
-  }
-  return makeData({
-    type: new Utf8(),
-    length,
-    nullCount: nulls,
-    valueOffsets: offsets,
-    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    ...(nullBitmap ? { nullBitmap } : {}),
-  });
-}
-
 function packBits(values: Uint8Array): Uint8Array {
   const bits = new Uint8Array((values.length + 7) >> 3);
   for (let i = 0; i < values.length; i++) if (values[i]) bits[i >> 3]! |= 1 << (i & 7);
@@ -90,7 +60,13 @@ function packBits(values: Uint8Array): Uint8Array {
 function columnData(column: BatchColumn, length: number): Data {
   switch (column.type) {
     case 'string':
-      return utf8Data(column.values);
+      return makeData({
+        type: new Utf8(),
+        length,
+        valueOffsets: column.offsets,
+        data: column.data,
+        ...bitmapOf(column.valid, length),
+      });
     case 'float64':
       return makeData({
         type: new Float64(),

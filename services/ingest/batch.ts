@@ -19,9 +19,18 @@ interface ColumnBase {
   readonly roleDeclared: boolean;
 }
 
-/** Numeric and boolean columns: `valid[i] === 0` marks row i as missing (absent `valid`: all present). */
+/**
+ * `valid[i] === 0` marks row i as missing (absent `valid`: all present). Strings are UTF-8 as Arrow
+ * lays them out (value i is `data[offsets[i]..offsets[i + 1])`), so an Arrow request's strings pass
+ * to the buffers without becoming JS strings, and the other formats encode theirs once.
+ */
 export type BatchColumn =
-  | (ColumnBase & { readonly type: 'string'; readonly values: readonly (string | null)[] })
+  | (ColumnBase & {
+      readonly type: 'string';
+      readonly offsets: Int32Array;
+      readonly data: Uint8Array;
+      readonly valid?: Uint8Array;
+    })
   | (ColumnBase & { readonly type: 'float64'; readonly values: Float64Array; readonly valid?: Uint8Array })
   | (ColumnBase & { readonly type: 'int64'; readonly values: BigInt64Array; readonly valid?: Uint8Array })
   | (ColumnBase & {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type ObjectStore, paths, tableKey, WeirError } from '../../catalog/index.js';
 import { tableOfBatch } from '../../services/ingest/arrow.js';
 import type { TableBatch } from '../../services/ingest/batch.js';
+import { encodeStrings } from '../../services/ingest/decode/utf8.js';
 import { encodeStagingBatch } from '../../services/ingest/staging-format.js';
 import { type PlannedTask, planRun } from '../../services/orchestrator/index.js';
 import { executeTask } from '../../workers/tasks/index.js';
@@ -39,7 +40,7 @@ function batchOf(rows: number): TableBatch {
     rows,
     time,
     columns: [
-      { name: 'host', role: 'tag', roleDeclared: true, type: 'string', values: host },
+      { name: 'host', role: 'tag', roleDeclared: true, type: 'string', ...encodeStrings(host) },
       { name: 'usage', role: 'field', roleDeclared: true, type: 'float64', values: usage, valid },
       { name: 'count', role: 'field', roleDeclared: true, type: 'int64', values: count },
     ],

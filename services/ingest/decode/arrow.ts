@@ -7,6 +7,8 @@
  * arrow-js a chunk's fixed-width `values` and `valueOffsets` already start at its first row, while
  * validity and boolean bitmaps do not: their bits start at `data.offset`.
  */
+
+import { isUtf8 } from 'node:buffer';
 import {
   TimeUnit as ArrowTimeUnit,
   type Data,
@@ -22,6 +24,7 @@ import { IngestError, locate, show } from '../errors.js';
 import { assertColumnName } from './builder.js';
 import { HI, LO, TWO_32, wordsOf, writeSafeInt } from './int64.js';
 import { inferUnit, MAX_MICROS, type TimeUnit, TimeUnitCheck, toMicros } from './time.js';
+import type { Utf8Column } from './utf8.js';
 
 export interface ArrowContext extends DecodeContext {
   /** The table to write (`?table=`). */
@@ -336,14 +339,15 @@ function readColumn(
       return { ...base, type: 'bool', values, valid };
     }
     default: {
-      const values: (string | null)[] = new Array(rows);
-      const maxBytes = role === 'tag' ? ctx.limits.maxTagBytes : ctx.limits.maxStringFieldBytes;
-      const limit = role === 'tag' ? 'maxTagBytes' : 'maxStringFieldBytes';
+      const limit =
+        role === 'tag'
+          ? { maxBytes: ctx.limits.maxTagBytes, name: 'maxTagBytes' }
+          : { maxBytes: ctx.limits.maxStringFieldBytes, name: 'maxStringFieldBytes' };
       for (const data of chunks) {
-        readStrings(data, values, at, maxBytes, limit);
+        markNulls(data);
         at += data.length;
       }
-      return { ...base, type: 'string', values };
+      return { ...base, type: 'string', ...readStrings(chunks, rows, limit, valid) };
     }
   }
 }
@@ -402,69 +406,165 @@ function copyInts(data: Data, out: BigInt64Array, at: number): void {
   }
 }
 
-const decoder = new TextDecoder();
+/** One chunk's strings as offsets into bytes, before any check (offsets may be 64-bit). */
+interface StringChunk {
+  readonly n: number;
+  readonly offsets: Int32Array | BigInt64Array;
+  readonly bytes: Uint8Array;
+  /** Dictionary chunks: row i is dictionary value `indices[i]`, missing where `indexValid` is 0 there. */
+  readonly indices?: ArrayLike<number | bigint>;
+  readonly indexValid?: Uint8Array;
+  /** Validity bitmap and its bit offset. */
+  readonly nulls?: Uint8Array;
+  readonly bitOffset: number;
+}
 
-function readStrings(data: Data, out: (string | null)[], at: number, maxBytes: number, limit: string): void {
-  const n = data.length;
+interface StringLimit {
+  readonly maxBytes: number;
+  readonly name: string;
+}
+
+/**
+ * A string column as UTF-8 and offsets. A single plain chunk whose bytes are valid UTF-8 (the
+ * usual request) is used in place; anything else (several record batches, dictionaries, 64-bit
+ * offsets, bytes only a null row covers) is copied value by value.
+ */
+function readStrings(
+  chunks: readonly Data[],
+  rows: number,
+  limit: StringLimit,
+  valid: Uint8Array | undefined,
+): Utf8Column {
+  const parts = chunks.map((data) => stringChunk(data, limit));
+  const only = parts.length === 1 ? parts[0]! : undefined;
+  if (only && !only.indices && only.offsets instanceof Int32Array && only.offsets[0] === 0) {
+    const offsets = only.offsets.subarray(0, only.n + 1);
+    checkOffsets(offsets, only.bytes, limit);
+    const data = only.bytes.subarray(0, offsets[only.n]!);
+    if (isUtf8(data) && boundariesAreChars(offsets, data))
+      return { offsets, data, ...(valid ? { valid } : {}) };
+  }
+  return copyStrings(parts, rows, limit, valid);
+}
+
+function stringChunk(data: Data, limit: StringLimit): StringChunk {
   const nulls = nullsOf(data);
-  let dictionary: (string | null)[] | undefined;
+  const base = { n: data.length, bitOffset: data.offset, ...(nulls ? { nulls } : {}) };
   if (DT.isDictionary(data.type)) {
-    const dict = data.dictionary;
-    if (!dict) throw corrupt('a dictionary column has no dictionary');
-    dictionary = new Array(dict.length);
-    let offset = 0;
-    for (const chunk of dict.data) {
-      readStrings(chunk, dictionary, offset, maxBytes, limit);
-      offset += chunk.length;
-    }
+    const dictionary = data.dictionary;
+    if (!dictionary) throw corrupt('a dictionary column has no dictionary');
+    const values = readStrings(
+      dictionary.data,
+      dictionary.length,
+      limit,
+      dictionaryValidity(dictionary.data),
+    );
     const indices = data.values as ArrayLike<number | bigint>;
-    checkLength(indices, n);
-    for (let i = 0; i < n; i++) {
-      if (nulls && !bit(nulls, data.offset + i)) {
-        out[at + i] = null;
-        continue;
-      }
-      const index = Number(indices[i]);
-      const value = dictionary[index];
-      if (value === undefined) throw corrupt(`dictionary index ${index} out of range`);
-      out[at + i] = value;
-    }
-    return;
+    checkLength(indices, data.length);
+    return {
+      ...base,
+      offsets: values.offsets,
+      bytes: values.data,
+      indices,
+      ...(values.valid ? { indexValid: values.valid } : {}),
+    };
   }
   const offsets = data.valueOffsets as Int32Array | BigInt64Array;
-  checkLength(offsets, n + 1);
-  const bytes = data.values as Uint8Array;
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const large = offsets instanceof BigInt64Array;
-  let previous = '';
-  let previousStart = 0;
-  let previousEnd = 0;
-  for (let i = 0; i < n; i++) {
-    if (nulls && !bit(nulls, data.offset + i)) {
-      out[at + i] = null;
-      continue;
-    }
-    const start = large ? Number(offsets[i]) : (offsets[i] as number);
-    const end = large ? Number(offsets[i + 1]) : (offsets[i + 1] as number);
-    if (start < 0 || end < start || end > bytes.length)
-      throw corrupt(`string offsets out of range at row ${at + i + 1}`);
-    if (end - start > maxBytes) {
-      throw new IngestError(
-        'STRING_TOO_LONG',
-        `row ${at + i + 1}: value ${show(decoder.decode(bytes.subarray(start, Math.min(end, start + 256))))} is ${end - start} bytes, above the limit of ${maxBytes} (${limit})`,
-      );
-    }
-    // Tags repeat: a value equal to the previous one reuses its string.
-    if (
-      end - start === previousEnd - previousStart &&
-      buf.compare(buf, previousStart, previousEnd, start, end) === 0
-    ) {
-      out[at + i] = previous;
-      continue;
-    }
-    previous = buf.toString('utf8', start, end);
-    previousStart = start;
-    previousEnd = end;
-    out[at + i] = previous;
+  checkLength(offsets, data.length + 1);
+  return { ...base, offsets, bytes: data.values as Uint8Array };
+}
+
+/** Offsets must rise within the bytes, and no value may pass the limit. */
+function checkOffsets(offsets: Int32Array, bytes: Uint8Array, limit: StringLimit): void {
+  if (offsets[0]! < 0 || offsets[offsets.length - 1]! > bytes.length)
+    throw corrupt('string offsets point outside the value buffer');
+  for (let i = 1; i < offsets.length; i++) {
+    const size = offsets[i]! - offsets[i - 1]!;
+    if (size < 0) throw corrupt(`string offsets decrease at row ${i}`);
+    if (size > limit.maxBytes) throw tooLong(offsets[i - 1]!, offsets[i]!, bytes, i, limit);
   }
+}
+
+/** No offset falls inside a multi-byte character (so each value is valid UTF-8 when the whole is). */
+function boundariesAreChars(offsets: Int32Array, data: Uint8Array): boolean {
+  for (let i = 1; i < offsets.length - 1; i++) {
+    const at = offsets[i]!;
+    if (at < data.length && (data[at]! & 0xc0) === 0x80) return false;
+  }
+  return true;
+}
+
+/** Validity of the values, 1 byte per row (undefined: none missing). */
+function dictionaryValidity(chunks: readonly Data[]): Uint8Array | undefined {
+  const rows = chunks.reduce((sum, data) => sum + data.length, 0);
+  let valid: Uint8Array | undefined;
+  let at = 0;
+  for (const data of chunks) {
+    const nulls = nullsOf(data);
+    if (nulls) {
+      valid ??= new Uint8Array(rows).fill(1);
+      for (let i = 0; i < data.length; i++) if (!bit(nulls, data.offset + i)) valid[at + i] = 0;
+    }
+    at += data.length;
+  }
+  return valid;
+}
+
+function copyStrings(
+  parts: readonly StringChunk[],
+  rows: number,
+  limit: StringLimit,
+  given: Uint8Array | undefined,
+): Utf8Column {
+  const offsets = new Int32Array(rows + 1);
+  const ranges = new Array<[Uint8Array, number, number] | undefined>(rows);
+  let valid = given;
+  let total = 0;
+  let row = 0;
+  for (const part of parts) {
+    const { offsets: from, bytes, indices, indexValid, nulls, bitOffset } = part;
+    const size = indices ? from.length - 1 : part.n;
+    for (let i = 0; i < part.n; i++, row++) {
+      offsets[row + 1] = total;
+      if (nulls && !bit(nulls, bitOffset + i)) continue;
+      const at = indices ? Number(indices[i]) : i;
+      if (!(at >= 0 && at < size)) throw corrupt(`dictionary index ${at} out of range at row ${row + 1}`);
+      if (indexValid && indexValid[at] === 0) {
+        valid ??= new Uint8Array(rows).fill(1);
+        valid[row] = 0;
+        continue;
+      }
+      const start = Number(from[at]);
+      const end = Number(from[at + 1]);
+      if (start < 0 || end < start || end > bytes.length)
+        throw corrupt(`string offsets out of range at row ${row + 1}`);
+      if (end - start > limit.maxBytes) throw tooLong(start, end, bytes, row + 1, limit);
+      const value = bytes.subarray(start, end);
+      if (!isUtf8(value)) {
+        throw new IngestError(
+          'INVALID_UTF8',
+          `row ${row + 1}: the value is not valid UTF-8 (starts ${show(Buffer.from(value.subarray(0, 32)).toString('hex'))} in hex)`,
+        );
+      }
+      ranges[row] = [bytes, start, end];
+      total += end - start;
+      offsets[row + 1] = total;
+    }
+  }
+  const data = new Uint8Array(total);
+  for (let i = 0; i < rows; i++) {
+    const range = ranges[i];
+    if (range) data.set(range[0].subarray(range[1], range[2]), offsets[i]!);
+  }
+  return { offsets, data, ...(valid ? { valid } : {}) };
+}
+
+const decoder = new TextDecoder();
+
+function tooLong(start: number, end: number, bytes: Uint8Array, row: number, limit: StringLimit): IngestError {
+  const head = show(decoder.decode(bytes.subarray(start, Math.min(end, start + 256))));
+  return new IngestError(
+    'STRING_TOO_LONG',
+    `row ${row}: value ${head} is ${end - start} bytes, above the limit of ${limit.maxBytes} (${limit.name})`,
+  );
 }

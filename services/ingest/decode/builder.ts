@@ -8,6 +8,7 @@ import { InvalidNameError, paths } from '../../../catalog/index.js';
 import type { BatchColumn, ColumnRole, DecodeLimits, TableBatch } from '../batch.js';
 import { IngestError, show } from '../errors.js';
 import { INT64_MAX, INT64_MIN, wordsOf, writeSafeInt } from './int64.js';
+import { encodeStrings } from './utf8.js';
 
 /**
  * A column's storage kind. `number` is for MessagePack and JSON, which cannot tell 1.0 from 1: it holds
@@ -177,7 +178,7 @@ export class ColumnBuilder {
     if (this.kind === 'string') {
       const values = this.strings;
       while (values.length < rows) values.push(null);
-      return { ...base, type: 'string', values };
+      return { ...base, type: 'string', ...encodeStrings(values) };
     }
     this.reserve(rows);
     const valid = this.count === rows ? undefined : this.valid.slice(0, rows);

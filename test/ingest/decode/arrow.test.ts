@@ -20,7 +20,7 @@ import {
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { decodeArrowIpc } from '../../../services/ingest/decode/index.js';
-import { arrowColumn, arrowTimes, columnOf, context, ipc, valuesOf } from './helpers.js';
+import { arrowColumn, arrowTimes, columnOf, context, ipc, rawUtf8, valuesOf } from './helpers.js';
 
 const arrow = (body: Uint8Array, tags?: string[]) =>
   decodeArrowIpc(body, { ...context(), table: 'cpu', ...(tags ? { tags } : {}) });
@@ -121,6 +121,25 @@ describe('Arrow IPC', () => {
     expect([...slicedBatch.time]).toEqual([2_000_000n, 3_000_000n]);
     expect(valuesOf(slicedBatch, 'ok')).toEqual([false, null]);
     expect(valuesOf(slicedBatch, 'name')).toEqual(['b', null]);
+  });
+
+  it('keeps UTF-8 strings exact across record batches, dictionaries and null slots', () => {
+    const words = ['grüße', '東京', '', '🙂 ok'];
+    const body = ipc(
+      [
+        arrowTimes(new TimestampSecond(), [1n, 2n, 3n, 4n]),
+        arrowColumn('plain', words, new Utf8()),
+        arrowColumn('coded', [...words].reverse(), new Dictionary(new Utf8(), new Int32())),
+      ],
+      2,
+    );
+    const batch = arrow(body)[0]!;
+    expect(valuesOf(batch, 'plain')).toEqual([...words, ...words]);
+    expect(valuesOf(batch, 'coded')).toEqual([...[...words].reverse(), ...[...words].reverse()]);
+    // A null row may cover bytes that are not text: they are dropped, not refused.
+    const nulls = rawUtf8('s', [0, 1, 3, 4], [0x61, 0xff, 0xfe, 0x62], new Uint8Array([0b101]));
+    const withNull = arrow(ipc([arrowTimes(new TimestampSecond(), [1n, 2n, 3n]), nulls]))[0]!;
+    expect(valuesOf(withNull, 's')).toEqual(['a', null, 'b']);
   });
 
   it('takes tag columns from x-weir-tags, declaring every role', () => {

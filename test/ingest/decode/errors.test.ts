@@ -26,7 +26,16 @@ import {
   decodeLineProtocol,
   decodeMsgpack,
 } from '../../../services/ingest/decode/index.js';
-import { arrowColumn, arrowTimes, context, type Expected, expectError, ipc } from './helpers.js';
+import {
+  arrowColumn,
+  arrowTimes,
+  context,
+  dictionaryColumn,
+  type Expected,
+  expectError,
+  ipc,
+  rawUtf8,
+} from './helpers.js';
 
 const small: DecodeContext = context({ limits: { maxTagBytes: 8, maxStringFieldBytes: 16, maxColumns: 3 } });
 const msgpack =
@@ -503,6 +512,44 @@ const CASES: [string, () => unknown, Expected][] = [
     'Arrow uint64 beyond int64',
     arrow(ipc([arrowTimes(new TimestampMillisecond(), [1n]), arrowColumn('n', [2n ** 63n], new Uint64())])),
     bad(400, 'VALUE_OUT_OF_RANGE', 'column n of table cpu: row 1: ', '9223372036854775808'),
+  ],
+  [
+    'Arrow string that is not UTF-8',
+    arrow(
+      ipc([
+        arrowTimes(new TimestampMillisecond(), [1n, 2n]),
+        rawUtf8('s', [0, 2, 4], [0x6f, 0x6b, 0xc3, 0x28]),
+      ]),
+    ),
+    bad(400, 'INVALID_UTF8', 'column s of table cpu: row 2', 'not valid UTF-8'),
+  ],
+  [
+    'Arrow string offset inside a character',
+    // "é" is c3 a9: an offset between those bytes leaves two halves, each invalid.
+    arrow(ipc([arrowTimes(new TimestampMillisecond(), [1n, 2n]), rawUtf8('s', [0, 1, 2], [0xc3, 0xa9])])),
+    bad(400, 'INVALID_UTF8', 'column s of table cpu: row 1'),
+  ],
+  [
+    'Arrow string offsets that decrease',
+    arrow(ipc([arrowTimes(new TimestampMillisecond(), [1n, 2n]), rawUtf8('s', [0, 2, 1], [0x61, 0x62])])),
+    bad(400, 'INVALID_ARROW', 'column s of table cpu', 'string offsets'),
+  ],
+  [
+    'Arrow dictionary index out of range',
+    arrow(ipc([arrowTimes(new TimestampMillisecond(), [1n, 2n]), dictionaryColumn('s', ['a'], [0, 5])])),
+    bad(400, 'INVALID_ARROW', 'column s of table cpu', 'dictionary index 5 out of range at row 2'),
+  ],
+  [
+    'Arrow tag above maxTagBytes',
+    () =>
+      decodeArrowIpc(
+        ipc([
+          arrowTimes(new TimestampMillisecond(), [1n, 2n]),
+          arrowColumn('host', ['a', 'x'.repeat(9)], new Utf8()),
+        ]),
+        { ...small, table: 'cpu' },
+      ),
+    bad(400, 'STRING_TOO_LONG', 'column host of table cpu: row 2', '9 bytes', 'maxTagBytes'),
   ],
   [
     'Arrow tag that is not a string',

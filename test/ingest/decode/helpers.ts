@@ -2,7 +2,9 @@
 import {
   type Data,
   type DataType,
+  Dictionary,
   Field,
+  Int32,
   makeData,
   RecordBatch,
   Schema,
@@ -10,6 +12,7 @@ import {
   Table,
   type TimestampNanosecond,
   tableToIPC,
+  Utf8,
   vectorFromArray,
 } from 'apache-arrow';
 import { expect } from 'vitest';
@@ -42,7 +45,12 @@ export function columnOf(batch: TableBatch, name: string): BatchColumn {
 /** Column values as plain JS, null where invalid. */
 export function valuesOf(batch: TableBatch, name: string): unknown[] {
   const column = columnOf(batch, name);
-  if (column.type === 'string') return [...column.values];
+  if (column.type === 'string') {
+    const data = Buffer.from(column.data.buffer, column.data.byteOffset, column.data.byteLength);
+    return Array.from({ length: batch.rows }, (_, i) =>
+      column.valid?.[i] === 0 ? null : data.toString('utf8', column.offsets[i], column.offsets[i + 1]),
+    );
+  }
   const out: unknown[] = [];
   for (let i = 0; i < batch.rows; i++) {
     if (column.valid && column.valid[i] === 0) out.push(null);
@@ -106,4 +114,33 @@ export function arrowTimes(type: DataType, values: bigint[], nullBitmap?: Uint8A
     ...(nullBitmap ? { nullBitmap } : {}),
   });
   return { name: 'time', vector: { type, length: values.length, data: [data] } };
+}
+
+/** A Utf8 column from raw offsets and bytes, for streams no well-behaved writer makes. */
+export function rawUtf8(
+  name: string,
+  offsets: number[],
+  bytes: number[],
+  nullBitmap?: Uint8Array,
+): ArrowColumn {
+  const data = makeData({
+    type: new Utf8(),
+    length: offsets.length - 1,
+    valueOffsets: Int32Array.from(offsets),
+    data: Uint8Array.from(bytes),
+    ...(nullBitmap ? { nullBitmap } : {}),
+  });
+  return { name, vector: { type: data.type, length: data.length, data: [data] } };
+}
+
+/** A dictionary-encoded string column with the given dictionary and (unchecked) indices. */
+export function dictionaryColumn(name: string, dictionary: string[], indices: number[]): ArrowColumn {
+  const type = new Dictionary(new Utf8(), new Int32());
+  const data = makeData({
+    type,
+    length: indices.length,
+    data: Int32Array.from(indices),
+    dictionary: vectorFromArray(dictionary, new Utf8()),
+  });
+  return { name, vector: { type, length: data.length, data: [data] } };
 }
