@@ -51,7 +51,7 @@ export async function runServer(options: RunOptions): Promise<number> {
   const log = createLogger(config.logLevel, options.role);
 
   const stopRequested = nextSignal();
-  if (options.role === 'worker') followParent();
+  if (options.role === 'worker') followParent(config.shutdownTimeoutMs + 5_000);
   // Worker processes `weir serve` starts read the same config file.
   if (options.role === 'serve' && options.configFile) process.env.WEIR_CONFIG = resolve(options.configFile);
   let server: Awaited<ReturnType<typeof startServer>>;

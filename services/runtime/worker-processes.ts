@@ -32,7 +32,7 @@ export function startWorkerProcesses(options: WorkerProcessesOptions): WorkerPro
 
   const launch = (slot: number): void => {
     const child = spawn(process.execPath, args, {
-      env: { ...process.env, ...options.env },
+      env: { ...process.env, ...options.env, [PARENT_ENV]: String(process.pid) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.add(child);
@@ -70,9 +70,25 @@ export function startWorkerProcesses(options: WorkerProcessesOptions): WorkerPro
   };
 }
 
-/** In a worker started by `weir serve`: shut down when the parent's IPC channel closes (the parent is gone). */
-export function followParent(): void {
-  if (!process.channel) return;
+/** Set in the environment of a child: the pid of the `weir serve` that started it. */
+const PARENT_ENV = 'WEIR_WORKER_PARENT_PID';
+
+/**
+ * In a worker started by `weir serve`: shut down when the parent's IPC channel closes (the parent is
+ * gone), also when it closed before this process got here (the parent died while the child was
+ * loading). An orphan must not linger: if the graceful stop hangs, it is cut after `graceMs` (its
+ * tasks are redelivered to other workers, and their commits are idempotent).
+ */
+export function followParent(graceMs: number): void {
+  if (process.env[PARENT_ENV] === undefined) return;
+  const leave = (): void => {
+    process.kill(process.pid, 'SIGTERM');
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), graceMs).unref();
+  };
+  if (!process.connected || !process.channel) {
+    leave();
+    return;
+  }
   process.channel.unref();
-  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  process.once('disconnect', leave);
 }

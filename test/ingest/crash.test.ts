@@ -4,7 +4,7 @@
  * Redis is a separate test server, so only Weir dies; its in-process workers die with it
  * mid-flush, and their tasks are redelivered after the restart.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,6 +61,25 @@ describe('kill -9 during ingest with wal', () => {
     return JSON.parse(line).pid as number;
   }
 
+  /** What a process that should be gone is doing, and the last lines the server printed. */
+  function describeProcess(pid: number): string {
+    const read = (file: string) => {
+      try {
+        return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+      } catch (error) {
+        return `(${(error as Error).message})`;
+      }
+    };
+    const state = read('status').match(/^State:.*$/m)?.[0];
+    const threads = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const stat = read(`task/${tid}/stat`);
+      return `${tid} ${read(`task/${tid}/comm`).trim()} ${stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3)} ${read(`task/${tid}/wchan`)}`;
+    });
+    return [state, ...threads, '--- last lines:', ...proc!.stdout.slice(-40), proc!.stderr.slice(-2000)].join(
+      '\n',
+    );
+  }
+
   /** Clients writing unique sequence numbers until the server dies; answers the acknowledged ones. */
   async function ingestUntilKilled(url: string, firstSeq: number, killAfterMs: number): Promise<number[]> {
     const acked: number[] = [];
@@ -105,7 +124,11 @@ describe('kill -9 during ingest with wal', () => {
       const worker = await workerPid();
       const got = await ingestUntilKilled(url, round * 10_000_000, 1_500 + round * 400);
       // The flush workers ran in a child process; it follows its killed parent out.
-      await waitFor(async () => (isProcessAlive(worker) ? undefined : true), 30_000, 100);
+      await waitFor(async () => (isProcessAlive(worker) ? undefined : true), 30_000, 100).catch((error) => {
+        throw new Error(
+          `${(error as Error).message}: worker ${worker} outlived its parent\n${describeProcess(worker)}`,
+        );
+      });
       expect(got.length, `round ${round} acknowledged nothing`).toBeGreaterThan(0);
       for (const seq of got) acked.push(seq);
     }
