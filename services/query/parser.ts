@@ -1,0 +1,126 @@
+/**
+ * SQL parsing with DuckDB itself (DESIGN.md §7): `json_serialize_sql` gives the statement tree the
+ * guard walks, `json_deserialize_sql` turns the rewritten tree back into SQL. The instance that does
+ * this can open no file (external access off, configuration locked): it only parses, and evaluates
+ * constant time bounds for pruning.
+ */
+import { type DuckDBConnection, DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api';
+import { QueryError, QueryRefusedError } from './errors.js';
+
+/** A node of DuckDB's serialized statement tree. */
+export type SqlNode = { [key: string]: unknown };
+
+interface Serialized {
+  error: boolean;
+  error_type?: string;
+  error_message?: string;
+  statements?: { node: SqlNode; named_param_map: unknown }[];
+}
+
+/**
+ * The tree as JSON. "No location" is 2^64 − 1, which a JS number cannot hold (it would come back as
+ * a double DuckDB refuses): it is read as 0.
+ */
+function readTree(text: string): Serialized {
+  return JSON.parse(text.replaceAll(/"query_location":\d{16,}/g, '"query_location":0')) as Serialized;
+}
+
+export class SqlParser {
+  /** One connection, one statement at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    /** A parsed `SELECT 1`, the frame constant expressions are evaluated in. */
+    private readonly frame: string,
+  ) {}
+
+  static async open(): Promise<SqlParser> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      threads: '1',
+    });
+    const connection = await instance.connect();
+    await lockDown(connection, []);
+    const frame = await connection.runAndReadAll(`SELECT json_serialize_sql('SELECT 1')`);
+    return new SqlParser(instance, connection, String(frame.getRows()[0]![0]));
+  }
+
+  /** The statement's query node; refuses anything but exactly one SELECT. */
+  async parse(sql: string): Promise<SqlNode> {
+    if (sql.includes('\u0000')) throw new QueryError('INVALID_SQL', 'the SQL text contains a NUL character');
+    const result = await this.run('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+    const parsed = readTree(String(result.getRows()[0]![0]));
+    if (parsed.error) {
+      if (parsed.error_type === 'not implemented')
+        throw new QueryRefusedError(
+          'only SELECT queries are allowed (no DDL, DML, COPY, ATTACH, SET, PRAGMA…)',
+        );
+      throw new QueryError('INVALID_SQL', `invalid SQL: ${parsed.error_message ?? 'cannot be parsed'}`);
+    }
+    const statements = parsed.statements ?? [];
+    if (statements.length !== 1)
+      throw new QueryRefusedError(`one statement per query, got ${statements.length}`);
+    return statements[0]!.node;
+  }
+
+  /** SQL text of a (rewritten) query node. */
+  async render(node: SqlNode): Promise<string> {
+    const tree = { error: false, statements: [{ node, named_param_map: [] }] };
+    const result = await this.run('SELECT json_deserialize_sql($1::JSON)', [JSON.stringify(tree)]);
+    return String(result.getRows()[0]![0]);
+  }
+
+  /**
+   * A constant expression as a TIMESTAMP in microseconds (UTC), as DuckDB would compare it with the
+   * time column; undefined when it is no timestamp. The caller makes sure it reads no column.
+   */
+  async timestampMicros(expression: SqlNode): Promise<bigint | undefined> {
+    const statement = readTree(this.frame).statements![0]!.node;
+    statement.select_list = [
+      {
+        class: 'CAST',
+        type: 'OPERATOR_CAST',
+        alias: '',
+        query_location: 0,
+        child: expression,
+        cast_type: { id: 'TIMESTAMP', type_info: null },
+        try_cast: true,
+      },
+    ];
+    try {
+      const result = await this.run(await this.render(statement));
+      const value = result.getRows()[0]?.[0];
+      return value instanceof DuckDBTimestampValue ? value.micros : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private run(sql: string, values?: string[]) {
+    const next = this.queue.then(() => this.connection.runAndReadAll(sql, values));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/**
+ * The second wall of every instance that runs tenant SQL: no file outside `directories`, no
+ * extension loading, times compared in UTC, and settings nobody can change afterwards.
+ */
+export async function lockDown(connection: DuckDBConnection, directories: readonly string[]): Promise<void> {
+  await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
+  if (directories.length > 0) {
+    const list = directories.map((d) => `'${d.replaceAll("'", "''")}'`).join(', ');
+    await connection.run(`SET allowed_directories = [${list}]`);
+  }
+  await connection.run('SET enable_external_access = false');
+  await connection.run('SET lock_configuration = true');
+}

@@ -1,0 +1,292 @@
+/**
+ * Queries over a pinned catalog version (DESIGN.md §7): parse and guard the SQL, resolve its table
+ * references within the tenant, choose each reference's files by the catalog's min/max time
+ * against its time predicates, and run the rewritten statement on the tenant's engine over views
+ * of exactly those files. SHOW statements are answered from the catalog.
+ */
+import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
+import {
+  type ColumnType,
+  type FileEntry,
+  liveFiles,
+  type TableEntry,
+  type TenantCatalogs,
+  type TenantState,
+  tableKey,
+  type VersionRef,
+} from '../../catalog/index.js';
+import type { EngineOptions } from './engines.js';
+import { TenantEngines } from './engines.js';
+import { QueryError } from './errors.js';
+import type { HeldFiles, QueryFiles } from './files.js';
+import { guardQuery, type TableUse } from './guard.js';
+import { SqlParser } from './parser.js';
+
+export interface QueryRequest {
+  readonly tenant: string;
+  /** The database bare table names mean. */
+  readonly database: string;
+  readonly sql: string;
+  readonly asOf?: VersionRef;
+  /** Interrupts the query (client gone, server stopping). */
+  readonly signal?: AbortSignal;
+}
+
+/** A reference's files after pruning, out of how many the table has. */
+export interface PlannedTable {
+  readonly database: string;
+  readonly table: string;
+  readonly view: string;
+  readonly files: readonly FileEntry[];
+  readonly tableFiles: number;
+  /** Inclusive time range the reference's predicates allow, in microseconds. */
+  readonly range: { readonly from?: number; readonly to?: number };
+}
+
+export interface QueryPlan {
+  readonly version: number;
+  /** The statement as the engine runs it (tables replaced by views). */
+  readonly sql: string;
+  readonly tables: readonly PlannedTable[];
+}
+
+/** An answer computed from the catalog instead of the engine (SHOW …). */
+export interface CatalogAnswer {
+  readonly version: number;
+  readonly columns: readonly string[];
+  readonly data: readonly (readonly unknown[])[];
+}
+
+export interface QueryServiceOptions {
+  catalogs: TenantCatalogs;
+  files: QueryFiles;
+  engine: EngineOptions;
+  /** Longest a query may run before it is interrupted. */
+  timeoutMs: number;
+}
+
+const SHOW = /^\s*show\s+(databases|tables|measurements)(?:\s+from\s+("[^"]+"|[A-Za-z0-9_-]+))?\s*;?\s*$/i;
+
+const SQL_TYPES: Record<ColumnType, string> = {
+  timestamp: 'TIMESTAMP',
+  string: 'VARCHAR',
+  float64: 'DOUBLE',
+  int64: 'BIGINT',
+  bool: 'BOOLEAN',
+};
+
+export class QueryService {
+  private readonly engines: TenantEngines;
+
+  private constructor(
+    private readonly options: QueryServiceOptions,
+    private readonly parser: SqlParser,
+  ) {
+    this.engines = new TenantEngines(options.engine, (tenant) => options.files.directories(tenant));
+  }
+
+  static async open(options: QueryServiceOptions): Promise<QueryService> {
+    return new QueryService(options, await SqlParser.open());
+  }
+
+  /** The catalog state the query reads: the head, or the `as_of` version or time. */
+  async pin(tenant: string, asOf?: VersionRef): Promise<TenantState> {
+    const catalog = this.options.catalogs.forTenant(tenant);
+    return asOf ? catalog.at(asOf) : catalog.refresh();
+  }
+
+  /** SHOW DATABASES / TABLES / MEASUREMENTS, or undefined for any other statement. */
+  async show(request: QueryRequest): Promise<CatalogAnswer | undefined> {
+    const match = SHOW.exec(request.sql);
+    if (!match) return undefined;
+    const state = await this.pin(request.tenant, request.asOf);
+    if (match[1]!.toLowerCase() === 'databases') {
+      const names = [...state.databases.keys()].sort();
+      return { version: state.version, columns: ['name'], data: names.map((name) => [name]) };
+    }
+    const database = match[2]?.replace(/^"|"$/g, '') ?? request.database;
+    if (!state.databases.has(database))
+      throw new QueryError('DATABASE_NOT_FOUND', `database ${database} does not exist`, 404, { database });
+    const tables = [...state.tables.values()]
+      .filter((t) => t.database === database)
+      .map((t) => t.name)
+      .sort();
+    return { version: state.version, columns: ['name'], data: tables.map((name) => [name]) };
+  }
+
+  /** Guards the statement and chooses its files, without running it. */
+  async plan(request: QueryRequest, state?: TenantState): Promise<QueryPlan> {
+    const pinned = state ?? (await this.pin(request.tenant, request.asOf));
+    const root = await this.parser.parse(request.sql);
+    const uses = guardQuery(root, {
+      database: request.database,
+      resolve: (database, table) => {
+        const entry = findTable(pinned, database, table);
+        return entry ? { database: entry.database, table: entry.name } : undefined;
+      },
+    });
+    const tables: PlannedTable[] = [];
+    for (const use of uses) tables.push(await this.planTable(pinned, use));
+    return { version: pinned.version, sql: await this.parser.render(root), tables };
+  }
+
+  /**
+   * Runs the statement and hands its streaming result to `consume` while the files and the
+   * connection are held; answers the plan with what `consume` returned.
+   */
+  async run<T>(
+    request: QueryRequest,
+    consume: (result: DuckDBResult, plan: QueryPlan) => Promise<T>,
+  ): Promise<{ plan: QueryPlan; value: T }> {
+    request.signal?.throwIfAborted();
+    const state = await this.pin(request.tenant, request.asOf);
+    const plan = await this.plan(request, state);
+    const held: HeldFiles[] = [];
+    try {
+      for (const table of plan.tables)
+        held.push(
+          await this.options.files.hold(
+            request.tenant,
+            table.files.map((f) => f.path),
+          ),
+        );
+      const value = await this.engines.withConnection(request.tenant, async (connection) => {
+        for (const [i, table] of plan.tables.entries())
+          await connection.run(await viewSql(connection, state, table, held[i]!.paths));
+        return this.interruptible(connection, request.signal, plan, async () =>
+          consume(await connection.stream(plan.sql), plan),
+        );
+      });
+      return { plan, value };
+    } finally {
+      for (const files of held) files.release();
+    }
+  }
+
+  private async interruptible<T>(
+    connection: DuckDBConnection,
+    signal: AbortSignal | undefined,
+    plan: QueryPlan,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      connection.interrupt();
+    }, this.options.timeoutMs);
+    const abort = () => connection.interrupt();
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      return await work();
+    } catch (error) {
+      if (timedOut) {
+        throw new QueryError(
+          'QUERY_TIMEOUT',
+          `the query ran longer than ${this.options.timeoutMs} ms (query.timeoutMs) and was stopped; narrow its time range or add LIMIT`,
+          408,
+          { limit: 'timeoutMs', value: this.options.timeoutMs },
+        );
+      }
+      if (signal?.aborted) throw signal.reason;
+      throw asQueryError(error, plan);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  private async planTable(state: TenantState, use: TableUse): Promise<PlannedTable> {
+    const entry = state.tables.get(tableKey(use.database, use.table))!;
+    // Inclusive microsecond range; a strict bound moves one microsecond in (times are whole µs).
+    let from: number | undefined;
+    let to: number | undefined;
+    for (const bound of use.bounds) {
+      const micros = await this.parser.timestampMicros(bound.expression);
+      if (micros === undefined) continue;
+      const value = Number(micros);
+      if (bound.side !== 'upper') {
+        const lower = bound.strict ? value + 1 : value;
+        from = from === undefined ? lower : Math.max(from, lower);
+      }
+      if (bound.side !== 'lower') {
+        const upper = bound.strict ? value - 1 : value;
+        to = to === undefined ? upper : Math.min(to, upper);
+      }
+    }
+    const all = [...liveFiles(entry)];
+    const files = all.filter(
+      (file) => (from === undefined || file.maxTime >= from) && (to === undefined || file.minTime <= to),
+    );
+    return {
+      database: use.database,
+      table: use.table,
+      view: use.view,
+      files,
+      tableFiles: all.length,
+      range: { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) },
+    };
+  }
+
+  close(): void {
+    this.engines.close();
+    this.parser.close();
+  }
+}
+
+function findTable(state: TenantState, database: string, table: string): TableEntry | undefined {
+  const exact = state.tables.get(tableKey(database, table));
+  if (exact) return exact;
+  // SQL names are case-insensitive.
+  const db = database.toLowerCase();
+  const name = table.toLowerCase();
+  for (const entry of state.tables.values())
+    if (entry.database.toLowerCase() === db && entry.name.toLowerCase() === name) return entry;
+  return undefined;
+}
+
+/**
+ * The view a reference reads: every catalog column with its catalog type, from the chosen files
+ * (NULL where a file predates a column, or where none of them has it yet), or no rows when no file
+ * is left.
+ */
+async function viewSql(
+  connection: DuckDBConnection,
+  state: TenantState,
+  table: PlannedTable,
+  paths: readonly string[],
+): Promise<string> {
+  const entry = state.tables.get(tableKey(table.database, table.table))!;
+  const files = `read_parquet([${paths.map(quoteString).join(', ')}], union_by_name = true)`;
+  const present = new Set<string>();
+  if (paths.length > 0) {
+    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
+    for (const row of described.getRowObjects()) present.add(String(row.column_name));
+  }
+  const columns = entry.columns.map((column) => {
+    const name = quoteIdentifier(column.name);
+    const type = SQL_TYPES[column.type];
+    return paths.length > 0 && present.has(column.name)
+      ? `CAST(${name} AS ${type}) AS ${name}`
+      : `CAST(NULL AS ${type}) AS ${name}`;
+  });
+  const source = paths.length > 0 ? files : '(SELECT 1) AS nothing WHERE false';
+  return `CREATE TEMP VIEW ${quoteIdentifier(table.view)} AS SELECT ${columns.join(', ')} FROM ${source}`;
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function quoteString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** DuckDB's own errors (binder, conversion, out of memory…) as 400s, naming tables as the query did. */
+function asQueryError(error: unknown, plan: QueryPlan): unknown {
+  if (error instanceof QueryError || !(error instanceof Error)) return error;
+  const message = error.message.replaceAll(/__weir_t(\d+)/g, (_, i: string) => {
+    const table = plan.tables[Number(i)];
+    return table ? `${table.database}.${table.table}` : 'table';
+  });
+  return new QueryError('QUERY_FAILED', message, 400);
+}

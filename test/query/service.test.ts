@@ -1,0 +1,333 @@
+/**
+ * The query service on real DuckDB over real Parquet: the same answers as raw DuckDB over the same
+ * files, pruning by the catalog's times, time travel, SHOW, and the SQL guard's refusals.
+ */
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WeirError } from '../../catalog/index.js';
+import { QueryService, queryFilesFor } from '../../services/query/index.js';
+import { BASE_US, HOUR_US } from '../helpers/data-files.js';
+import { createQueryFixture, DAYS, HOURS_PER_DAY, type QueryFixture, ROWS_PER_FILE } from './fixture.js';
+
+let fixture: QueryFixture;
+let service: QueryService;
+let raw: DuckDBInstance;
+
+beforeAll(async () => {
+  fixture = await createQueryFixture();
+  service = await QueryService.open({
+    catalogs: fixture.catalogs,
+    files: queryFilesFor(fixture.store, join(fixture.dir, 'cache'), 1 << 30),
+    engine: { threads: 1, maxInstances: 4 },
+    timeoutMs: 30_000,
+  });
+  // Raw DuckDB over the same files: one view per table, named as the table.
+  raw = await DuckDBInstance.create(':memory:');
+  const connection = await raw.connect();
+  for (const [database, table] of [
+    ['metrics', 'cpu'],
+    ['metrics', 'mem'],
+    ['ops', 'deploys'],
+  ] as const) {
+    const files = (await fixture.keys('acme', database, table)).map(
+      (key) => `'${join(fixture.store.root, key)}'`,
+    );
+    await connection.run(
+      `CREATE VIEW ${table} AS SELECT * FROM read_parquet([${files.join(', ')}], hive_partitioning = false)`,
+    );
+  }
+  connection.closeSync();
+}, 180_000);
+
+afterAll(async () => {
+  service?.close();
+  raw?.closeSync();
+  await fixture?.close();
+});
+
+const ask = (sql: string, database = 'metrics', tenant = 'acme') =>
+  service.run({ tenant, database, sql }, async (result) => result.getRowObjectsJS());
+
+async function rawRows(sql: string) {
+  const connection = await raw.connect();
+  try {
+    return (await connection.runAndReadAll(sql)).getRowObjectsJS();
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/** Equal rows, doubles to 1e-9 relative (sums over another file order round differently). */
+function expectSameRows(actual: Record<string, unknown>[], expected: Record<string, unknown>[]): void {
+  expect(actual.length).toBe(expected.length);
+  actual.forEach((row, i) => {
+    const want = expected[i]!;
+    expect(Object.keys(row)).toEqual(Object.keys(want));
+    for (const [key, value] of Object.entries(row)) {
+      const other = want[key];
+      if (typeof value === 'number' && typeof other === 'number' && !Number.isInteger(other))
+        expect(value, `row ${i} ${key}`).toBeCloseTo(other, 6);
+      else expect(value, `row ${i} ${key}`).toEqual(other);
+    }
+  });
+}
+
+const day = (d: number, hour = 0) => new Date((BASE_US + (d * 24 + hour) * HOUR_US) / 1000).toISOString();
+
+/** Weir SQL, and the raw DuckDB SQL over views named as the tables (default: the same text without database names). */
+const EQUIVALENT: [string, string?][] = [
+  ['SELECT count(*) AS n FROM cpu'],
+  ['SELECT count(*) AS n, sum(usage) AS s, min(time) AS first, max(time) AS last FROM metrics.cpu'],
+  ['SELECT host, avg(usage) AS u FROM cpu GROUP BY host ORDER BY host'],
+  ['SELECT region, count(DISTINCT host) AS hosts FROM cpu GROUP BY ALL ORDER BY region'],
+  [`SELECT time_bucket(INTERVAL '1 day', time) AS d, max(usage) AS peak FROM cpu GROUP BY d ORDER BY d`],
+  [
+    `SELECT time_bucket(INTERVAL '6 hours', time) AS b, host, avg(procs) AS p FROM cpu WHERE time >= '${day(3)}' AND time < '${day(5)}' GROUP BY ALL ORDER BY b, host`,
+  ],
+  ['SELECT * FROM cpu ORDER BY time DESC, host LIMIT 7'],
+  ['SELECT host, time, usage FROM cpu ORDER BY usage DESC, time, host LIMIT 5 OFFSET 3'],
+  [
+    `SELECT host, time, usage - lag(usage) OVER (PARTITION BY host ORDER BY time) AS delta FROM cpu WHERE time < '${day(0, 1)}' ORDER BY host, time LIMIT 20`,
+  ],
+  [
+    'SELECT host, rank() OVER (ORDER BY sum(procs) DESC) AS r, sum(procs) AS total FROM cpu GROUP BY host ORDER BY r, host',
+  ],
+  [
+    `SELECT host, avg(usage) OVER (PARTITION BY host ORDER BY time ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) AS smooth FROM cpu WHERE time BETWEEN '${day(7, 6)}' AND '${day(7, 7)}' ORDER BY host, time`,
+  ],
+  [
+    'SELECT c.host, count(*) AS n, max(m.used) AS used FROM metrics.cpu c JOIN metrics.mem m ON c.host = m.host GROUP BY c.host ORDER BY c.host',
+    'SELECT c.host, count(*) AS n, max(m.used) AS used FROM cpu c JOIN mem m ON c.host = m.host GROUP BY c.host ORDER BY c.host',
+  ],
+  [
+    'SELECT d.version, count(*) AS n FROM cpu JOIN ops.deploys d USING (host) GROUP BY d.version ORDER BY d.version',
+    'SELECT d.version, count(*) AS n FROM cpu JOIN deploys d USING (host) GROUP BY d.version ORDER BY d.version',
+  ],
+  [
+    'WITH busiest AS (SELECT host, sum(procs) AS p FROM cpu GROUP BY host ORDER BY p DESC LIMIT 2) SELECT * FROM busiest ORDER BY p DESC',
+  ],
+  ['SELECT host FROM cpu WHERE usage > 99 UNION SELECT host FROM mem WHERE used > 90 ORDER BY host'],
+  ['SELECT * FROM (SELECT host, max(usage) AS m FROM cpu GROUP BY host) t WHERE m > 50 ORDER BY host'],
+  [
+    'SELECT host, count(*) FILTER (WHERE busy) AS busy_rows, count(*) AS rows FROM cpu GROUP BY host ORDER BY host',
+  ],
+  ['SELECT quantile_cont(usage, 0.9) AS p90, stddev_samp(usage) AS sd FROM cpu'],
+  [
+    `SELECT date_trunc('hour', time) AS h, count(*) AS n FROM cpu WHERE time >= '${day(29)}' GROUP BY h ORDER BY h`,
+  ],
+  ['SELECT host, arg_max(usage, time) AS last_usage FROM cpu GROUP BY host ORDER BY host'],
+  [
+    `SELECT count(*) AS n FROM cpu WHERE host IN (SELECT host FROM ops.deploys)`,
+    'SELECT count(*) AS n FROM cpu WHERE host IN (SELECT host FROM deploys)',
+  ],
+  [
+    'SELECT region, host, sum(usage) AS s FROM cpu GROUP BY ROLLUP (region, host) ORDER BY region NULLS LAST, host NULLS LAST',
+  ],
+];
+
+describe('queries give the same answer as raw DuckDB over the same files', () => {
+  it.each(EQUIVALENT.map(([weir, rawSql]) => [weir, rawSql ?? weir.replaceAll(/\b(metrics|ops)\./g, '')]))(
+    '%s',
+    async (weirSql, rawSql) => {
+      const { value } = await ask(weirSql);
+      expect(value.length).toBeGreaterThan(0);
+      expectSameRows(value, await rawRows(rawSql));
+    },
+  );
+});
+
+describe('pruning by the catalog times', () => {
+  it('a one-hour query over 30 days reads only that hour’s file', async () => {
+    const { plan, value } = await ask(
+      `SELECT count(*) AS n FROM cpu WHERE time >= '${day(12, 6)}' AND time < '${day(12, 7)}'`,
+    );
+    expect(value).toEqual([{ n: BigInt(ROWS_PER_FILE) }]);
+    const [table] = plan.tables;
+    expect(table!.tableFiles).toBe(DAYS * HOURS_PER_DAY.length);
+    expect(table!.files.map((f) => f.partition)).toEqual(['date=2026-03-13/hour=06']);
+    expect(plan.sql).not.toContain('read_parquet');
+  });
+
+  it('bounds on either side, BETWEEN, and table-qualified times prune; OR and unrelated columns do not', async () => {
+    const files = async (where: string) =>
+      (await service.plan({ tenant: 'acme', database: 'metrics', sql: `SELECT * FROM cpu c WHERE ${where}` }))
+        .tables[0]!.files.length;
+    expect(await files(`'${day(29)}' <= time`)).toBe(HOURS_PER_DAY.length);
+    expect(await files(`c.time BETWEEN '${day(1)}' AND '${day(1, 12)}'`)).toBe(3);
+    expect(await files(`time = TIMESTAMP '${day(2, 18).replace('Z', '')}' AND host = 'host-1'`)).toBe(1);
+    expect(await files(`time > '${day(29)}' OR host = 'x'`)).toBe(DAYS * HOURS_PER_DAY.length);
+    expect(await files(`procs > 5`)).toBe(DAYS * HOURS_PER_DAY.length);
+  });
+
+  it('a join prunes each side by its own qualified predicate', async () => {
+    const plan = await service.plan({
+      tenant: 'acme',
+      database: 'metrics',
+      sql: `SELECT * FROM cpu a JOIN cpu b ON a.host = b.host WHERE a.time < '${day(1)}' AND b.time >= '${day(29)}'`,
+    });
+    expect(plan.tables.map((t) => t.files.length)).toEqual([HOURS_PER_DAY.length, HOURS_PER_DAY.length]);
+    expect(plan.tables[0]!.files[0]!.partition).toMatch(/^date=2026-03-01/);
+    expect(plan.tables[1]!.files[0]!.partition).toMatch(/^date=2026-03-30/);
+  });
+});
+
+describe('catalog versions', () => {
+  it('as_of a version reads the files of that version', async () => {
+    const catalog = fixture.catalogs.forTenant('acme');
+    const before = await catalog.refresh();
+    const [file] = before.tables.get('metrics.mem')!.partitions.get('date=2026-03-01/hour=00')!.values();
+    await catalog.commit([
+      { op: 'removeFile', database: 'metrics', table: 'mem', partition: file!.partition, path: file!.path },
+    ]);
+    const now = await ask('SELECT count(*) AS n FROM mem');
+    const then = await service.run(
+      {
+        tenant: 'acme',
+        database: 'metrics',
+        sql: 'SELECT count(*) AS n FROM mem',
+        asOf: { version: before.version },
+      },
+      async (result) => result.getRowObjectsJS(),
+    );
+    expect(then.plan.version).toBe(before.version);
+    expect(then.value).toEqual([{ n: 120n }]);
+    expect(now.value).toEqual([{ n: 60n }]);
+    expect(now.plan.version).toBeGreaterThan(before.version);
+  });
+
+  it('SHOW DATABASES and SHOW TABLES answer from the catalog', async () => {
+    expect(
+      (await service.show({ tenant: 'acme', database: 'metrics', sql: 'SHOW DATABASES' }))!.data,
+    ).toEqual([['metrics'], ['ops']]);
+    expect((await service.show({ tenant: 'acme', database: 'metrics', sql: 'show tables' }))!.data).toEqual([
+      ['cpu'],
+      ['mem'],
+    ]);
+    expect(
+      (await service.show({ tenant: 'acme', database: 'metrics', sql: 'SHOW MEASUREMENTS FROM ops;' }))!.data,
+    ).toEqual([['deploys']]);
+    expect(await service.show({ tenant: 'acme', database: 'metrics', sql: 'SELECT 1' })).toBeUndefined();
+  });
+});
+
+describe('tenants', () => {
+  it('the same names reach each tenant’s own rows', async () => {
+    const sql = 'SELECT sum(usage) AS s FROM cpu';
+    const [mine, theirs] = await Promise.all([ask(sql), ask(sql, 'metrics', 'other')]);
+    expect(mine.value[0]!.s).not.toEqual(theirs.value[0]!.s);
+    expect(mine.plan.tables[0]!.files[0]!.path).toMatch(/^tenants\/acme\//);
+    expect(theirs.plan.tables[0]!.files[0]!.path).toMatch(/^tenants\/other\//);
+  });
+});
+
+const root = () => fixture.store.root;
+
+/** Statements that must be refused (status, code and a fragment of the message), with no effect. */
+const ATTACKS: [string, number, string, string][] = [
+  ["SELECT * FROM read_parquet('/etc/passwd')", 400, 'QUERY_REFUSED', 'read_parquet'],
+  ["SELECT * FROM read_csv('../../other/data/x.csv')", 400, 'QUERY_REFUSED', 'read_csv'],
+  ["SELECT * FROM read_csv_auto('%2e%2e/%2e%2e/etc/passwd')", 400, 'QUERY_REFUSED', 'read_csv_auto'],
+  ["SELECT * FROM read_text('/etc/passwd')", 400, 'QUERY_REFUSED', 'read_text'],
+  ["SELECT content FROM read_blob('/proc/self/environ')", 400, 'QUERY_REFUSED', 'read_blob'],
+  [
+    "SELECT * FROM read_json_auto('http://169.254.169.254/latest/meta-data')",
+    400,
+    'QUERY_REFUSED',
+    'read_json_auto',
+  ],
+  [
+    "SELECT * FROM parquet_scan('tenants/other/data/metrics/cpu/x.parquet')",
+    400,
+    'QUERY_REFUSED',
+    'parquet_scan',
+  ],
+  ["SELECT * FROM parquet_metadata('/tmp/x.parquet')", 400, 'QUERY_REFUSED', 'parquet_metadata'],
+  ["SELECT * FROM '/etc/passwd'", 404, 'TABLE_NOT_FOUND', '/etc/passwd'],
+  ["SELECT * FROM 'tenants/other/data/metrics/cpu/*.parquet'", 404, 'TABLE_NOT_FOUND', 'tenants/other'],
+  ["SELECT * FROM glob('/*')", 400, 'QUERY_REFUSED', 'glob'],
+  ["SELECT file FROM glob('tenants/*/data/**')", 400, 'QUERY_REFUSED', 'glob'],
+  ["ATTACH '/tmp/evil.db' AS evil", 400, 'QUERY_REFUSED', 'only SELECT'],
+  ["COPY (SELECT * FROM cpu) TO '/tmp/out.csv'", 400, 'QUERY_REFUSED', 'only SELECT'],
+  ['INSTALL httpfs', 400, 'QUERY_REFUSED', 'only SELECT'],
+  ['LOAD httpfs', 400, 'QUERY_REFUSED', 'only SELECT'],
+  ['SET enable_external_access = true', 400, 'QUERY_REFUSED', 'only SELECT'],
+  ["PRAGMA enable_profiling = 'json'", 400, 'QUERY_REFUSED', 'only SELECT'],
+  ["SELECT getenv('HOME')", 400, 'QUERY_REFUSED', 'getenv'],
+  ["SELECT current_setting('allowed_directories')", 400, 'QUERY_REFUSED', 'current_setting'],
+  ['SELECT * FROM duckdb_settings()', 400, 'QUERY_REFUSED', 'duckdb_settings'],
+  ['SELECT * FROM duckdb_databases()', 400, 'QUERY_REFUSED', 'duckdb_databases'],
+  ['SELECT * FROM other.cpu', 404, 'TABLE_NOT_FOUND', 'other.cpu'],
+  ['SELECT * FROM acme.metrics.cpu', 400, 'QUERY_REFUSED', 'three-part name'],
+  ['SELECT * FROM "tenants/other/data".cpu', 404, 'TABLE_NOT_FOUND', 'tenants/other/data.cpu'],
+  ['SELECT 1; SELECT 2', 400, 'QUERY_REFUSED', 'one statement'],
+  ['SELECT * FROM cpu; DROP TABLE cpu', 400, 'QUERY_REFUSED', 'only SELECT'],
+  ["SELECT * FROM cpu -- ' ; DROP TABLE cpu", 200, '', ''],
+  ["SELECT /* */ * FROM /* x */ read_parquet/**/('/etc/passwd')", 400, 'QUERY_REFUSED', 'read_parquet'],
+  ['SELECT * FROM "read_parquet"(\'/etc/passwd\')', 400, 'QUERY_REFUSED', 'read_parquet'],
+  [
+    "WITH cpu AS (SELECT * FROM read_parquet('/etc/passwd')) SELECT * FROM cpu",
+    400,
+    'QUERY_REFUSED',
+    'read_parquet',
+  ],
+  ['WITH mem AS (SELECT * FROM other.cpu) SELECT * FROM mem', 404, 'TABLE_NOT_FOUND', 'other.cpu'],
+  ["SELECT (SELECT content FROM read_text('/etc/hostname'))", 400, 'QUERY_REFUSED', 'read_text'],
+  [
+    "SELECT * FROM cpu WHERE host IN (SELECT * FROM read_csv('/etc/passwd'))",
+    400,
+    'QUERY_REFUSED',
+    'read_csv',
+  ],
+  ['CREATE TABLE t AS SELECT 1', 400, 'QUERY_REFUSED', 'only SELECT'],
+  ['DELETE FROM cpu', 400, 'QUERY_REFUSED', 'only SELECT'],
+  ["INSERT INTO cpu VALUES (now(), 'h')", 400, 'QUERY_REFUSED', 'only SELECT'],
+  ['DROP TABLE cpu', 400, 'QUERY_REFUSED', 'only SELECT'],
+  ["CALL pragma_table_info('cpu')", 400, 'QUERY_REFUSED', 'only SELECT'],
+  ['SELECT * FROM cpu AT (VERSION => 1)', 400, 'QUERY_REFUSED', 'AT (time travel)'],
+  ["SELECT * FROM query('SELECT * FROM read_text(''/etc/passwd'')')", 400, 'QUERY_REFUSED', 'query'],
+  ["SELECT json_execute_serialized_sql('{}')", 400, 'QUERY_REFUSED', 'json_execute_serialized_sql'],
+  ['SELECT * FROM __weir_t0', 404, 'TABLE_NOT_FOUND', '__weir_t0'],
+  ['SELEC * FROM cpu', 400, 'INVALID_SQL', 'syntax error'],
+];
+
+describe('the SQL guard', () => {
+  it.each(ATTACKS)('%s → %i %s', async (sql, status, code, fragment) => {
+    let caught: unknown;
+    try {
+      await ask(sql);
+    } catch (error) {
+      caught = error;
+    }
+    if (status === 200) {
+      expect(caught).toBeUndefined();
+      return;
+    }
+    expect(caught, 'expected a refusal').toBeInstanceOf(WeirError);
+    const error = caught as WeirError;
+    expect({ status: error.httpStatus, code: error.code }, error.message).toEqual({ status, code });
+    expect(error.message).toContain(fragment);
+  });
+
+  it('a CTE may shadow a table name: it reads the CTE, not the table', async () => {
+    const { value, plan } = await ask('WITH cpu AS (SELECT 42 AS answer) SELECT * FROM cpu');
+    expect(value).toEqual([{ answer: 42 }]);
+    expect(plan.tables).toEqual([]);
+  });
+
+  it('behind the guard, the engine itself cannot open files outside the tenant’s data', async () => {
+    // What a guard bug would reach: SQL run unguarded on acme's engine.
+    const sql = `SELECT * FROM read_parquet('${join(root(), 'tenants/other/data')}/**/*.parquet')`;
+    await expect(probeEngine(sql)).rejects.toThrow(/Permission Error|file system operations are disabled/);
+    await expect(probeEngine(`SELECT * FROM read_text('/etc/passwd')`)).rejects.toThrow(/disabled/);
+    await expect(probeEngine('SET enable_external_access = true')).rejects.toThrow(/locked/);
+  });
+});
+
+/** Runs SQL unguarded on acme's engine (test-only access to the second wall). */
+async function probeEngine(sql: string): Promise<unknown> {
+  const engines = (service as unknown as { engines: { withConnection: Function } }).engines;
+  return engines.withConnection('acme', async (connection: { runAndReadAll(s: string): Promise<unknown> }) =>
+    connection.runAndReadAll(sql),
+  );
+}
