@@ -11,6 +11,7 @@ import { createMetrics } from './metrics.js';
 import { compactionRoutes } from './routes/compaction.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { type QueryRoutesOptions, queryRoutes } from './routes/query.js';
 import { retentionRoutes } from './routes/retention.js';
 import { runRoutes } from './routes/runs.js';
 import { tenantRoutes } from './routes/tenants.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   orchestrator?: { orchestrator: Orchestrator; catalogs: TenantCatalogs };
   /** The write endpoints need the ingest service; without it they are not served. */
   ingest?: WriteRoutesOptions;
+  /** The query endpoints need the query service; without it they are not served. */
+  query?: QueryRoutesOptions;
 }
 
 /** The fastify app with every route registered; the caller listens and closes. */
@@ -55,6 +58,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(compactionRoutes, deps.orchestrator);
     await app.register(retentionRoutes, deps.orchestrator);
   }
+  if (deps.query) await app.register(queryRoutes, deps.query);
   if (deps.ingest) {
     deps.ingest.service.useMetrics(ingestMetrics(registry));
     await app.register(writeRoutes, deps.ingest);

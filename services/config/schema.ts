@@ -145,6 +145,56 @@ export const configSchema = z
           .describe('Largest request body after gzip or zstd decompression (413 above).'),
       })
       .prefault({}),
+    query: z
+      .strictObject({
+        timeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .default(60_000)
+          .describe('Longest a query may run before it is stopped (408).'),
+        maxRows: z
+          .number()
+          .int()
+          .min(1)
+          .default(1_000_000)
+          .describe('Most rows one answer may hold (413 above).'),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(256 * 1024 * 1024)
+          .describe('Largest encoded answer in bytes (413 above).'),
+        threads: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('DuckDB threads per tenant engine (default: one per core).'),
+        memoryLimit: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("DuckDB memory limit per tenant engine, e.g. '2GB'."),
+        maxEngines: z
+          .number()
+          .int()
+          .min(1)
+          .default(8)
+          .describe('Tenant engines kept open at once (idle ones close first).'),
+        cacheDir: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('Local copies of data files of a remote store (default: `<dataDir>/query-cache`).'),
+        maxCacheBytes: z
+          .number()
+          .int()
+          .min(1024 * 1024)
+          .default(2 * 1024 * 1024 * 1024)
+          .describe('Bytes the query file cache may hold; least recently used files go first.'),
+      })
+      .prefault({}),
     storage: z.enum(['local', 's3']).default('local').describe('Object store backend.'),
     s3: z
       .strictObject({

@@ -14,6 +14,7 @@ import {
   type TenantState,
   tableKey,
   type VersionRef,
+  WeirError,
 } from '../../catalog/index.js';
 import type { EngineOptions } from './engines.js';
 import { TenantEngines } from './engines.js';
@@ -30,6 +31,8 @@ export interface QueryRequest {
   readonly asOf?: VersionRef;
   /** Interrupts the query (client gone, server stopping). */
   readonly signal?: AbortSignal;
+  /** Throws when the caller may not read this database (token scope); called before anything is read. */
+  readonly authorize?: (database: string) => void;
 }
 
 /** A reference's files after pruning, out of how many the table has. */
@@ -105,6 +108,7 @@ export class QueryService {
       return { version: state.version, columns: ['name'], data: names.map((name) => [name]) };
     }
     const database = match[2]?.replace(/^"|"$/g, '') ?? request.database;
+    request.authorize?.(database);
     if (!state.databases.has(database))
       throw new QueryError('DATABASE_NOT_FOUND', `database ${database} does not exist`, 404, { database });
     const tables = [...state.tables.values()]
@@ -125,6 +129,7 @@ export class QueryService {
         return entry ? { database: entry.database, table: entry.name } : undefined;
       },
     });
+    for (const use of uses) request.authorize?.(use.database);
     const tables: PlannedTable[] = [];
     for (const use of uses) tables.push(await this.planTable(pinned, use));
     return { version: pinned.version, sql: await this.parser.render(root), tables };
@@ -283,7 +288,7 @@ function quoteString(value: string): string {
 
 /** DuckDB's own errors (binder, conversion, out of memory…) as 400s, naming tables as the query did. */
 function asQueryError(error: unknown, plan: QueryPlan): unknown {
-  if (error instanceof QueryError || !(error instanceof Error)) return error;
+  if (error instanceof WeirError || !(error instanceof Error)) return error;
   const message = error.message.replaceAll(/__weir_t(\d+)/g, (_, i: string) => {
     const table = plan.tables[Number(i)];
     return table ? `${table.database}.${table.table}` : 'table';

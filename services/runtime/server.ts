@@ -5,6 +5,7 @@ import { createObjectStore } from '../../catalog/store/index.js';
 import { buildApp, DOCS_PREFIX } from '../api/index.js';
 import { DEFAULT_TENANT, TokenService } from '../auth/index.js';
 import { objectStoreConfig, redactUrl, type WeirConfig } from '../config/index.js';
+import { QueryService, queryFilesFor } from '../query/index.js';
 import { redisHealth, resolveRedis } from '../redis/index.js';
 import { startPlatform } from './platform.js';
 import { weirVersion } from './version.js';
@@ -123,11 +124,32 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       .check()
       .catch((error: Error) => log.warn({ err: error }, 'redis does not answer yet; /ready reports 503'));
 
+    const query = await QueryService.open({
+      catalogs: platform.catalogs,
+      files: queryFilesFor(
+        store,
+        config.query.cacheDir ? resolve(config.query.cacheDir) : join(config.dataDir, 'query-cache'),
+        config.query.maxCacheBytes,
+      ),
+      engine: {
+        maxInstances: config.query.maxEngines,
+        ...(config.query.threads !== undefined ? { threads: config.query.threads } : {}),
+        ...(config.query.memoryLimit !== undefined ? { memoryLimit: config.query.memoryLimit } : {}),
+      },
+      timeoutMs: config.query.timeoutMs,
+    });
+    cleanups.push({ name: 'query engines', run: async () => query.close() });
+
     const app = await buildApp({
       logger: log,
       version: weirVersion(),
       auth,
       orchestrator: { orchestrator: platform.orchestrator, catalogs: platform.catalogs },
+      query: {
+        service: query,
+        catalogs: platform.catalogs,
+        limits: { maxRows: config.query.maxRows, maxBytes: config.query.maxBytes },
+      },
       ...(platform.ingest
         ? {
             ingest: {

@@ -55,6 +55,13 @@ describe('loadConfig', () => {
         maxBodyBytes: 64 * 1024 * 1024,
         maxDecompressedBytes: 256 * 1024 * 1024,
       },
+      query: {
+        timeoutMs: 60_000,
+        maxRows: 1_000_000,
+        maxBytes: 256 * 1024 * 1024,
+        maxEngines: 8,
+        maxCacheBytes: 2 * 1024 * 1024 * 1024,
+      },
       storage: 'local',
       s3: { region: 'us-east-1', forcePathStyle: false },
       redis: { probeLocal: true, serverPath: 'redis-server' },

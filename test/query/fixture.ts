@@ -32,9 +32,13 @@ function cpuRowsSql(hourStartUs: number, seed: number): string {
     i % 7 = 0 AS busy FROM range(${ROWS_PER_FILE}) t(i)`;
 }
 
-export async function createQueryFixture(): Promise<QueryFixture> {
+/** `beforeData` runs on the empty store (e.g. to register the tenants, which needs their prefix empty). */
+export async function createQueryFixture(
+  beforeData?: (store: LocalObjectStore) => Promise<void>,
+): Promise<QueryFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'weir-query-'));
   const store = new LocalObjectStore(join(dir, 'objects'));
+  await beforeData?.(store);
   const catalogs = new TenantCatalogs(store);
   const duckdb = await openWorkerDuckDB({ threads: 1 });
   try {

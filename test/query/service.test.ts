@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeirError } from '../../catalog/index.js';
+import type { TenantEngines } from '../../services/query/engines.js';
 import { QueryService, queryFilesFor } from '../../services/query/index.js';
 import { BASE_US, HOUR_US } from '../helpers/data-files.js';
 import { createQueryFixture, DAYS, HOURS_PER_DAY, type QueryFixture, ROWS_PER_FILE } from './fixture.js';
@@ -326,8 +327,6 @@ describe('the SQL guard', () => {
 
 /** Runs SQL unguarded on acme's engine (test-only access to the second wall). */
 async function probeEngine(sql: string): Promise<unknown> {
-  const engines = (service as unknown as { engines: { withConnection: Function } }).engines;
-  return engines.withConnection('acme', async (connection: { runAndReadAll(s: string): Promise<unknown> }) =>
-    connection.runAndReadAll(sql),
-  );
+  const { engines } = service as unknown as { engines: TenantEngines };
+  return engines.withConnection('acme', (connection) => connection.runAndReadAll(sql));
 }

@@ -561,7 +561,13 @@ function copyStrings(
 
 const decoder = new TextDecoder();
 
-function tooLong(start: number, end: number, bytes: Uint8Array, row: number, limit: StringLimit): IngestError {
+function tooLong(
+  start: number,
+  end: number,
+  bytes: Uint8Array,
+  row: number,
+  limit: StringLimit,
+): IngestError {
   const head = show(decoder.decode(bytes.subarray(start, Math.min(end, start + 256))));
   return new IngestError(
     'STRING_TOO_LONG',
