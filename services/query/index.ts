@@ -9,3 +9,4 @@ export {
   QueryService,
   type QueryServiceOptions,
 } from './service.js';
+export { sqlIdentifier, sqlString } from './sql.js';

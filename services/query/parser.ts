@@ -6,6 +6,7 @@
  */
 import { type DuckDBConnection, DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api';
 import { QueryError, QueryRefusedError } from './errors.js';
+import { sqlString } from './sql.js';
 
 /** A node of DuckDB's serialized statement tree. */
 export type SqlNode = { [key: string]: unknown };
@@ -118,7 +119,7 @@ export class SqlParser {
 export async function lockDown(connection: DuckDBConnection, directories: readonly string[]): Promise<void> {
   await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
   if (directories.length > 0) {
-    const list = directories.map((d) => `'${d.replaceAll("'", "''")}'`).join(', ');
+    const list = directories.map(sqlString).join(', ');
     await connection.run(`SET allowed_directories = [${list}]`);
   }
   await connection.run('SET enable_external_access = false');

@@ -22,6 +22,7 @@ import { QueryError } from './errors.js';
 import type { HeldFiles, QueryFiles } from './files.js';
 import { guardQuery, type TableUse } from './guard.js';
 import { SqlParser } from './parser.js';
+import { sqlIdentifier, sqlString } from './sql.js';
 
 export interface QueryRequest {
   readonly tenant: string;
@@ -261,29 +262,21 @@ async function viewSql(
   paths: readonly string[],
 ): Promise<string> {
   const entry = state.tables.get(tableKey(table.database, table.table))!;
-  const files = `read_parquet([${paths.map(quoteString).join(', ')}], union_by_name = true)`;
+  const files = `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
   const present = new Set<string>();
   if (paths.length > 0) {
     const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
     for (const row of described.getRowObjects()) present.add(String(row.column_name));
   }
   const columns = entry.columns.map((column) => {
-    const name = quoteIdentifier(column.name);
+    const name = sqlIdentifier(column.name);
     const type = SQL_TYPES[column.type];
     return paths.length > 0 && present.has(column.name)
       ? `CAST(${name} AS ${type}) AS ${name}`
       : `CAST(NULL AS ${type}) AS ${name}`;
   });
   const source = paths.length > 0 ? files : '(SELECT 1) AS nothing WHERE false';
-  return `CREATE TEMP VIEW ${quoteIdentifier(table.view)} AS SELECT ${columns.join(', ')} FROM ${source}`;
-}
-
-function quoteIdentifier(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
-}
-
-function quoteString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
+  return `CREATE TEMP VIEW ${sqlIdentifier(table.view)} AS SELECT ${columns.join(', ')} FROM ${source}`;
 }
 
 /** DuckDB's own errors (binder, conversion, out of memory…) as 400s, naming tables as the query did. */

@@ -1,9 +1,12 @@
 /**
  * The DuckDB instance a worker process shares between its tasks (DESIGN.md §10): extensions are
  * never installed or loaded behind our back (httpfs cannot be downloaded here, so a query that
- * wants one fails fast), and anything that goes into SQL text is quoted by the helpers below.
+ * wants one fails fast), and anything that goes into SQL text is quoted by sqlString / sqlIdentifier.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+
+// The quoting helpers live with the query engine, which puts tenant values into SQL too.
+export { sqlIdentifier, sqlString } from '../../services/query/index.js';
 
 export interface WorkerDuckDBOptions {
   /** Worker threads of the instance (DuckDB's default: one per core). */
@@ -30,18 +33,6 @@ export async function openWorkerDuckDB(options: WorkerDuckDBOptions = {}): Promi
   if (options.memoryLimit !== undefined) config.memory_limit = options.memoryLimit;
   if (options.tempDirectory !== undefined) config.temp_directory = options.tempDirectory;
   return DuckDBInstance.create(':memory:', config);
-}
-
-/** A SQL string literal: `'…'` with quotes doubled; refuses NUL, which DuckDB would cut at. */
-export function sqlString(value: string): string {
-  if (value.includes('\u0000')) throw new RangeError('a SQL string literal cannot hold NUL');
-  return `'${value.replaceAll("'", "''")}'`;
-}
-
-/** A quoted SQL identifier: `"…"` with quotes doubled. */
-export function sqlIdentifier(name: string): string {
-  if (name.length === 0 || name.includes('\u0000')) throw new RangeError(`invalid SQL identifier ${name}`);
-  return `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Runs `work` on a fresh connection (its temp tables die with it), interrupted when `signal` aborts. */
