@@ -50,6 +50,46 @@ export const taskInputSchemas = {
       files: z.array(inputFileSchema.extend({ partition: z.string().min(1) })).min(1),
     })
     .strict(),
+  /**
+   * Rewrite files without the rows a predicate matches, swapped in by one commit. `predicate` is
+   * DuckDB's own rendering of a guarded WHERE over the table's columns (the relation is named
+   * after the table); `matchedRows` is what the planning count found, and the task refuses to
+   * commit if its own count differs.
+   */
+  delete: z
+    .object({
+      database: name,
+      table: name,
+      predicate: z.string().min(1).max(100_000),
+      files: z.array(inputFileSchema.extend({ partition: z.string().min(1) })).min(1),
+      columns: z.array(columnSchema).min(1),
+      sortKey: z.array(name).min(1),
+      matchedRows: z.number().int().min(1),
+    })
+    .strict(),
+  /**
+   * Materialize one window of a continuous query: run its query over `[windowStartUs, windowEndUs)`
+   * at the task's catalog version and replace the destination's rows of that window in one commit,
+   * which also updates the CQ's progress entry.
+   */
+  cq: z
+    .object({
+      cqId: name,
+      progressId: name,
+      database: name,
+      source: name,
+      destination: name,
+      query: z.string().min(1).max(1_000_000),
+      windowStartUs: z.number().int().min(0),
+      windowEndUs: z.number().int().min(1),
+      columns: z.array(columnSchema).min(1),
+      sortKey: z.array(name).min(1),
+      partitioning: z.enum(['hour', 'day']),
+      advanceWatermark: z.boolean(),
+      /** The catalog version the progress's checked version moves to; -1 to leave it. */
+      checkedVersion: z.number().int().min(-1),
+    })
+    .strict(),
   /** Delete objects the catalog removed longer ago than the time-travel window. */
   expire: z.object({ paths: z.array(z.string().min(1)).min(1) }).strict(),
   /** Turn one staging batch into sorted, time-partitioned data files of its table. */

@@ -9,6 +9,8 @@ import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { registerErrorHandlers } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { compactionRoutes } from './routes/compaction.js';
+import { type ContinuousQueryRoutesOptions, continuousQueryRoutes } from './routes/continuous-queries.js';
+import { type DeleteRoutesOptions, deleteRoutes } from './routes/delete.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { type QueryRoutesOptions, queryRoutes } from './routes/query.js';
@@ -33,6 +35,10 @@ export interface ApiDeps {
   ingest?: WriteRoutesOptions;
   /** The query endpoints need the query service; without it they are not served. */
   query?: QueryRoutesOptions;
+  /** The delete endpoints; without them they are not served. */
+  deletes?: DeleteRoutesOptions;
+  /** The continuous query endpoints; without them they are not served. */
+  cqs?: ContinuousQueryRoutesOptions;
 }
 
 /** The fastify app with every route registered; the caller listens and closes. */
@@ -59,6 +65,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await app.register(retentionRoutes, deps.orchestrator);
   }
   if (deps.query) await app.register(queryRoutes, deps.query);
+  if (deps.deletes) await app.register(deleteRoutes, deps.deletes);
+  if (deps.cqs) await app.register(continuousQueryRoutes, deps.cqs);
   if (deps.ingest) {
     deps.ingest.service.useMetrics(ingestMetrics(registry));
     await app.register(writeRoutes, deps.ingest);

@@ -193,6 +193,36 @@ export const configSchema = z
           .min(1024 * 1024)
           .default(2 * 1024 * 1024 * 1024)
           .describe('Bytes the query file cache may hold; least recently used files go first.'),
+        resultCacheBytes: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe(
+            'Bytes of encoded answers kept in memory for repeated queries, keyed by the statement and the catalog version, so never stale (default: 64 MiB; 0 turns it off). An answer above an eighth of it is not kept.',
+          ),
+      })
+      .prefault({}),
+    delete: z
+      .strictObject({
+        confirmationThreshold: z
+          .number()
+          .int()
+          .min(0)
+          .default(10_000)
+          .describe('Deletes of more rows than this are named as large when refused for want of confirm.'),
+        maxRows: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000_000)
+          .describe('Most rows one delete may remove, even with confirm (400 above).'),
+        runTimeoutMs: z
+          .number()
+          .int()
+          .min(1000)
+          .default(600_000)
+          .describe('How long a delete request waits for its run (504 after; the run goes on).'),
       })
       .prefault({}),
     storage: z.enum(['local', 's3']).default('local').describe('Object store backend.'),

@@ -14,7 +14,7 @@ import {
   type TenantState,
 } from '../../catalog/index.js';
 import type { Orchestrator } from './orchestrator.js';
-import { compactionCandidates, retentionTriggers } from './planner/index.js';
+import { compactionCandidates, cqTriggers, retentionTriggers } from './planner/index.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -72,6 +72,12 @@ export function defaultSchedules(options: SchedulerOptions = {}): Schedule[] {
       everyMs: DAY,
       offsetMs: 30 * MINUTE,
       triggers: async (_tenant, logicalTime, state) => retentionTriggers(state, logicalTime),
+    },
+    {
+      name: 'continuous-queries',
+      everyMs: MINUTE,
+      offsetMs: 0,
+      triggers: async (_tenant, logicalTime, state) => cqTriggers(state, logicalTime),
     },
     {
       name: 'expire',

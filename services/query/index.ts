@@ -1,9 +1,21 @@
 /** Queries on server DuckDB over pinned catalog versions (DESIGN.md §7). */
+export {
+  type CachedAnswer,
+  type CachedFormat,
+  DEFAULT_RESULT_CACHE_BYTES,
+  isDeterministic,
+  isVolatileName,
+  ResultCache,
+  type ResultCacheStats,
+} from './cache.js';
+export { CQ_PLACEHOLDERS, cqSql, placeholderTime } from './cq.js';
 export { QueryError, QueryRefusedError } from './errors.js';
 export { type QueryFiles, queryFilesFor } from './files.js';
+export type { MatchedFile, RowMatch, RowMatchRequest } from './rows.js';
 export {
   type CatalogAnswer,
   type PlannedTable,
+  type PreparedQuery,
   type QueryPlan,
   type QueryRequest,
   QueryService,

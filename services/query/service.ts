@@ -16,12 +16,20 @@ import {
   type VersionRef,
   WeirError,
 } from '../../catalog/index.js';
+import { isDeterministic } from './cache.js';
 import type { EngineOptions } from './engines.js';
 import { TenantEngines } from './engines.js';
 import { QueryError } from './errors.js';
 import type { HeldFiles, QueryFiles } from './files.js';
 import { guardQuery, type TableUse } from './guard.js';
-import { SqlParser } from './parser.js';
+import { type SqlNode, SqlParser } from './parser.js';
+import {
+  checkRowMatchStatement,
+  PREDICATE_RELATION,
+  type RowMatch,
+  type RowMatchRequest,
+  readsNoColumn,
+} from './rows.js';
 import { sqlIdentifier, sqlString } from './sql.js';
 
 export interface QueryRequest {
@@ -52,6 +60,14 @@ export interface QueryPlan {
   /** The statement as the engine runs it (tables replaced by views). */
   readonly sql: string;
   readonly tables: readonly PlannedTable[];
+  /** False when the answer depends on more than the data (`now()`, `random()`…): never cached. */
+  readonly deterministic: boolean;
+}
+
+/** A statement pinned and planned, ready to run (see `prepare`). */
+export interface PreparedQuery {
+  readonly state: TenantState;
+  readonly plan: QueryPlan;
 }
 
 /** An answer computed from the catalog instead of the engine (SHOW …). */
@@ -68,6 +84,9 @@ export interface QueryServiceOptions {
   /** Longest a query may run before it is interrupted. */
   timeoutMs: number;
 }
+
+/** The column of a row-match view naming each row's file. */
+const FILE_COLUMN = '__weir_file';
 
 const SHOW = /^\s*show\s+(databases|tables|measurements)(?:\s+from\s+("[^"]+"|[A-Za-z0-9_-]+))?\s*;?\s*$/i;
 
@@ -133,20 +152,33 @@ export class QueryService {
     for (const use of uses) request.authorize?.(use.database);
     const tables: PlannedTable[] = [];
     for (const use of uses) tables.push(await this.planTable(pinned, use));
-    return { version: pinned.version, sql: await this.parser.render(root), tables };
+    return {
+      version: pinned.version,
+      sql: await this.parser.render(root),
+      tables,
+      deterministic: isDeterministic(root),
+    };
+  }
+
+  /** Pins the catalog and plans the statement: what `run` does first, for a caller that looks at the plan before running. */
+  async prepare(request: QueryRequest): Promise<PreparedQuery> {
+    request.signal?.throwIfAborted();
+    const state = await this.pin(request.tenant, request.asOf);
+    return { state, plan: await this.plan(request, state) };
   }
 
   /**
    * Runs the statement and hands its streaming result to `consume` while the files and the
-   * connection are held; answers the plan with what `consume` returned.
+   * connection are held; answers the plan with what `consume` returned. `prepared` (from `prepare`
+   * with the same request) skips pinning and planning again.
    */
   async run<T>(
     request: QueryRequest,
     consume: (result: DuckDBResult, plan: QueryPlan) => Promise<T>,
+    prepared?: PreparedQuery,
   ): Promise<{ plan: QueryPlan; value: T }> {
+    const { state, plan } = prepared ?? (await this.prepare(request));
     request.signal?.throwIfAborted();
-    const state = await this.pin(request.tenant, request.asOf);
-    const plan = await this.plan(request, state);
     const held: HeldFiles[] = [];
     try {
       for (const table of plan.tables)
@@ -159,7 +191,7 @@ export class QueryService {
       const value = await this.engines.withConnection(request.tenant, async (connection) => {
         for (const [i, table] of plan.tables.entries())
           await connection.run(await viewSql(connection, state, table, held[i]!.paths));
-        return this.interruptible(connection, request.signal, plan, async () =>
+        return this.interruptible(connection, request.signal, plan.tables, async () =>
           consume(await connection.stream(plan.sql), plan),
         );
       });
@@ -172,7 +204,8 @@ export class QueryService {
   private async interruptible<T>(
     connection: DuckDBConnection,
     signal: AbortSignal | undefined,
-    plan: QueryPlan,
+    /** The tables the statement reads, to name them in errors. */
+    tables: readonly PlannedTable[],
     work: () => Promise<T>,
   ): Promise<T> {
     let timedOut = false;
@@ -194,7 +227,7 @@ export class QueryService {
         );
       }
       if (signal?.aborted) throw signal.reason;
-      throw asQueryError(error, plan);
+      throw asQueryError(error, tables);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', abort);
@@ -233,6 +266,88 @@ export class QueryService {
     };
   }
 
+  /**
+   * Counts, per file, the rows a delete's WHERE matches at the head version, reading only the files
+   * its time bounds leave. Throws QUERY_REFUSED for a WHERE that is more than one condition on the
+   * table's rows, TABLE_NOT_FOUND, and QUERY_FAILED (naming the column) when it does not bind.
+   */
+  async matchRows(request: RowMatchRequest): Promise<RowMatch> {
+    request.signal?.throwIfAborted();
+    const state = await this.pin(request.tenant);
+    const entry = findTable(state, request.database, request.table);
+    if (!entry) {
+      throw new QueryError(
+        'TABLE_NOT_FOUND',
+        `table ${request.database}.${request.table} does not exist`,
+        404,
+        {
+          database: request.database,
+          table: request.table,
+        },
+      );
+    }
+    request.authorize?.(entry.database);
+    const where = request.where.trim() === '' ? 'true' : request.where;
+    const root = await this.parser.parse(
+      `SELECT * FROM ${sqlIdentifier(entry.database)}.${sqlIdentifier(entry.name)} WHERE (${where})`,
+    );
+    checkRowMatchStatement(root);
+    const constant = readsNoColumn(root.where_clause);
+    const [use] = guardQuery(root, {
+      database: entry.database,
+      resolve: (database, table) =>
+        database === entry.database && table === entry.name ? { database, table } : undefined,
+    });
+    const planned = await this.planTable(state, use!);
+    const predicate = await this.renderPredicate(root);
+    const base = {
+      version: state.version,
+      database: entry.database,
+      table: entry.name,
+      predicate,
+      constant,
+      tableRows: entry.rowCount,
+      tableFiles: planned.tableFiles,
+      scannedFiles: planned.files.length,
+    };
+    const held = await this.options.files.hold(
+      request.tenant,
+      planned.files.map((f) => f.path),
+    );
+    try {
+      const counts = await this.engines.withConnection(request.tenant, async (connection) => {
+        await connection.run(await viewSql(connection, state, planned, held.paths, FILE_COLUMN));
+        return this.interruptible(connection, request.signal, [planned], async () => {
+          const result = await connection.runAndReadAll(
+            `SELECT ${FILE_COLUMN}, count(*)::BIGINT FROM ${planned.view} AS ${sqlIdentifier(entry.name)} WHERE (${predicate}) GROUP BY ${FILE_COLUMN}`,
+          );
+          return new Map(result.getRows().map((row) => [String(row[0]), Number(row[1])]));
+        });
+      });
+      const files = planned.files
+        .map((file, i) => ({ file, matchedRows: counts.get(held.paths[i]!) ?? 0 }))
+        .filter((f) => f.matchedRows > 0)
+        .sort((a, b) => (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
+      return { ...base, files, matchedRows: files.reduce((sum, f) => sum + f.matchedRows, 0) };
+    } finally {
+      held.release();
+    }
+  }
+
+  /** The WHERE of a checked row-match statement as DuckDB renders it. */
+  private async renderPredicate(root: SqlNode): Promise<string> {
+    const relation = {
+      ...(root.from_table as SqlNode),
+      alias: '',
+      schema_name: '',
+      table_name: PREDICATE_RELATION,
+    };
+    const text = await this.parser.render({ ...root, from_table: relation });
+    const prefix = `SELECT * FROM ${PREDICATE_RELATION} WHERE `;
+    if (!text.startsWith(prefix)) throw new Error(`DuckDB rendered a row match as ${text.slice(0, 80)}`);
+    return text.slice(prefix.length);
+  }
+
   close(): void {
     this.engines.close();
     this.parser.close();
@@ -260,9 +375,12 @@ async function viewSql(
   state: TenantState,
   table: PlannedTable,
   paths: readonly string[],
+  /** Also a column of this name holding each row's local file path. */
+  fileColumn?: string,
 ): Promise<string> {
   const entry = state.tables.get(tableKey(table.database, table.table))!;
-  const files = `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true)`;
+  const fileOption = fileColumn === undefined ? '' : `, filename = ${sqlString(fileColumn)}`;
+  const files = `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true${fileOption})`;
   const present = new Set<string>();
   if (paths.length > 0) {
     const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
@@ -275,15 +393,19 @@ async function viewSql(
       ? `CAST(${name} AS ${type}) AS ${name}`
       : `CAST(NULL AS ${type}) AS ${name}`;
   });
+  if (fileColumn !== undefined)
+    columns.push(
+      paths.length > 0 ? sqlIdentifier(fileColumn) : `CAST(NULL AS VARCHAR) AS ${sqlIdentifier(fileColumn)}`,
+    );
   const source = paths.length > 0 ? files : '(SELECT 1) AS nothing WHERE false';
   return `CREATE TEMP VIEW ${sqlIdentifier(table.view)} AS SELECT ${columns.join(', ')} FROM ${source}`;
 }
 
 /** DuckDB's own errors (binder, conversion, out of memory…) as 400s, naming tables as the query did. */
-function asQueryError(error: unknown, plan: QueryPlan): unknown {
+function asQueryError(error: unknown, tables: readonly PlannedTable[]): unknown {
   if (error instanceof WeirError || !(error instanceof Error)) return error;
   const message = error.message.replaceAll(/__weir_t(\d+)/g, (_, i: string) => {
-    const table = plan.tables[Number(i)];
+    const table = tables[Number(i)];
     return table ? `${table.database}.${table.table}` : 'table';
   });
   return new QueryError('QUERY_FAILED', message, 400);

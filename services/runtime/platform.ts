@@ -14,6 +14,7 @@ import { openWorkerDuckDB, startTaskWorkers, type TaskWorkers } from '../../work
 import type { WeirConfig } from '../config/index.js';
 import { IngestService } from '../ingest/index.js';
 import { Dispatcher, Orchestrator, RunEventLog, Scheduler } from '../orchestrator/index.js';
+import { QueryService, queryFilesFor } from '../query/index.js';
 import { bullmqConnectionOptions } from '../redis/index.js';
 
 export type PlatformRole = 'serve' | 'api' | 'orchestrator' | 'worker';
@@ -33,6 +34,8 @@ export interface PlatformOptions {
   workerLockMs?: number;
   /** Roles that serve the write API buffer ingest with these settings. */
   ingest?: WeirConfig['ingest'] & { walDir: string };
+  /** Task workers run continuous queries on query engines with these settings. */
+  query?: WeirConfig['query'];
 }
 
 export interface Platform {
@@ -86,9 +89,20 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       stops.push(() => rm(workDir, { recursive: true, force: true }));
       const duckdb = await openWorkerDuckDB();
       stops.push(async () => duckdb.closeSync());
+      const query = await QueryService.open({
+        catalogs,
+        files: queryFilesFor(store, join(workDir, 'query-cache'), options.query?.maxCacheBytes ?? 1 << 30),
+        engine: {
+          maxInstances: options.query?.maxEngines ?? 4,
+          ...(options.query?.threads !== undefined ? { threads: options.query.threads } : {}),
+          ...(options.query?.memoryLimit !== undefined ? { memoryLimit: options.query.memoryLimit } : {}),
+        },
+        timeoutMs: options.query?.timeoutMs ?? 600_000,
+      });
+      stops.push(async () => query.close());
       const workers: TaskWorkers = await startTaskWorkers({
         connection,
-        context: { store, catalogs, duckdb, workDir },
+        context: { store, catalogs, duckdb, workDir, query },
         orchestrator,
         events,
         concurrency: options.workerConcurrency,

@@ -5,6 +5,8 @@ import { createObjectStore } from '../../catalog/store/index.js';
 import { buildApp, DOCS_PREFIX } from '../api/index.js';
 import { DEFAULT_TENANT, TokenService } from '../auth/index.js';
 import { objectStoreConfig, redactUrl, type WeirConfig } from '../config/index.js';
+import { ContinuousQueries } from '../cq/index.js';
+import { DeleteService } from '../deletes/index.js';
 import { QueryService, queryFilesFor } from '../query/index.js';
 import { redisHealth, resolveRedis } from '../redis/index.js';
 import { startPlatform } from './platform.js';
@@ -86,6 +88,7 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       inProcessWorkers: config.workerProcesses === 0,
       workerLockMs: config.workerLockMs,
       schedulerIntervalMs: config.schedulerIntervalMs,
+      query: config.query,
       ingest: {
         ...config.ingest,
         walDir: config.ingest.walDir ? resolve(config.ingest.walDir) : join(config.dataDir, 'wal'),
@@ -145,10 +148,21 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       version: weirVersion(),
       auth,
       orchestrator: { orchestrator: platform.orchestrator, catalogs: platform.catalogs },
+      cqs: {
+        cqs: new ContinuousQueries({
+          catalogs: platform.catalogs,
+          query,
+          orchestrator: platform.orchestrator,
+        }),
+      },
+      deletes: {
+        deletes: new DeleteService({ query, orchestrator: platform.orchestrator, limits: config.delete }),
+      },
       query: {
         service: query,
         catalogs: platform.catalogs,
         limits: { maxRows: config.query.maxRows, maxBytes: config.query.maxBytes },
+        resultCacheBytes: config.query.resultCacheBytes,
       },
       ...(platform.ingest
         ? {

@@ -62,6 +62,7 @@ describe('loadConfig', () => {
         maxEngines: 8,
         maxCacheBytes: 2 * 1024 * 1024 * 1024,
       },
+      delete: { confirmationThreshold: 10_000, maxRows: 10_000_000, runTimeoutMs: 600_000 },
       storage: 'local',
       s3: { region: 'us-east-1', forcePathStyle: false },
       redis: { probeLocal: true, serverPath: 'redis-server' },

@@ -14,6 +14,7 @@ import {
   type RetryPolicy,
   RunEventLog,
 } from '../../services/orchestrator/index.js';
+import { QueryService, queryFilesFor } from '../../services/query/index.js';
 import { openWorkerDuckDB, startTaskWorkers, type TaskWorkers } from '../../workers/index.js';
 import type { TestRedis } from './redis.js';
 
@@ -45,11 +46,17 @@ export async function startTestOrchestration(
   const orchestrator = new Orchestrator({ store, catalogs, events, dispatcher, redis: client });
   const workDir = mkdtempSync(join(tmpdir(), 'weir-test-worker-'));
   const duckdb = await openWorkerDuckDB();
+  const query = await QueryService.open({
+    catalogs,
+    files: queryFilesFor(store, join(workDir, 'query-cache'), 1 << 30),
+    engine: { threads: 1, maxInstances: 4 },
+    timeoutMs: 60_000,
+  });
   let workers: TaskWorkers | undefined;
   if (options.workers ?? true) {
     workers = await startTaskWorkers({
       connection,
-      context: { store, catalogs, duckdb, workDir },
+      context: { store, catalogs, duckdb, workDir, query },
       orchestrator,
       events,
       concurrency: options.concurrency ?? 2,
@@ -71,6 +78,7 @@ export async function startTestOrchestration(
       await dispatcher.close();
       await writer.close();
       client.disconnect();
+      query.close();
       duckdb.closeSync();
       rmSync(workDir, { recursive: true, force: true });
     },

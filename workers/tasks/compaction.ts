@@ -4,25 +4,16 @@
  * task id. Output keys derive from the task id and the bytes are deterministic, so a redelivered
  * attempt writes the same objects and its commit is a no-op that reports the first one's outputs.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import {
-  type FileEntry,
-  type FileSpec,
-  type ObjectStore,
-  paths,
-  sha256Hex,
-  type TableEntry,
-  type TenantCatalog,
-  type TenantState,
-  WeirError,
-} from '../../catalog/index.js';
-import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
+import { type FileSpec, paths, type TenantCatalog, WeirError } from '../../catalog/index.js';
+import type { DispatchEnvelope, FileRef, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
 import { type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
+import { fetchInputs, liveInputs } from './inputs.js';
 import {
   discardOutputs,
   isRejection,
@@ -34,8 +25,6 @@ import {
 import { fileRef, taskResult } from './result.js';
 
 type CompactionInputs = TaskInputs<'compaction'>;
-
-const FETCH_CONCURRENCY = 4;
 
 export async function runCompaction(
   envelope: DispatchEnvelope,
@@ -52,7 +41,12 @@ export async function runCompaction(
   const state = await catalog.at({ version: envelope.catalogVersion });
   const table = tableAt(state, database, inputs.table);
   assertTableShape('compaction', inputs, table);
-  const inputRefs = liveInputs(state, table, inputs).map((entry) => fileRef(entry));
+  const inputRefs = liveInputs(
+    'compaction',
+    state,
+    table,
+    inputs.files.map((file) => ({ ...file, partition })),
+  ).map((entry) => fileRef(entry));
   const rowsIn = inputRefs.reduce((sum, f) => sum + f.rows, 0);
   const reads = [
     {
@@ -203,69 +197,6 @@ export async function runCompaction(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** Every input must be a live file of the partition at the task's version, as the catalog knows it. */
-function liveInputs(state: TenantState, table: TableEntry, inputs: CompactionInputs): FileEntry[] {
-  const live = table.partitions.get(inputs.partition);
-  const seen = new Set<string>();
-  return inputs.files.map((input) => {
-    if (seen.has(input.path))
-      throw new ContractError(`inputs of a compaction task: ${input.path} is listed twice`);
-    seen.add(input.path);
-    const entry = live?.get(input.path);
-    const where = `${table.database}.${table.name} ${inputs.partition} at catalog version ${state.version}`;
-    if (!entry) {
-      throw new WeirError('INPUT_NOT_LIVE', `input ${input.path} is not a live file of ${where}`, 409, {
-        path: input.path,
-        catalogVersion: state.version,
-      });
-    }
-    if (entry.sha256 !== input.sha256 || entry.rows !== input.rows || entry.bytes !== input.bytes) {
-      throw new WeirError(
-        'INPUT_NOT_LIVE',
-        `input ${input.path} differs from the live file of ${where}`,
-        409,
-        {
-          path: input.path,
-          catalogVersion: state.version,
-        },
-      );
-    }
-    return entry;
-  });
-}
-
-/** Downloads the inputs through the store (same path for every backend), checking their sha256. */
-async function fetchInputs(
-  store: ObjectStore,
-  files: CompactionInputs['files'],
-  dir: string,
-  signal?: AbortSignal,
-): Promise<string[]> {
-  const local = files.map((_, i) => join(dir, `in-${String(i).padStart(6, '0')}.parquet`));
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const i = next++;
-      signal?.throwIfAborted();
-      const file = files[i]!;
-      const data = await store.get(file.path);
-      if (sha256Hex(data) !== file.sha256) {
-        throw new WeirError(
-          'INPUT_CORRUPT',
-          `object ${file.path} does not match its sha256 in the catalog`,
-          422,
-          {
-            path: file.path,
-          },
-        );
-      }
-      await writeFile(local[i]!, data);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(FETCH_CONCURRENCY, files.length) }, worker));
-  return local;
 }
 
 interface RecordedCompaction {

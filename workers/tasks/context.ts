@@ -13,6 +13,7 @@ import {
   tableKey,
 } from '../../catalog/index.js';
 import { ContractError, type DispatchEnvelope } from '../../proto/index.js';
+import type { QueryService } from '../../services/query/index.js';
 
 export interface TaskContext {
   store: ObjectStore;
@@ -23,6 +24,8 @@ export interface TaskContext {
   workDir: string;
   /** Aborts the attempt: pending waits reject and running DuckDB queries are interrupted. */
   signal?: AbortSignal;
+  /** Runs tenant SQL (continuous queries) behind the query guard, on locked per-tenant engines. */
+  query?: QueryService;
 }
 
 /** The replay id of a replay envelope (outputs go to scratch, nothing is committed); undefined otherwise. */

@@ -14,6 +14,8 @@ import {
 import { isTaskKind, parseTaskInputs } from '../../proto/task-inputs.js';
 import { runCompaction } from './compaction.js';
 import type { TaskContext } from './context.js';
+import { runCq } from './cq.js';
+import { runDelete } from './delete.js';
 import { runFlush } from './flush.js';
 import { runCheckpoint, runEventsCompaction, runExpire, runNoop, runRetention } from './maintenance.js';
 
@@ -56,6 +58,10 @@ export async function executeTask(envelope: DispatchEnvelope, ctx: TaskContext):
       return runEventsCompaction(checked, parseTaskInputs(kind, inputsJson), ctx);
     case 'flush':
       return runFlush(checked, parseTaskInputs(kind, inputsJson), ctx);
+    case 'delete':
+      return runDelete(checked, parseTaskInputs(kind, inputsJson), ctx);
+    case 'cq':
+      return runCq(checked, parseTaskInputs(kind, inputsJson), ctx);
     case 'noop':
       return runNoop(checked, parseTaskInputs(kind, inputsJson), ctx);
   }

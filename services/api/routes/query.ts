@@ -1,7 +1,9 @@
 /**
  * Query endpoints in Arc's shapes (ARC-COMPAT.md "Queries"): JSON, Arrow IPC stream, CSV stream,
- * estimate, and the measurement and database listings. Every answer names the catalog version it
- * read (`x-weir-catalog-version`) and how many files it opened (`x-weir-files-scanned`).
+ * estimate, and the measurement listing (the database routes are in databases.ts and registered
+ * here). Every answer names the catalog version it read (`x-weir-catalog-version`), how many files
+ * it opened (`x-weir-files-scanned`) and whether it came from the result cache (`x-weir-cache`:
+ * `hit`, `miss`, or `bypass` for statements that are never cached).
  */
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -10,20 +12,33 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { paths, type TenantCatalogs, WeirError } from '../../../catalog/index.js';
 import { hasDatabaseAccess } from '../../auth/index.js';
-import type { QueryPlan, QueryRequest, QueryService } from '../../query/index.js';
+import {
+  type CachedFormat,
+  DEFAULT_RESULT_CACHE_BYTES,
+  type QueryPlan,
+  type QueryRequest,
+  type QueryService,
+  ResultCache,
+} from '../../query/index.js';
 import { arrowStream, csvStream, type ResultLimits, readJsonRows } from '../../query/results/index.js';
 import { assertDatabaseAccess, authOf } from '../auth.js';
 import { errorBodySchema, mapError } from '../errors.js';
 import { tenantOf } from '../tenant.js';
+import { databaseRoutes } from './databases.js';
 
 export interface QueryRoutesOptions {
   service: QueryService;
   catalogs: TenantCatalogs;
   limits: ResultLimits;
+  /** Bytes of encoded answers kept for repeated queries (`query.resultCacheBytes`); 0 turns it off. */
+  resultCacheBytes?: number | undefined;
 }
+
+type CacheOutcome = 'hit' | 'miss' | 'bypass';
 
 const DATABASE_HEADER = 'x-arc-database';
 const PREFETCH_BYTES = 1024 * 1024;
+const JSON_HEAD = Buffer.from('{"success":true,');
 
 const queryBody = z.object({
   sql: z.string().min(1).max(1_000_000).describe('One SELECT (or SHOW DATABASES / SHOW TABLES).'),
@@ -65,6 +80,7 @@ const errors = {
 
 export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app, options) => {
   const { service, limits } = options;
+  const cache = new ResultCache(options.resultCacheBytes ?? DEFAULT_RESULT_CACHE_BYTES);
 
   /** Arc answers query errors with `columns` and `data` set to null. */
   const fail = (reply: FastifyReply, error: unknown) => {
@@ -73,15 +89,19 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
     return reply.status(status).send({ ...body, columns: null, data: null });
   };
 
-  const requestOf = (request: FastifyRequest, body: QueryBody): QueryRequest => {
+  const requestOf = (request: FastifyRequest, reply: FastifyReply, body: QueryBody): QueryRequest => {
     const header = request.headers[DATABASE_HEADER];
     const database = paths.assertName(
       'database',
       body.database ?? ((typeof header === 'string' && header) || 'default'),
     );
+    // The response closing before it finished means the client went away (or a stream was cut): stop
+    // the query. (The request's own 'close' is no such sign: Node emits it, destroyed, once the body
+    // has been read.)
     const abort = new AbortController();
-    request.raw.once('close', () => {
-      if (!request.raw.complete || request.raw.destroyed) abort.abort(new Error('the client went away'));
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished)
+        abort.abort(new WeirError('CLIENT_CLOSED_REQUEST', 'the client closed the connection', 499));
     });
     return {
       tenant: tenantOf(request),
@@ -93,10 +113,36 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
     };
   };
 
-  const describe = (reply: FastifyReply, plan: QueryPlan | { version: number; tables?: undefined }) => {
+  const describe = (
+    reply: FastifyReply,
+    plan: QueryPlan | { version: number; tables?: undefined },
+    cached: CacheOutcome,
+  ) => {
     void reply.header('x-weir-catalog-version', String(plan.version));
     const files = plan.tables?.reduce((sum, t) => sum + t.files.length, 0) ?? 0;
     void reply.header('x-weir-files-scanned', String(files));
+    void reply.header('x-weir-cache', cached);
+  };
+
+  /**
+   * The cached answer of the planned statement, if any, after checking the token against every
+   * database it read (planning did too; the entry's own list is checked as well). Answers the key
+   * to store a fresh answer under (undefined: never cached).
+   */
+  const lookup = (query: QueryRequest, plan: QueryPlan, format: CachedFormat) => {
+    const key = cache.keyOf(query.tenant, format, plan);
+    const hit = key === undefined ? undefined : cache.get(key);
+    if (hit) for (const database of hit.databases) query.authorize?.(database);
+    return { key, hit, databases: [...new Set(plan.tables.map((t) => t.database))] };
+  };
+
+  /** Arc's JSON answer around its cached part; timings are those of this request. */
+  const sendJson = (reply: FastifyReply, core: Buffer, started: number) => {
+    const ms = Math.round((performance.now() - started) * 1000) / 1000;
+    const tail = `,"execution_time_ms":${ms},"timestamp":"${new Date().toISOString()}"}`;
+    return reply
+      .type('application/json; charset=utf-8')
+      .send(Buffer.concat([JSON_HEAD, core, Buffer.from(tail)]));
   };
 
   app.post(
@@ -113,23 +159,23 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
     async (request, reply) => {
       const started = performance.now();
       try {
-        const query = requestOf(request, request.body);
+        const query = requestOf(request, reply, request.body);
         const shown = await service.show(query);
-        const answer = shown
-          ? {
-              plan: { version: shown.version },
-              value: { columns: [...shown.columns], data: shown.data.map((r) => [...r]) },
-            }
-          : await service.run(query, (result) => readJsonRows(result, limits));
-        describe(reply, answer.plan);
-        return {
-          success: true as const,
-          columns: answer.value.columns,
-          data: answer.value.data,
-          row_count: answer.value.data.length,
-          execution_time_ms: Math.round((performance.now() - started) * 1000) / 1000,
-          timestamp: new Date().toISOString(),
-        };
+        if (shown) {
+          describe(reply, { version: shown.version }, 'bypass');
+          return sendJson(reply, jsonCore(shown.columns, shown.data), started);
+        }
+        const prepared = await service.prepare(query);
+        const { key, hit, databases } = lookup(query, prepared.plan, 'json');
+        if (hit) {
+          describe(reply, prepared.plan, 'hit');
+          return sendJson(reply, hit.body, started);
+        }
+        const answer = await service.run(query, (result) => readJsonRows(result, limits), prepared);
+        const core = jsonCore(answer.value.columns, answer.value.data);
+        if (key !== undefined) cache.set(key, { body: core, databases });
+        describe(reply, answer.plan, key === undefined ? 'bypass' : 'miss');
+        return sendJson(reply, core, started);
       } catch (error) {
         return fail(reply, error);
       }
@@ -139,46 +185,78 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
   /** Streams an encoded result while the query holds its connection and files. */
   const streamed =
     (
+      format: CachedFormat,
       contentType: string,
       encode: (result: Parameters<Parameters<QueryService['run']>[1]>[0]) => AsyncIterable<Uint8Array>,
     ) =>
     async (request: FastifyRequest<{ Body: QueryBody }>, reply: FastifyReply) => {
       try {
-        const query = requestOf(request, request.body);
+        const query = requestOf(request, reply, request.body);
         if (await service.show(query))
           throw new WeirError(
             'UNSUPPORTED_FORMAT',
             'SHOW statements answer as JSON (POST /api/v1/query)',
             400,
           );
-        await service.run(query, async (result, plan) => {
-          // The first PREFETCH_BYTES are read before the status goes out, so a query that fails or
-          // passes a limit early gets a proper error answer; later failures can only cut the stream
-          // short (an Arrow stream then lacks its end marker, a CSV its last lines).
-          const pieces = encode(result)[Symbol.asyncIterator]();
-          const head: Uint8Array[] = [];
-          let headBytes = 0;
-          let done = false;
-          while (headBytes < PREFETCH_BYTES && !done) {
-            const next = await pieces.next();
-            if (next.done) done = true;
-            else {
-              head.push(next.value);
-              headBytes += next.value.byteLength;
+        const prepared = await service.prepare(query);
+        const { key, hit, databases } = lookup(query, prepared.plan, format);
+        if (hit) {
+          describe(reply, prepared.plan, 'hit');
+          return reply.type(contentType).send(hit.body);
+        }
+        await service.run(
+          query,
+          async (result, plan) => {
+            // The first PREFETCH_BYTES are read before the status goes out, so a query that fails or
+            // passes a limit early gets a proper error answer. A later failure can only cut the
+            // stream short: the connection is closed without the chunked encoding's last chunk, so
+            // every HTTP client reports an incomplete answer (curl exit 18, fetch "terminated")
+            // rather than a CSV missing its last lines or an Arrow stream without its end marker.
+            const pieces = encode(result)[Symbol.asyncIterator]();
+            const head: Uint8Array[] = [];
+            let headBytes = 0;
+            let done = false;
+            while (headBytes < PREFETCH_BYTES && !done) {
+              const next = await pieces.next();
+              if (next.done) done = true;
+              else {
+                head.push(next.value);
+                headBytes += next.value.byteLength;
+              }
             }
-          }
-          describe(reply, plan);
-          const body = Readable.from(
-            (async function* () {
-              yield* head;
-              if (done) return;
-              for (let next = await pieces.next(); !next.done; next = await pieces.next()) yield next.value;
-            })(),
-          );
-          void reply.type(contentType).send(body);
-          // The connection and files stay held until the last byte is out (or the stream fails).
-          await finished(body).catch((error) => request.log.warn({ err: error }, 'query stream ended early'));
-        });
+            describe(reply, plan, key === undefined ? 'bypass' : 'miss');
+            // The answer is kept once it is complete, unless it grew past the cache's entry cap.
+            let kept: Uint8Array[] | undefined = key === undefined ? undefined : [];
+            let keptBytes = 0;
+            const keep = (piece: Uint8Array) => {
+              if (!kept) return;
+              keptBytes += piece.byteLength;
+              if (cache.admits(keptBytes)) kept.push(piece);
+              else kept = undefined;
+            };
+            const body = Readable.from(
+              (async function* () {
+                for (const piece of head) {
+                  keep(piece);
+                  yield piece;
+                }
+                if (!done)
+                  for (let next = await pieces.next(); !next.done; next = await pieces.next()) {
+                    keep(next.value);
+                    yield next.value;
+                  }
+                if (kept && key !== undefined) cache.set(key, { body: Buffer.concat(kept), databases });
+              })(),
+            );
+            void reply.type(contentType).send(body);
+            // The connection and files stay held until the last byte is out (or the stream fails;
+            // fastify then destroys the socket, see above).
+            await finished(body).catch((error) =>
+              request.log.debug({ err: error }, 'query stream ended early; the connection was cut'),
+            );
+          },
+          prepared,
+        );
         return reply;
       } catch (error) {
         return fail(reply, error);
@@ -196,7 +274,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
         response: errors,
       },
     },
-    streamed('application/vnd.apache.arrow.stream', (result) => arrowStream(result, limits)),
+    streamed('arrow', 'application/vnd.apache.arrow.stream', (result) => arrowStream(result, limits)),
   );
 
   app.post(
@@ -210,7 +288,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
         response: errors,
       },
     },
-    streamed('text/csv; charset=utf-8', (result) => csvStream(result, limits)),
+    streamed('csv', 'text/csv; charset=utf-8', (result) => csvStream(result, limits)),
   );
 
   app.post(
@@ -237,8 +315,8 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
     async (request, reply) => {
       const started = performance.now();
       try {
-        const plan = await service.plan(requestOf(request, request.body));
-        describe(reply, plan);
+        const plan = await service.plan(requestOf(request, reply, request.body));
+        describe(reply, plan, 'bypass');
         const files = plan.tables.flatMap((t) => t.files);
         const rows = files.reduce((sum, f) => sum + f.rows, 0);
         return {
@@ -307,37 +385,16 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
     },
   );
 
-  app.get(
-    '/api/v1/databases',
-    {
-      config: { permission: 'read' },
-      schema: {
-        summary: 'Databases with their table counts',
-        tags: ['query'],
-        response: {
-          200: z.object({
-            databases: z.array(
-              z.object({ name: z.string(), measurement_count: z.number(), created_at: z.string() }),
-            ),
-            count: z.number(),
-          }),
-        },
-      },
-    },
-    async (request) => {
-      const state = await options.catalogs.forTenant(tenantOf(request)).refresh();
-      const databases = [...state.databases.values()]
-        .filter((d) => readable(request, d.name))
-        .map((d) => ({
-          name: d.name,
-          measurement_count: [...state.tables.values()].filter((t) => t.database === d.name).length,
-          created_at: new Date(d.createdAt).toISOString(),
-        }));
-      return { databases, count: databases.length };
-    },
-  );
+  await app.register(databaseRoutes, { catalogs: options.catalogs });
 };
 
 function readable(request: FastifyRequest, database: string): boolean {
   return hasDatabaseAccess(authOf(request), database);
+}
+
+/** The cached part of Arc's JSON answer: `"columns":…,"data":…,"row_count":n`. */
+function jsonCore(columns: readonly string[], data: readonly (readonly unknown[])[]): Buffer {
+  return Buffer.from(
+    `"columns":${JSON.stringify(columns)},"data":${JSON.stringify(data)},"row_count":${data.length}`,
+  );
 }

@@ -24,6 +24,9 @@ function digest(text: string): string {
  *   the run id of the real run of the same tick)
  * - `flush:{batchId}`: a staging batch is flushed by one run whenever and however often it is
  *   asked for (recovery after a crash asks again)
+ * - `delete:{db}.{table}:{digest of predicate and files}:{logicalTime}`
+ * - `cq:{cqId}:{logicalTime}` for a tick (it may re-materialize stale windows, so the window alone
+ *   cannot name it), `cq:{cqId}:{start}/{end}:{logicalTime}` for a range
  * - `checkpoint:{catalogVersion}`, `events-compaction:{logicalTime}`, `expire:{logicalTime}`,
  *   `noop:{logicalTime}`
  */
@@ -43,6 +46,12 @@ export function runKeyOf(trigger: Trigger, catalogVersion: number): string {
       return `expire:${trigger.logicalTime}`;
     case 'flush':
       return `flush:${trigger.batchId}`;
+    case 'delete':
+      return `delete:${trigger.database}.${trigger.table}:${digest(canonicalJson([trigger.predicate, trigger.files])).slice(0, 16)}:${trigger.logicalTime}`;
+    case 'cq':
+      return trigger.range
+        ? `cq:${trigger.cqId}:${trigger.range.start}/${trigger.range.end}:${trigger.logicalTime}`
+        : `cq:${trigger.cqId}:${trigger.logicalTime}`;
     case 'noop':
       return `noop:${trigger.logicalTime}`;
   }

@@ -8,6 +8,19 @@ export {
   compactionCandidates,
   retentionTriggers,
 } from './candidates.js';
+export {
+  type CqDefinition,
+  type CqProgress,
+  type CqWindow,
+  cqDefinitionOf,
+  cqDefinitionSchema,
+  cqProgressAt,
+  cqProgressId,
+  cqRangeWindows,
+  cqTickWindows,
+  cqTriggers,
+  MAX_RANGE_WINDOWS,
+} from './cq.js';
 export { attemptIdOf, ID_PATTERN, planIdOf, runIdOf, runKeyOf, taskIdOf } from './ids.js';
 export { EXPIRE_CHUNK } from './maintenance.js';
 export { planRun } from './plan.js';
@@ -15,6 +28,8 @@ export { planBody, planBytes, planFromBytes } from './serialize.js';
 export {
   type CheckpointTrigger,
   type CompactionTrigger,
+  type CqTrigger,
+  type DeleteTrigger,
   type EventsCompactionTrigger,
   type ExpireTrigger,
   type NoopTrigger,

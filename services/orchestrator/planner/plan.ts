@@ -5,6 +5,8 @@
  */
 import type { TenantState } from '../../../catalog/index.js';
 import { planCompaction } from './compaction.js';
+import { planCq } from './cq.js';
+import { planDelete } from './delete.js';
 import { invalidTrigger } from './errors.js';
 import { planFlush } from './flush.js';
 import { planIdOf, runIdOf, runKeyOf, taskIdOf } from './ids.js';
@@ -28,6 +30,10 @@ function planKind(trigger: Trigger, state: TenantState): KindPlan {
       return planExpire(trigger, state);
     case 'flush':
       return planFlush(trigger, state);
+    case 'delete':
+      return planDelete(trigger, state);
+    case 'cq':
+      return planCq(trigger, state);
     case 'noop':
       return planNoop(trigger);
   }

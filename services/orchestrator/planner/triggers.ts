@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { paths } from '../../../catalog/index.js';
 import { invalidTrigger } from './errors.js';
+import { compareText } from './order.js';
 import { isoOf, parseInstant } from './time.js';
 
 const DEFAULT_TARGET_ROWS = 1_000_000;
@@ -90,6 +91,45 @@ export const flushTriggerSchema = z
   })
   .strict();
 
+/**
+ * Rewrite the named files of a table without the rows `predicate` matches. The files and the
+ * predicate come from the delete service, which guarded the WHERE and counted its matches per file
+ * (that needs DuckDB, which the planner may not touch); the planner checks they are still live.
+ */
+export const deleteTriggerSchema = z
+  .object({
+    kind: z.literal('delete'),
+    ...base,
+    database,
+    table,
+    predicate: z.string().min(1).max(100_000),
+    /** Normalised to sorted, distinct paths (so the run key does not depend on their order). */
+    files: z
+      .array(z.string().min(1).max(1024))
+      .min(1)
+      .max(100_000)
+      .transform((files) => [...new Set(files)].sort(compareText)),
+    matchedRows: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  })
+  .strict();
+
+/**
+ * Run a continuous query: at a tick, over the windows that closed or went stale; with `range`,
+ * over every window of that range (manual execute, backfill).
+ */
+export const cqTriggerSchema = z
+  .object({
+    kind: z.literal('cq'),
+    ...base,
+    cqId: z.string().regex(paths.NAME_RULES.objectId, 'invalid continuous query id'),
+    range: z
+      .object({ start: logicalTime, end: logicalTime })
+      .strict()
+      .refine((r) => r.start < r.end, { message: 'start must be before end' })
+      .optional(),
+  })
+  .strict();
+
 export const noopTriggerSchema = z
   .object({
     kind: z.literal('noop'),
@@ -106,6 +146,8 @@ export const triggerSchema = z.discriminatedUnion('kind', [
   eventsCompactionTriggerSchema,
   expireTriggerSchema,
   flushTriggerSchema,
+  deleteTriggerSchema,
+  cqTriggerSchema,
   noopTriggerSchema,
 ]);
 
@@ -121,6 +163,8 @@ export type CheckpointTrigger = TriggerOf<'checkpoint'>;
 export type EventsCompactionTrigger = TriggerOf<'events-compaction'>;
 export type ExpireTrigger = TriggerOf<'expire'>;
 export type FlushTrigger = TriggerOf<'flush'>;
+export type DeleteTrigger = TriggerOf<'delete'>;
+export type CqTrigger = TriggerOf<'cq'>;
 export type NoopTrigger = TriggerOf<'noop'>;
 
 export const RUN_KINDS: readonly RunKind[] = [
@@ -130,6 +174,8 @@ export const RUN_KINDS: readonly RunKind[] = [
   'events-compaction',
   'expire',
   'flush',
+  'delete',
+  'cq',
   'noop',
 ];
 

@@ -96,6 +96,21 @@ const GOLDEN: Record<string, TriggerInput> = {
     rows: 1200,
     bytes: 65_536,
   },
+  delete: {
+    kind: 'delete',
+    tenant: 'acme',
+    logicalTime: at(26),
+    database: 'db',
+    table: 'cpu',
+    predicate: `((host = 'a') AND ("time" < CAST('2026-03-01 02:00:00' AS TIMESTAMP)))`,
+    // Listed out of path order, once twice: the plan lists each file once, sorted.
+    files: [
+      addFile('acme', 'db', 'cpu', 1, 'h1').file.path,
+      addFile('acme', 'db', 'cpu', 0, 'm1', 80).file.path,
+      addFile('acme', 'db', 'cpu', 1, 'h1').file.path,
+    ],
+    matchedRows: 40,
+  },
   noop: { kind: 'noop', tenant: 'acme', logicalTime: at(26), tasks: 3, sleepMs: 5 },
 };
 
@@ -133,6 +148,7 @@ describe('golden plans', () => {
     expect([...kinds].sort()).toEqual([
       'checkpoint',
       'compaction',
+      'delete',
       'events-compaction',
       'expire',
       'flush',

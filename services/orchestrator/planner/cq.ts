@@ -1,0 +1,254 @@
+/**
+ * Continuous queries (DESIGN.md §6, ADR 0019): a CQ materializes its query over consecutive
+ * windows `[start, start + interval)` into a destination table, one task and one commit per
+ * window. Its progress — the watermark (end of the last window materialized in order) and the
+ * catalog version up to which source changes were accounted for — is a policy entry its window
+ * commits update. A tick plans the windows that closed since the watermark and re-plans every
+ * materialized window that source files added since then (late data, rewrites by deletes) overlap.
+ */
+import { z } from 'zod';
+import { type PolicyEntry, paths, type TenantState, tableKey } from '../../../catalog/index.js';
+import type { TaskInputs } from '../../../proto/task-inputs.js';
+import { invalidPolicy, invalidTrigger, policyNotFound } from './errors.js';
+import { msOf, partitionBoundsMs } from './time.js';
+import type { CqTrigger } from './triggers.js';
+import type { KindPlan, PlanTaskBody } from './types.js';
+
+/** Most windows one tick plans; the rest wait for the next tick. */
+export const MAX_TICK_WINDOWS = 1_000;
+/** Most windows one range (execute, backfill) may cover. */
+export const MAX_RANGE_WINDOWS = 10_000;
+/** Commits that add files holding rows already in the table: they never change a CQ's answer. */
+const SAME_ROWS_OPERATIONS = new Set(['compaction']);
+
+const tableName = z.string().regex(paths.NAME_RULES.table, 'invalid table name');
+
+/** The part of a CQ policy's definition the planner reads; other members are ignored. */
+export const cqDefinitionSchema = z.looseObject({
+  name: z.string().min(1),
+  source_measurement: tableName,
+  destination_measurement: tableName,
+  /** SELECT with `{start_time}` / `{end_time}` placeholders. */
+  query: z.string().min(1),
+  interval_ms: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(31 * 86_400_000),
+  /** How long after a window ends its first materialization waits for late rows. */
+  delay_ms: z.number().int().min(0).max(86_400_000),
+  /** Start of the first window (µs); aligned to the interval. */
+  start_us: z.number().int().min(0),
+  is_active: z.boolean(),
+});
+export type CqDefinition = z.output<typeof cqDefinitionSchema>;
+
+export const cqProgressSchema = z.looseObject({
+  progress_of: z.string(),
+  /** Every window ending at or before this (µs) was materialized. */
+  watermark_us: z.number().int().min(0),
+  /** Source files added up to this catalog version are accounted for. */
+  checked_version: z.number().int().min(0),
+});
+export type CqProgress = z.output<typeof cqProgressSchema>;
+
+/** The progress entry of a CQ (`cq_x` → `cqp_x`). */
+export function cqProgressId(cqId: string): string {
+  return `cqp_${cqId.replace(/^cq_/, '')}`;
+}
+
+export interface CqWindow {
+  startUs: number;
+  endUs: number;
+}
+
+export function cqDefinitionOf(policy: PolicyEntry): CqDefinition {
+  if (policy.kind !== 'cq') {
+    throw invalidTrigger(`invalid cq trigger: cqId: policy ${policy.id} is a ${policy.kind} policy`, 400, {
+      field: 'cqId',
+    });
+  }
+  const parsed = cqDefinitionSchema.safeParse(policy.definition);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = `definition.${issue.path.map(String).join('.')}`;
+    throw invalidPolicy(policy.id, `${field}: ${issue.message}`, field);
+  }
+  if (parsed.data.start_us % (parsed.data.interval_ms * 1000) !== 0)
+    throw invalidPolicy(
+      policy.id,
+      'definition.start_us is not aligned to the interval',
+      'definition.start_us',
+    );
+  return parsed.data;
+}
+
+/** The CQ's progress at this state; before its first window commit, its start and creation version. */
+export function cqProgressAt(state: TenantState, policy: PolicyEntry, definition: CqDefinition): CqProgress {
+  const entry = state.policies.get(cqProgressId(policy.id));
+  const parsed = entry ? cqProgressSchema.safeParse(entry.definition) : undefined;
+  if (parsed?.success) return parsed.data;
+  return { progress_of: policy.id, watermark_us: definition.start_us, checked_version: policy.version };
+}
+
+/** The windows a tick at `logicalTime` should (re)materialize, and whether that covers every stale one. */
+export function cqTickWindows(
+  state: TenantState,
+  policy: PolicyEntry,
+  logicalTime: string,
+): { windows: CqWindow[]; invalid: number; complete: boolean } {
+  const definition = cqDefinitionOf(policy);
+  const progress = cqProgressAt(state, policy, definition);
+  const width = definition.interval_ms * 1000;
+  const dueEnd = Math.floor((msOf(logicalTime) - definition.delay_ms) / definition.interval_ms) * width;
+  const stale = staleWindowStarts(state, policy.database, definition, progress, width);
+  const starts = new Set<number>(stale);
+  for (
+    let start = progress.watermark_us;
+    start + width <= dueEnd && starts.size < MAX_TICK_WINDOWS;
+    start += width
+  )
+    starts.add(start);
+  const ordered = [...starts].sort((a, b) => a - b).slice(0, MAX_TICK_WINDOWS);
+  const kept = new Set(ordered);
+  return {
+    windows: ordered.map((startUs) => ({ startUs, endUs: startUs + width })),
+    invalid: stale.length,
+    complete: stale.every((start) => kept.has(start)),
+  };
+}
+
+/**
+ * Starts of materialized windows (below the watermark) that source data changed since the checked
+ * version overlaps: files added by any commit but a compaction, and partitions a delete removed
+ * files from.
+ */
+function staleWindowStarts(
+  state: TenantState,
+  database: string,
+  definition: CqDefinition,
+  progress: CqProgress,
+  width: number,
+): number[] {
+  const source = state.tables.get(tableKey(database, definition.source_measurement));
+  if (!source || progress.checked_version >= state.version) return [];
+  const ranges: [number, number][] = [];
+  for (const files of source.partitions.values()) {
+    for (const file of files.values()) {
+      if (file.addedVersion <= progress.checked_version || file.minTime >= progress.watermark_us) continue;
+      if (SAME_ROWS_OPERATIONS.has(operationAt(state, file.addedVersion) ?? '')) continue;
+      ranges.push([file.minTime, file.maxTime]);
+    }
+  }
+  const tombstones = state.tombstones;
+  for (let i = tombstones.lastIndexWhere((t) => t.removedVersion <= progress.checked_version) + 1; ; i++) {
+    const tombstone = tombstones.at(i);
+    if (!tombstone) break;
+    if (tombstone.database !== database || tombstone.table !== definition.source_measurement) continue;
+    if (operationAt(state, tombstone.removedVersion) !== 'delete') continue;
+    const { startMs, endMs } = partitionBoundsMs(tombstone.partition);
+    ranges.push([startMs * 1000, endMs * 1000 - 1]);
+  }
+  const starts = new Set<number>();
+  for (const [from, to] of ranges) {
+    const last = Math.min(to, progress.watermark_us - 1);
+    for (let start = Math.floor(from / width) * width; start <= last; start += width) {
+      if (start >= definition.start_us) starts.add(start);
+    }
+  }
+  return [...starts];
+}
+
+/** The `operation` of the commit at `version`, from the state's history. */
+function operationAt(state: TenantState, version: number): string | undefined {
+  const entry = state.history.at(state.history.lastIndexWhere((e) => e.version <= version));
+  return entry?.version === version ? entry.operation : undefined;
+}
+
+/** Windows covering `[start, end)`, the start floored and the end ceiled to the interval. */
+export function cqRangeWindows(definition: CqDefinition, startMs: number, endMs: number): CqWindow[] {
+  const width = definition.interval_ms * 1000;
+  const first = Math.floor((startMs * 1000) / width) * width;
+  const last = Math.ceil((endMs * 1000) / width) * width;
+  const windows: CqWindow[] = [];
+  for (let start = first; start < last; start += width)
+    windows.push({ startUs: start, endUs: start + width });
+  return windows;
+}
+
+export function planCq(trigger: CqTrigger, state: TenantState): KindPlan {
+  const policy = state.policies.get(trigger.cqId);
+  if (!policy) throw policyNotFound(trigger.cqId, state.version);
+  const definition = cqDefinitionOf(policy);
+  const destination = state.tables.get(tableKey(policy.database, definition.destination_measurement));
+  if (!destination) {
+    throw invalidPolicy(
+      policy.id,
+      `destination table ${policy.database}.${definition.destination_measurement} does not exist`,
+      'definition.destination_measurement',
+    );
+  }
+  let windows: CqWindow[];
+  let complete = false;
+  let invalid = 0;
+  if (trigger.range) {
+    windows = cqRangeWindows(definition, msOf(trigger.range.start), msOf(trigger.range.end));
+    if (windows.length > MAX_RANGE_WINDOWS) {
+      throw invalidTrigger(
+        `invalid cq trigger: range: covers ${windows.length} windows of ${definition.interval_ms} ms, more than ${MAX_RANGE_WINDOWS}; split it`,
+        400,
+        { field: 'range' },
+      );
+    }
+  } else {
+    ({ windows, complete, invalid } = cqTickWindows(state, policy, trigger.logicalTime));
+  }
+  const key = (w: CqWindow) => `window:${new Date(w.startUs / 1000).toISOString()}`;
+  const tasks: PlanTaskBody[] = windows.map((window, i) => {
+    const inputs: TaskInputs<'cq'> = {
+      cqId: policy.id,
+      progressId: cqProgressId(policy.id),
+      database: policy.database,
+      source: definition.source_measurement,
+      destination: definition.destination_measurement,
+      query: definition.query,
+      windowStartUs: window.startUs,
+      windowEndUs: window.endUs,
+      columns: destination.columns.map(({ name, type, role }) => ({ name, type, role })),
+      sortKey: [...destination.sortKey],
+      partitioning: destination.partitioning,
+      // A range run leaves the progress alone: ticks own it.
+      advanceWatermark: !trigger.range,
+      // The last window of a tick that covered every stale window accounts for the source up to here.
+      checkedVersion: !trigger.range && complete && i === windows.length - 1 ? state.version : -1,
+    };
+    // Windows commit in order, so the watermark only moves forward.
+    return { taskKey: key(window), kind: 'cq', dependsOn: i === 0 ? [] : [key(windows[i - 1]!)], inputs };
+  });
+  return {
+    tasks,
+    summary: {
+      tasks: tasks.length,
+      windows: windows.length,
+      invalidWindows: invalid,
+      intervalMs: definition.interval_ms,
+      ...(windows.length > 0
+        ? { fromUs: windows[0]!.startUs, toUs: windows[windows.length - 1]!.endUs }
+        : {}),
+    },
+  };
+}
+
+/** Tick triggers of every active CQ that has windows to (re)materialize at `logicalTime`, by id. */
+export function cqTriggers(state: TenantState, logicalTime: string): CqTrigger[] {
+  const triggers: CqTrigger[] = [];
+  for (const policy of [...state.policies.values()].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  )) {
+    if (policy.kind !== 'cq' || !cqDefinitionSchema.safeParse(policy.definition).success) continue;
+    if (!cqDefinitionOf(policy).is_active) continue;
+    if (cqTickWindows(state, policy, logicalTime).windows.length === 0) continue;
+    triggers.push({ kind: 'cq', tenant: state.tenant, logicalTime, cqId: policy.id });
+  }
+  return triggers;
+}

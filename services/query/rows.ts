@@ -1,0 +1,84 @@
+/**
+ * Which rows a delete's WHERE matches (ARC-COMPAT.md "Delete"). The WHERE is parsed by DuckDB as
+ * part of `SELECT * FROM db.table WHERE (…)` and must stay exactly that shape: one table, no
+ * subquery, nothing the query guard refuses. Its canonical text — DuckDB's own rendering of the
+ * parsed expression — is what the delete task evaluates, so the text the user sent is never spliced
+ * into another statement.
+ */
+import type { FileEntry } from '../../catalog/index.js';
+import { QueryRefusedError } from './errors.js';
+import type { SqlNode } from './parser.js';
+
+export interface RowMatchRequest {
+  readonly tenant: string;
+  readonly database: string;
+  readonly table: string;
+  /** A SQL boolean expression over the table's columns; empty means every row. */
+  readonly where: string;
+  readonly signal?: AbortSignal;
+  /** Throws when the caller may not touch this database (token scope). */
+  readonly authorize?: (database: string) => void;
+}
+
+export interface MatchedFile {
+  readonly file: FileEntry;
+  readonly matchedRows: number;
+}
+
+export interface RowMatch {
+  readonly version: number;
+  readonly database: string;
+  readonly table: string;
+  /** The WHERE as DuckDB renders it; the relation it reads is named after the table. */
+  readonly predicate: string;
+  /** The WHERE reads no column (`1=1`, empty): it matches every row by its form alone. */
+  readonly constant: boolean;
+  readonly tableRows: number;
+  readonly tableFiles: number;
+  /** Files left after pruning by the WHERE's time bounds; each was scanned. */
+  readonly scannedFiles: number;
+  /** Files with at least one matching row, by path. */
+  readonly files: readonly MatchedFile[];
+  readonly matchedRows: number;
+}
+
+/** Name the predicate's relation gets while it is rendered; replaced by the table's own name. */
+export const PREDICATE_RELATION = '__weir_rows';
+
+/**
+ * Refuses anything in the parsed `SELECT * FROM t WHERE (…)` beyond one boolean expression over
+ * the table's rows: another shape means the WHERE text closed the statement and added to it.
+ */
+export function checkRowMatchStatement(root: SqlNode): void {
+  const from = root.from_table as SqlNode | null;
+  const select = root.select_list as SqlNode[] | undefined;
+  const plain =
+    root.type === 'SELECT_NODE' &&
+    from?.type === 'BASE_TABLE' &&
+    select?.length === 1 &&
+    select[0]!.class === 'STAR' &&
+    (root.modifiers as unknown[]).length === 0 &&
+    ((root.cte_map as { map: unknown[] }).map ?? []).length === 0 &&
+    (root.group_expressions as unknown[]).length === 0 &&
+    root.having === null &&
+    root.qualify === null &&
+    root.sample === null &&
+    root.where_clause !== null;
+  if (!plain) throw new QueryRefusedError('a delete WHERE must be one condition on the table’s columns');
+  if (holds(root.where_clause, (node) => node.class === 'SUBQUERY'))
+    throw new QueryRefusedError('subqueries in a delete WHERE; compare with constant values');
+  if (holds(root.where_clause, (node) => node.class === 'WINDOW'))
+    throw new QueryRefusedError('window and aggregate functions in a delete WHERE');
+}
+
+/** Whether the expression reads no column (so it has the same value for every row). */
+export function readsNoColumn(expression: unknown): boolean {
+  return !holds(expression, (node) => node.class === 'COLUMN_REF');
+}
+
+function holds(value: unknown, test: (node: SqlNode) => boolean): boolean {
+  if (Array.isArray(value)) return value.some((item) => holds(item, test));
+  if (value === null || typeof value !== 'object') return false;
+  const node = value as SqlNode;
+  return test(node) || Object.values(node).some((child) => holds(child, test));
+}

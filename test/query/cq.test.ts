@@ -1,0 +1,343 @@
+/**
+ * Continuous queries end to end on real BullMQ workers, DuckDB and Parquet: windows materialized by
+ * ticks equal the aggregate recomputed from scratch, late rows re-materialize their window without
+ * duplicates, a compacted destination is rewritten correctly, a backfill equals the ticks, and
+ * the endpoints answer Arc's shapes and refuse bad definitions.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableKey } from '../../catalog/index.js';
+import { buildApp } from '../../services/api/index.js';
+import type { TokenService } from '../../services/auth/index.js';
+import { ContinuousQueries } from '../../services/cq/index.js';
+import { cqTriggers } from '../../services/orchestrator/index.js';
+import { QueryService, queryFilesFor } from '../../services/query/index.js';
+import { bootstrapTestAuth } from '../helpers/auth.js';
+import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
+import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { createQueryFixture, type QueryFixture } from './fixture.js';
+
+let fixture: QueryFixture;
+let query: QueryService;
+let redis: TestRedis;
+let orchestration: TestOrchestration;
+let cqs: ContinuousQueries;
+let app: FastifyInstance;
+let auth: TokenService;
+const tokens = { acme: '', reader: '', ops: '' };
+
+const day = (d: number, hour = 0) => new Date((BASE_US + (d * 24 + hour) * HOUR_US) / 1000).toISOString();
+const AGGREGATE = (from: string, to: string) =>
+  `SELECT time_bucket(INTERVAL '15 minutes', time) AS time, host, avg(usage) AS usage_avg, count(*) AS n
+   FROM cpu WHERE time >= ${from} AND time < ${to} GROUP BY ALL`;
+const CQ_QUERY = AGGREGATE(`'{start_time}'`, `'{end_time}'`);
+
+beforeAll(async () => {
+  fixture = await createQueryFixture(async (store) => {
+    auth = (await bootstrapTestAuth(store)).auth;
+    tokens.acme = (await auth.tenants.create('acme', 'Acme')).token;
+    tokens.reader = (await auth.create('acme', { name: 'r', permissions: ['read'] })).token;
+    tokens.ops = (await auth.create('acme', { name: 'o', permissions: ['admin'], databases: ['ops'] })).token;
+  });
+  redis = await startTestRedis();
+  orchestration = await startTestOrchestration(fixture.store, redis);
+  query = await QueryService.open({
+    catalogs: fixture.catalogs,
+    files: queryFilesFor(fixture.store, join(fixture.dir, 'cache'), 1 << 30),
+    engine: { threads: 1, maxInstances: 4 },
+    timeoutMs: 30_000,
+  });
+  cqs = new ContinuousQueries({
+    catalogs: fixture.catalogs,
+    query,
+    orchestrator: orchestration.orchestrator,
+    now: () => Date.parse('2026-04-01T00:00:00Z'),
+  });
+  app = await buildApp({
+    logger: pino({ level: 'silent' }),
+    version: 'test',
+    readiness: [],
+    auth,
+    cqs: { cqs },
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await app?.close();
+  query?.close();
+  await orchestration?.stop();
+  await redis?.stop();
+  await fixture?.close();
+});
+
+const rows = async (sql: string) =>
+  (await query.run({ tenant: 'acme', database: 'metrics', sql }, async (r) => r.getRowObjectsJS())).value;
+const table = (name: string, from: string, to: string) =>
+  rows(
+    `SELECT time, host, usage_avg, n FROM ${name} WHERE time >= '${from}' AND time < '${to}' ORDER BY time, host`,
+  );
+const recomputed = (from: string, to: string) =>
+  rows(`SELECT * FROM (${AGGREGATE(`'${from}'`, `'${to}'`)}) ORDER BY time, host`);
+const duplicates = async (name: string) =>
+  Number((await rows(`SELECT count(*) - count(DISTINCT (time, host)) AS d FROM ${name}`))[0]!.d);
+
+const api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, token = tokens.acme) =>
+  app.inject({
+    method,
+    url,
+    ...(body === undefined ? {} : { payload: body as object }),
+    headers: { authorization: `Bearer ${token}` },
+  });
+
+async function tick(cqId: string, logicalTime: string) {
+  const submitted = await orchestration.orchestrator.submit({
+    kind: 'cq',
+    tenant: 'acme',
+    logicalTime,
+    cqId,
+  });
+  const run = await orchestration.orchestrator.waitForRun('acme', submitted.runId);
+  expect(run.status, JSON.stringify(run.tasks.find((t) => t.error)?.error)).toBe('succeeded');
+  return { submitted, run };
+}
+
+async function create(
+  name: string,
+  destination: string,
+  interval: string,
+  extra: Record<string, unknown> = {},
+) {
+  const res = await api('POST', '/api/v1/continuous_queries', {
+    name,
+    database: 'metrics',
+    source_measurement: 'cpu',
+    destination_measurement: destination,
+    query: CQ_QUERY,
+    interval,
+    delay: '0s',
+    start_time: day(0),
+    ...extra,
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().query as { id: string; watermark: string };
+}
+
+describe('continuous query windows', () => {
+  let cqId: string;
+
+  it('a tick materializes every closed window; the destination equals the aggregate from scratch', async () => {
+    const cq = await create('hourly', 'cpu_15m', '1h');
+    cqId = cq.id;
+    expect(cq.watermark).toBe(day(0));
+    const { submitted, run } = await tick(cqId, day(1));
+    expect(submitted.summary).toMatchObject({ windows: 24, invalidWindows: 0 });
+    expect(run.tasks).toHaveLength(24);
+    expect(await table('cpu_15m', day(0), day(1))).toEqual(await recomputed(day(0), day(1)));
+    expect((await cqs.get('acme', cqId)).watermark).toBe(day(1));
+    // Lineage by execution: a window read cpu and wrote cpu_15m.
+    const result = run.tasks.find((t) => t.taskKey === `window:${day(0, 6)}`)!.result!;
+    expect(result.reads.map((r) => `${r.database}.${r.table}`)).toEqual(['metrics.cpu']);
+    expect(result.reads[0]!.files).toHaveLength(1);
+    expect(result.wrote.files.every((f) => f.table === 'cpu_15m')).toBe(true);
+    // Nothing new: no trigger at the same logical time once the run is done.
+    const state = await fixture.catalogs.forTenant('acme').refresh();
+    expect(cqTriggers(state, day(1))).toEqual([]);
+  });
+
+  it('late rows in a materialized window make the next tick re-materialize it, without duplicates', async () => {
+    await writeDataFiles({
+      store: fixture.store,
+      catalog: fixture.catalogs.forTenant('acme'),
+      database: 'metrics',
+      table: 'cpu',
+      files: [
+        {
+          fileId: 'late-d0h6',
+          sql: `SELECT make_timestamp(${BASE_US + 6 * HOUR_US}::BIGINT + 1_000_000 + i * 60_000_000) AS time,
+            'host-' || (i % 7) AS host, 'eu' AS region, 99.0 AS usage, 1::BIGINT AS procs, false AS busy
+            FROM range(40) t(i)`,
+        },
+      ],
+    });
+    const state = await fixture.catalogs.forTenant('acme').refresh();
+    expect(cqTriggers(state, day(1)).map((t) => t.cqId)).toEqual([cqId]);
+    const { submitted } = await tick(cqId, day(1, 2));
+    // The stale 06:00 window, and the two windows closed since.
+    expect(submitted.summary).toMatchObject({ windows: 3, invalidWindows: 1 });
+    expect(await table('cpu_15m', day(0), day(1, 2))).toEqual(await recomputed(day(0), day(1, 2)));
+    expect(await duplicates('cpu_15m')).toBe(0);
+    // Hosts the late rows brought appear only through the re-materialized window.
+    expect(await rows(`SELECT DISTINCT host FROM cpu_15m WHERE host = 'host-6'`)).toHaveLength(1);
+  });
+
+  it('a destination whose windows a compaction merged is rewritten correctly when one of them goes stale', async () => {
+    const quarter = await create('quarterly', 'cpu_q', '15m');
+    await tick(quarter.id, day(0, 1));
+    const partition = 'date=2026-03-01/hour=00';
+    const before = await fixture.catalogs.forTenant('acme').refresh();
+    expect(before.tables.get(tableKey('metrics', 'cpu_q'))!.partitions.get(partition)!.size).toBe(4);
+    const compaction = await orchestration.orchestrator.submit({
+      kind: 'compaction',
+      tenant: 'acme',
+      logicalTime: '2026-04-03T00:00:00Z',
+      tier: 'daily',
+      database: 'metrics',
+      table: 'cpu_q',
+      partition,
+    });
+    expect((await orchestration.orchestrator.waitForRun('acme', compaction.runId)).status).toBe('succeeded');
+    await writeDataFiles({
+      store: fixture.store,
+      catalog: fixture.catalogs.forTenant('acme'),
+      database: 'metrics',
+      table: 'cpu',
+      files: [
+        {
+          fileId: 'late-d0h0',
+          sql: `SELECT make_timestamp(${BASE_US}::BIGINT + 20 * 60_000_000 + i * 1_000_000) AS time,
+            'host-1' AS host, 'eu' AS region, 1.0 AS usage, 1::BIGINT AS procs, true AS busy FROM range(5) t(i)`,
+        },
+      ],
+    });
+    // The next minute's tick (a tick at the same logical time is the same run).
+    const { submitted } = await tick(quarter.id, '2026-03-01T01:01:00.000Z');
+    expect(submitted.summary).toMatchObject({ windows: 1, invalidWindows: 1 });
+    expect(await table('cpu_q', day(0), day(0, 1))).toEqual(await recomputed(day(0), day(0, 1)));
+    expect(await duplicates('cpu_q')).toBe(0);
+  });
+
+  it('a backfill over a week gives the same destination as ticks would have', async () => {
+    const ticked = await create('six-hourly-ticks', 'cpu_6h_ticks', '6h');
+    for (let d = 1; d <= 7; d++) await tick(ticked.id, day(d));
+    const filled = await create('six-hourly-backfill', 'cpu_6h_backfill', '6h', { start_time: day(20) });
+    const res = await api('POST', `/api/v1/continuous_queries/${filled.id}/execute`, {
+      start_time: day(0),
+      end_time: day(7),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ success: true, windows: 28, dry_run: false, status: 'succeeded' });
+    expect(res.json().execution_id).toMatch(/^run_/);
+    const ticks = await table('cpu_6h_ticks', day(0), day(7));
+    expect(ticks.length).toBeGreaterThan(0);
+    expect(await table('cpu_6h_backfill', day(0), day(7))).toEqual(ticks);
+    expect(ticks).toEqual(await recomputed(day(0), day(7)));
+    expect(res.json().records_written).toBe(ticks.length);
+    // A range run leaves the progress to the ticks.
+    expect((await cqs.get('acme', filled.id)).watermark).toBe(day(20));
+  });
+});
+
+describe('continuous query endpoints', () => {
+  it('lists, gets, updates and deletes in Arc’s shapes; executions list the runs', async () => {
+    const cq = await create('endpoints', 'cpu_ep', '1h', { start_time: day(10) });
+    const list = await api('GET', '/api/v1/continuous_queries');
+    expect(list.statusCode).toBe(200);
+    expect(list.json().queries.map((q: { name: string }) => q.name)).toContain('endpoints');
+    expect(list.json().count).toBe(list.json().queries.length);
+    const got = await api('GET', `/api/v1/continuous_queries/${cq.id}`);
+    expect(got.json().query).toMatchObject({
+      name: 'endpoints',
+      interval: '1h',
+      is_active: true,
+      start_time: day(10),
+    });
+
+    const dry = await api('POST', `/api/v1/continuous_queries/${cq.id}/execute`, {
+      start_time: day(10),
+      end_time: day(10, 6),
+      dry_run: true,
+    });
+    expect(dry.statusCode, dry.body).toBe(200);
+    expect(dry.json()).toMatchObject({ dry_run: true, windows: 6, execution_id: null });
+    expect(dry.json().records_written).toBe((await recomputed(day(10), day(10, 6))).length);
+    expect(await rows('SELECT * FROM cpu_ep')).toHaveLength(0);
+
+    await tick(cq.id, day(10, 2));
+    const executions = await api('GET', `/api/v1/continuous_queries/${cq.id}/executions`);
+    expect(executions.statusCode).toBe(200);
+    expect(executions.json().count).toBe(1);
+    expect(executions.json().executions[0]).toMatchObject({ kind: 'cq', status: 'succeeded', task_count: 2 });
+
+    const put = await api('PUT', `/api/v1/continuous_queries/${cq.id}`, {
+      name: 'endpoints',
+      database: 'metrics',
+      source_measurement: 'cpu',
+      destination_measurement: 'cpu_ep',
+      query: CQ_QUERY,
+      interval: '1h',
+      is_active: false,
+    });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json().query).toMatchObject({ is_active: false, start_time: day(10), watermark: day(10, 2) });
+    const state = await fixture.catalogs.forTenant('acme').refresh();
+    expect(cqTriggers(state, day(12)).map((t) => t.cqId)).not.toContain(cq.id);
+
+    expect((await api('DELETE', `/api/v1/continuous_queries/${cq.id}`)).statusCode).toBe(200);
+    expect((await api('GET', `/api/v1/continuous_queries/${cq.id}`)).statusCode).toBe(404);
+    // The destination keeps its rows.
+    expect((await rows('SELECT * FROM cpu_ep')).length).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ['no placeholders', { query: 'SELECT time, host FROM cpu' }, 400, 'CQ_INVALID'],
+    ['a bad interval', { interval: 'often' }, 400, 'CQ_INVALID'],
+    ['the source as destination', { destination_measurement: 'cpu' }, 400, 'CQ_INVALID'],
+    ['a missing source', { source_measurement: 'nope' }, 404, 'TABLE_NOT_FOUND'],
+    [
+      'a file reader',
+      { query: `SELECT * FROM read_csv('/etc/passwd') WHERE '{start_time}' < '{end_time}'` },
+      400,
+      'QUERY_REFUSED',
+    ],
+    [
+      'no time column',
+      {
+        query: `SELECT host, avg(usage) AS u FROM cpu WHERE time >= '{start_time}' AND time < '{end_time}' GROUP BY host`,
+      },
+      400,
+      'CQ_INVALID',
+    ],
+    [
+      'a column type a table cannot hold',
+      {
+        query: `SELECT time_bucket(INTERVAL '1 hour', time) AS time, list(host) AS hosts FROM cpu WHERE time >= '{start_time}' AND time < '{end_time}' GROUP BY 1`,
+      },
+      400,
+      'CQ_INVALID',
+    ],
+    ['an existing name', { name: 'hourly' }, 409, 'CQ_EXISTS'],
+  ])('refuses %s', async (_label, change, status, code) => {
+    const before = (await fixture.catalogs.forTenant('acme').refresh()).version;
+    const res = await api('POST', '/api/v1/continuous_queries', {
+      name: 'refused',
+      database: 'metrics',
+      source_measurement: 'cpu',
+      destination_measurement: 'cpu_refused',
+      query: CQ_QUERY,
+      interval: '1h',
+      ...change,
+    });
+    expect(res.statusCode, res.body).toBe(status);
+    expect(res.json().code).toBe(code);
+    expect((await fixture.catalogs.forTenant('acme').refresh()).version).toBe(before);
+  });
+
+  it('needs admin for changes and the database in the token’s scope', async () => {
+    const body = {
+      name: 'scoped',
+      database: 'metrics',
+      source_measurement: 'cpu',
+      destination_measurement: 'cpu_scoped',
+      query: CQ_QUERY,
+      interval: '1h',
+    };
+    expect((await api('POST', '/api/v1/continuous_queries', body, tokens.reader)).statusCode).toBe(403);
+    expect((await api('POST', '/api/v1/continuous_queries', body, tokens.ops)).statusCode).toBe(403);
+    const list = await api('GET', '/api/v1/continuous_queries', undefined, tokens.ops);
+    expect(list.json().count).toBe(0);
+    expect((await api('GET', '/api/v1/continuous_queries/cq_0000000000000000')).statusCode).toBe(404);
+  });
+});

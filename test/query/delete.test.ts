@@ -1,0 +1,411 @@
+/**
+ * Deletes by WHERE (ARC-COMPAT.md "Delete") through the query engine's count and a real `delete` run
+ * on BullMQ workers over real Parquet: dry-run counts equal the real run's, matching rows are gone
+ * and the others intact, time travel still sees the old rows, and every refusal changes nothing.
+ */
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { liveFiles, tableKey } from '../../catalog/index.js';
+import { buildApp } from '../../services/api/index.js';
+import type { TokenService } from '../../services/auth/index.js';
+import { DeleteService } from '../../services/deletes/index.js';
+import { QueryService, queryFilesFor } from '../../services/query/index.js';
+import { bootstrapTestAuth } from '../helpers/auth.js';
+import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
+import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { createQueryFixture, HOURS_PER_DAY, type QueryFixture, ROWS_PER_FILE } from './fixture.js';
+
+let fixture: QueryFixture;
+let query: QueryService;
+let redis: TestRedis;
+let orchestration: TestOrchestration;
+let deletes: DeleteService;
+let app: FastifyInstance;
+let auth: TokenService;
+const tokens = { acme: '', other: '', reader: '', deleter: '' };
+
+const LIMITS = { confirmationThreshold: 1_000, maxRows: 100_000, runTimeoutMs: 60_000 };
+const day = (d: number, hour = 0) => new Date((BASE_US + (d * 24 + hour) * HOUR_US) / 1000).toISOString();
+
+beforeAll(async () => {
+  fixture = await createQueryFixture(async (store) => {
+    auth = (await bootstrapTestAuth(store)).auth;
+    tokens.acme = (await auth.tenants.create('acme', 'Acme')).token;
+    tokens.other = (await auth.tenants.create('other', 'Other')).token;
+    tokens.reader = (await auth.create('acme', { name: 'r', permissions: ['read'] })).token;
+    tokens.deleter = (
+      await auth.create('acme', { name: 'd', permissions: ['read', 'delete'], databases: ['ops'] })
+    ).token;
+  });
+  redis = await startTestRedis();
+  orchestration = await startTestOrchestration(fixture.store, redis);
+  query = await QueryService.open({
+    catalogs: fixture.catalogs,
+    files: queryFilesFor(fixture.store, join(fixture.dir, 'cache'), 1 << 30),
+    engine: { threads: 1, maxInstances: 4 },
+    timeoutMs: 30_000,
+  });
+  deletes = new DeleteService({ query, orchestrator: orchestration.orchestrator, limits: LIMITS });
+  app = await buildApp({
+    logger: pino({ level: 'silent' }),
+    version: 'test',
+    readiness: [],
+    auth,
+    deletes: { deletes },
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await app?.close();
+  query?.close();
+  await orchestration?.stop();
+  await redis?.stop();
+  await fixture?.close();
+});
+
+const rows = async (sql: string, asOf?: { version: number }, tenant = 'acme') =>
+  (
+    await query.run({ tenant, database: 'metrics', sql, ...(asOf ? { asOf } : {}) }, async (r) =>
+      r.getRowObjectsJS(),
+    )
+  ).value;
+const count = async (where: string, asOf?: { version: number }, tenant = 'acme') =>
+  Number((await rows(`SELECT count(*) AS n FROM cpu WHERE ${where}`, asOf, tenant))[0]!.n);
+const headVersion = async () => (await fixture.catalogs.forTenant('acme').refresh()).version;
+const cpuPaths = async () => {
+  const state = await fixture.catalogs.forTenant('acme').refresh();
+  return new Set([...liveFiles(state.tables.get(tableKey('metrics', 'cpu'))!)].map((f) => f.path));
+};
+
+const post = (body: unknown, token = tokens.acme) =>
+  app.inject({
+    method: 'POST',
+    url: '/api/v1/delete',
+    payload: body as object,
+    headers: { authorization: `Bearer ${token}` },
+  });
+
+describe('delete runs', () => {
+  it('dry run counts what the real run deletes; matching rows go, the others stay, a pinned query still sees them', async () => {
+    const where = `host = 'host-3' AND time >= '${day(2)}' AND time < '${day(3)}'`;
+    const total = await count('true');
+    const matching = await count(where);
+    expect(matching).toBe(HOURS_PER_DAY.length * (ROWS_PER_FILE / 5));
+    const keptBefore = await rows(
+      `SELECT time, host, usage FROM cpu WHERE NOT (${where}) ORDER BY time, host, usage`,
+    );
+    const pathsBefore = await cpuPaths();
+    const before = await headVersion();
+
+    const dry = await deletes.delete({
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'cpu',
+      where,
+      dryRun: true,
+      confirm: false,
+    });
+    expect(dry).toMatchObject({
+      dryRun: true,
+      deletedRows: matching,
+      affectedFiles: HOURS_PER_DAY.length,
+      rewrittenFiles: HOURS_PER_DAY.length,
+      removedFiles: 0,
+      runId: null,
+    });
+    // Pruned by the WHERE's time bounds: one day's files, not 30 days'.
+    expect(dry.scannedFiles).toBe(HOURS_PER_DAY.length);
+    expect(await headVersion()).toBe(before);
+
+    const real = await deletes.delete({
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'cpu',
+      where,
+      dryRun: false,
+      confirm: true,
+    });
+    expect(real.deletedRows).toBe(dry.deletedRows);
+    expect(real.affectedFiles).toBe(dry.affectedFiles);
+    expect(real.runId).toMatch(/^run_/);
+    expect(real.commitVersion).toBe(before + 1);
+
+    expect(await count(where)).toBe(0);
+    expect(await count('true')).toBe(total - matching);
+    expect(await rows(`SELECT time, host, usage FROM cpu ORDER BY time, host, usage`)).toEqual(keptBefore);
+    // Only the affected files were swapped.
+    const pathsAfter = await cpuPaths();
+    const removed = [...pathsBefore].filter((p) => !pathsAfter.has(p));
+    const added = [...pathsAfter].filter((p) => !pathsBefore.has(p));
+    expect(removed).toHaveLength(HOURS_PER_DAY.length);
+    expect(added).toHaveLength(HOURS_PER_DAY.length);
+    // Time travel to before the delete reads the old files.
+    expect(await count(where, { version: before })).toBe(matching);
+    expect(await count('true', { version: before })).toBe(total);
+
+    const run = await orchestration.orchestrator.history.get('acme', real.runId!);
+    expect(run?.kind).toBe('delete');
+    expect(run?.tasks[0]?.result?.wrote.removed).toHaveLength(HOURS_PER_DAY.length);
+  });
+
+  it('a file whose every row matches is removed, not rewritten', async () => {
+    const where = `time >= '${day(5, 6)}' AND time < '${day(5, 7)}'`;
+    const outcome = await deletes.delete({
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'cpu',
+      where,
+      dryRun: false,
+      confirm: true,
+    });
+    expect(outcome).toMatchObject({
+      deletedRows: ROWS_PER_FILE,
+      affectedFiles: 1,
+      removedFiles: 1,
+      rewrittenFiles: 0,
+    });
+    expect(await count(where)).toBe(0);
+    const run = await orchestration.orchestrator.history.get('acme', outcome.runId!);
+    expect(run?.tasks[0]?.result?.wrote.files).toHaveLength(0);
+  });
+
+  it('a WHERE that matches nothing deletes nothing and starts no run', async () => {
+    const before = await headVersion();
+    const outcome = await deletes.delete({
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'cpu',
+      where: `host = 'nobody'`,
+      dryRun: false,
+      confirm: true,
+    });
+    expect(outcome).toMatchObject({ deletedRows: 0, affectedFiles: 0, runId: null });
+    expect(await headVersion()).toBe(before);
+  });
+
+  it('a delete trigger naming a file that is no longer live is refused with 409 (the service counts again)', async () => {
+    const where = `host = 'host-1' AND time >= '${day(7)}' AND time < '${day(7, 1)}'`;
+    const match = await query.matchRows({ tenant: 'acme', database: 'metrics', table: 'cpu', where });
+    expect(match.matchedRows).toBe(ROWS_PER_FILE / 5);
+    await expect(
+      orchestration.orchestrator.submit({
+        kind: 'delete',
+        tenant: 'acme',
+        logicalTime: '2026-04-01T00:00:00Z',
+        database: 'metrics',
+        table: 'cpu',
+        predicate: match.predicate,
+        files: [`${match.files[0]!.file.path}.gone`],
+        matchedRows: match.matchedRows,
+      }),
+    ).rejects.toMatchObject({ code: 'PLAN_INVALID_TRIGGER', httpStatus: 409 });
+  });
+
+  it('after a compaction and a delete, as_of before them returns the old rows', async () => {
+    const partition = 'date=2026-03-10/hour=06';
+    const inPartition = `time >= '${day(9, 6)}' AND time < '${day(9, 7)}'`;
+    const catalog = fixture.catalogs.forTenant('acme');
+    // A second file in the partition (late rows), so the compaction has two to merge.
+    await writeDataFiles({
+      store: fixture.store,
+      catalog,
+      database: 'metrics',
+      table: 'cpu',
+      files: [
+        {
+          fileId: 'late',
+          sql: `SELECT make_timestamp(${BASE_US + (9 * 24 + 6) * HOUR_US}::BIGINT + 3_000_000 + i * 7_000_000) AS time,
+            'host-' || (i % 5) AS host, 'eu' AS region, 1.5 AS usage, 7::BIGINT AS procs, false AS busy FROM range(50) t(i)`,
+        },
+      ],
+    });
+    const before = await catalog.refresh();
+    const oldRows = await rows(`SELECT * FROM cpu WHERE ${inPartition} ORDER BY ALL`, {
+      version: before.version,
+    });
+    expect(oldRows).toHaveLength(ROWS_PER_FILE + 50);
+
+    const compaction = await orchestration.orchestrator.submit({
+      kind: 'compaction',
+      tenant: 'acme',
+      logicalTime: '2026-04-02T00:00:00Z',
+      tier: 'daily',
+      database: 'metrics',
+      table: 'cpu',
+      partition,
+    });
+    expect(compaction.taskCount).toBe(1);
+    expect((await orchestration.orchestrator.waitForRun('acme', compaction.runId)).status).toBe('succeeded');
+    const compacted = await catalog.refresh();
+    expect(compacted.tables.get(tableKey('metrics', 'cpu'))!.partitions.get(partition)!.size).toBe(1);
+
+    const outcome = await deletes.delete({
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'cpu',
+      where: `${inPartition} AND host = 'host-2'`,
+      dryRun: false,
+      confirm: true,
+    });
+    expect(outcome.deletedRows).toBe(ROWS_PER_FILE / 5 + 10);
+    expect(await count(inPartition)).toBe(ROWS_PER_FILE + 50 - outcome.deletedRows);
+    // Neither the compaction nor the delete changed what version `before` reads.
+    expect(
+      await rows(`SELECT * FROM cpu WHERE ${inPartition} ORDER BY ALL`, { version: before.version }),
+    ).toEqual(oldRows);
+  });
+});
+
+describe('refusals change nothing', () => {
+  const attempt = (where: string, extra: Partial<{ dryRun: boolean; confirm: boolean }> = {}) =>
+    deletes.delete({
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'cpu',
+      where,
+      dryRun: false,
+      confirm: true,
+      ...extra,
+    });
+
+  it.each([
+    [`true) UNION ALL (SELECT * FROM cpu`, 'QUERY_REFUSED'],
+    [`host = 'a'; DROP TABLE cpu`, 'INVALID_SQL'],
+    [`host IN (SELECT host FROM mem)`, 'QUERY_REFUSED'],
+    [`host IN (SELECT content FROM read_text('/etc/passwd'))`, 'QUERY_REFUSED'],
+    [`getenv('HOME') = host`, 'QUERY_REFUSED'],
+    [`row_number() OVER () = 1`, 'QUERY_REFUSED'],
+    [`nonexistent_column = 1`, 'QUERY_FAILED'],
+    // Pruned to no file at all, the WHERE is still bound against the table's columns.
+    [`nonexistent_column = 1 AND time < '2000-01-01'`, 'QUERY_FAILED'],
+    [`host = `, 'INVALID_SQL'],
+  ])('WHERE %s → %s', async (where, code) => {
+    const before = await headVersion();
+    await expect(attempt(where)).rejects.toMatchObject({ code, httpStatus: 400 });
+    expect(await headVersion()).toBe(before);
+  });
+
+  it('a delete without confirm is refused, naming the count; every-row and large deletes say so', async () => {
+    const before = await headVersion();
+    await expect(attempt(`host = 'host-4' AND time < '${day(1)}'`, { confirm: false })).rejects.toMatchObject(
+      {
+        code: 'CONFIRM_REQUIRED',
+        message: expect.stringMatching(/removes 400 rows of metrics\.cpu/),
+      },
+    );
+    await expect(attempt('1=1', { confirm: false })).rejects.toMatchObject({
+      code: 'CONFIRM_REQUIRED',
+      message: expect.stringMatching(/matches every row/),
+    });
+    await expect(attempt(`time < '${day(3)}'`, { confirm: false })).rejects.toMatchObject({
+      code: 'CONFIRM_REQUIRED',
+      message: expect.stringMatching(/above delete\.confirmationThreshold 1000/),
+    });
+    const small = new DeleteService({
+      query,
+      orchestrator: orchestration.orchestrator,
+      limits: { ...LIMITS, maxRows: 1_000 },
+    });
+    await expect(
+      small.delete({
+        tenant: 'acme',
+        database: 'metrics',
+        table: 'cpu',
+        where: '',
+        dryRun: false,
+        confirm: true,
+      }),
+    ).rejects.toMatchObject({ code: 'DELETE_TOO_LARGE', httpStatus: 400 });
+    expect(await headVersion()).toBe(before);
+  });
+
+  it('another tenant’s table and unknown tables are not found', async () => {
+    await expect(
+      deletes.delete({
+        tenant: 'acme',
+        database: 'metrics',
+        table: 'nope',
+        where: 'true',
+        dryRun: true,
+        confirm: false,
+      }),
+    ).rejects.toMatchObject({ code: 'TABLE_NOT_FOUND', httpStatus: 404 });
+    // Tenant `other` deleting by acme's names reaches only its own table.
+    const otherBefore = await count('true', undefined, 'other');
+    const outcome = await deletes.delete({
+      tenant: 'other',
+      database: 'metrics',
+      table: 'cpu',
+      where: `time < '${day(0, 1)}'`,
+      dryRun: false,
+      confirm: true,
+    });
+    expect(outcome.deletedRows).toBe(ROWS_PER_FILE);
+    expect(await count('true', undefined, 'other')).toBe(otherBefore - ROWS_PER_FILE);
+    expect(await count(`time < '${day(0, 1)}'`)).toBe(ROWS_PER_FILE);
+  });
+});
+
+describe('POST /api/v1/delete', () => {
+  it('answers Arc’s shape for a dry run and a real one', async () => {
+    const where = `host = 'host-0' AND time >= '${day(20)}' AND time < '${day(21)}'`;
+    const dry = await post({ database: 'metrics', measurement: 'cpu', where, dry_run: true });
+    expect(dry.statusCode, dry.body).toBe(200);
+    expect(dry.json()).toMatchObject({
+      success: true,
+      deleted_count: 400,
+      affected_files: 4,
+      rewritten_files: 4,
+      dry_run: true,
+      run_id: null,
+      commit_version: null,
+    });
+    const real = await post({ database: 'metrics', measurement: 'cpu', where, confirm: true });
+    expect(real.statusCode, real.body).toBe(200);
+    expect(real.json()).toMatchObject({ success: true, deleted_count: 400, dry_run: false });
+    expect(real.json().run_id).toMatch(/^run_/);
+    expect(real.json().commit_version).toBeGreaterThan(dry.json().catalog_version);
+  });
+
+  it('refuses with 400s naming the problem', async () => {
+    const cases: [unknown, number, string][] = [
+      [{ database: 'metrics', measurement: 'cpu', where: `host = 'host-1'` }, 400, 'CONFIRM_REQUIRED'],
+      [
+        { database: 'metrics', measurement: 'cpu', where: 'x IN (SELECT 1)', confirm: true },
+        400,
+        'QUERY_REFUSED',
+      ],
+      [{ database: 'metrics', measurement: 'nope', where: 'true', dry_run: true }, 404, 'TABLE_NOT_FOUND'],
+      [{ database: 'metrics', where: 'true' }, 400, 'VALIDATION_ERROR'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await post(body);
+      expect(res.statusCode, res.body).toBe(status);
+      expect(res.json().code, res.body).toBe(code);
+    }
+  });
+
+  it('needs the delete permission and the database in the token’s scope', async () => {
+    const body = { database: 'metrics', measurement: 'cpu', where: 'true', dry_run: true };
+    expect((await post(body, tokens.reader)).statusCode).toBe(403);
+    expect((await post(body, tokens.deleter)).statusCode).toBe(403);
+    expect((await post(body, 'weir_bogus')).statusCode).toBe(401);
+  });
+
+  it('GET /api/v1/delete/config shows the limits', async () => {
+    const res = await app.inject({
+      method: 'GET',
+      url: '/api/v1/delete/config',
+      headers: { authorization: `Bearer ${tokens.acme}` },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({
+      enabled: true,
+      confirmation_threshold: 1000,
+      max_rows_per_delete: 100_000,
+    });
+  });
+});

@@ -1,0 +1,285 @@
+/**
+ * One window of a continuous query (DESIGN.md §6, ADR 0019). The query runs behind the query guard
+ * on the tenant's locked engine, over the source as of the task's catalog version; its rows replace
+ * the destination's rows of the window in one commit (idempotency key: the task id), which also
+ * moves the CQ's progress. The destination is read at the head when committing — a compaction may
+ * have merged its files — and the swap is redone if another commit replaced them meanwhile.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { tableFromIPC } from 'apache-arrow';
+import {
+  CatalogConflictError,
+  type FileSpec,
+  liveFiles,
+  type PolicySpec,
+  paths,
+  type TenantCatalog,
+  type TenantState,
+  tableKey,
+  WeirError,
+} from '../../catalog/index.js';
+import type { DispatchEnvelope, FileRef, TaskResult } from '../../proto/index.js';
+import type { TaskInputs } from '../../proto/task-inputs.js';
+import { cqDefinitionOf, cqProgressAt } from '../../services/orchestrator/planner/index.js';
+import { cqSql } from '../../services/query/index.js';
+import { arrowStream } from '../../services/query/results/index.js';
+import { replayIdOf, type TaskContext } from './context.js';
+import { type TableShape, writeSortedFiles } from './data-files.js';
+import { rowsWithout } from './delete.js';
+import { withConnection } from './duckdb.js';
+import { fetchInputs } from './inputs.js';
+import { discardOutputs, isRejection, publishDataFile, recordedCommit } from './outputs.js';
+import { writePartitioned } from './partitioned.js';
+import { fileRef, taskResult } from './result.js';
+
+type CqInputs = TaskInputs<'cq'>;
+
+/** A window's answer is an aggregate: bounded well below what a query answer may be. */
+const WINDOW_LIMITS = { maxRows: 10_000_000, maxBytes: 1024 * 1024 * 1024 };
+const SWAP_ATTEMPTS = 3;
+/** Rewritten destination files get output indexes from here (the window's own files count from 0). */
+const REWRITE_INDEX = 1_000_000;
+
+export async function runCq(
+  envelope: DispatchEnvelope,
+  inputs: CqInputs,
+  ctx: TaskContext,
+): Promise<TaskResult> {
+  const started = performance.now();
+  const { tenant, taskId } = envelope;
+  const { database } = inputs;
+  if (!ctx.query) throw new Error('this worker has no query engine: continuous queries cannot run here');
+  if (replayIdOf(envelope) !== undefined)
+    throw new WeirError('NOT_REPLAYABLE', 'continuous query windows are not replayed', 409);
+  const catalog = ctx.catalogs.forTenant(tenant);
+  const window = { start: inputs.windowStartUs, end: inputs.windowEndUs };
+
+  const recorded = await recordedCommit(catalog, taskId);
+  if (recorded) {
+    return taskResult(envelope, {
+      reads: [],
+      wrote: { files: recorded.added, commitVersion: recorded.version },
+      summary: { redelivered: true },
+    });
+  }
+
+  // The window's rows, read at the task's version.
+  const sql = cqSql(inputs.query, window.start, window.end);
+  const answer = await ctx.query.run(
+    {
+      tenant,
+      database,
+      sql,
+      asOf: { version: envelope.catalogVersion },
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    },
+    async (result) => {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of arrowStream(result, WINDOW_LIMITS)) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    },
+  );
+  const reads = answer.plan.tables.map((t) => ({
+    database: t.database,
+    table: t.table,
+    partitions: [...new Set(t.files.map((f) => f.partition))].sort(),
+    files: t.files.map((f) => fileRef(f)),
+    catalogVersion: answer.plan.version,
+  }));
+  const rows = tableFromIPC(answer.value);
+  checkAnswer(
+    inputs,
+    rows.schema.fields.map((f) => f.name),
+  );
+
+  if (/[*?[\]{}]/.test(ctx.workDir))
+    throw new RangeError(`work directory ${ctx.workDir} holds glob characters`);
+  await mkdir(ctx.workDir, { recursive: true });
+  const dir = await mkdtemp(join(ctx.workDir, 'cq-'));
+  try {
+    const shape: TableShape = { columns: inputs.columns, sortKey: inputs.sortKey };
+    const outputs =
+      rows.numRows === 0
+        ? []
+        : await writePartitioned(envelope, ctx, catalog, {
+            ipc: answer.value,
+            table: rows,
+            shape,
+            partitioning: inputs.partitioning,
+            database,
+            tableName: inputs.destination,
+            dir: join(dir, 'window'),
+          });
+    for (const file of outputs) {
+      if (file.minTime < window.start || file.maxTime >= window.end) {
+        await discardOutputs(ctx.store, catalog, taskId, outputs);
+        throw new WeirError(
+          'CQ_OUTPUT_OUTSIDE_WINDOW',
+          `continuous query ${inputs.cqId} answered rows with times outside its window [${iso(window.start)}, ${iso(window.end)}); its time column must stay inside the window (e.g. time_bucket by the interval or less)`,
+          422,
+        );
+      }
+    }
+
+    for (let attempt = 1; ; attempt++) {
+      ctx.signal?.throwIfAborted();
+      const head = await catalog.refresh();
+      const swap = await rewriteOverlaps(
+        envelope,
+        ctx,
+        catalog,
+        head,
+        inputs,
+        shape,
+        join(dir, `swap-${attempt}`),
+      );
+      const actions = [
+        ...swap.removed.map((f) => ({
+          op: 'removeFile' as const,
+          database,
+          table: inputs.destination,
+          partition: f.partition,
+          path: f.path,
+        })),
+        ...[...outputs, ...swap.rewritten].map((file) => ({ op: 'addFile' as const, file })),
+        { op: 'setPolicy' as const, policy: progressPolicy(head, inputs) },
+      ];
+      try {
+        const outcome = await catalog.commit(actions, {
+          idempotencyKey: taskId,
+          runId: envelope.runId,
+          taskId,
+          operation: 'cq',
+          logicalTime: iso(window.start),
+        });
+        return taskResult(envelope, {
+          reads,
+          wrote: {
+            files: [...outputs, ...swap.rewritten].map((f) => fileRef(f)),
+            removed: swap.removed,
+            commitVersion: outcome.version,
+            committed: outcome.committed,
+          },
+          summary: {
+            windowStart: iso(window.start),
+            windowEnd: iso(window.end),
+            rowsRead: reads.reduce((sum, r) => sum + r.files.reduce((s, f) => s + f.rows, 0), 0),
+            rowsWritten: rows.numRows,
+            replacedFiles: swap.removed.length,
+            ms: Math.round(performance.now() - started),
+          },
+        });
+      } catch (error) {
+        await discardOutputs(ctx.store, catalog, taskId, swap.rewritten);
+        // The destination's files changed under the swap (a compaction): read them again.
+        if (error instanceof CatalogConflictError && attempt < SWAP_ATTEMPTS) continue;
+        if (isRejection(error)) await discardOutputs(ctx.store, catalog, taskId, outputs);
+        throw error;
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const iso = (micros: number) => new Date(micros / 1000).toISOString();
+
+/** The answer's columns must be columns of the destination, `time` among them. */
+function checkAnswer(inputs: CqInputs, names: readonly string[]): void {
+  const known = new Set(inputs.columns.map((c) => c.name));
+  const unknown = names.filter((name) => !known.has(name));
+  if (!names.includes('time') || unknown.length > 0) {
+    throw new WeirError(
+      'CQ_SCHEMA_MISMATCH',
+      `continuous query ${inputs.cqId} answered columns ${names.join(', ')}; ${inputs.database}.${inputs.destination} has ${[...known].join(', ')}${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ' (no time column)'}; update the query or the CQ`,
+      422,
+    );
+  }
+}
+
+/**
+ * The destination's live files holding rows of the window: each is removed, and its rows outside
+ * the window are written again (a compaction may have merged several windows into one file).
+ */
+async function rewriteOverlaps(
+  envelope: DispatchEnvelope,
+  ctx: TaskContext,
+  catalog: TenantCatalog,
+  head: TenantState,
+  inputs: CqInputs,
+  shape: TableShape,
+  dir: string,
+): Promise<{ removed: FileRef[]; rewritten: FileSpec[] }> {
+  const table = head.tables.get(tableKey(inputs.database, inputs.destination));
+  if (!table) {
+    throw new WeirError(
+      'CQ_DESTINATION_MISSING',
+      `destination ${inputs.database}.${inputs.destination} of continuous query ${inputs.cqId} no longer exists`,
+      409,
+    );
+  }
+  const overlapping = [...liveFiles(table)]
+    .filter((f) => f.minTime < inputs.windowEndUs && f.maxTime >= inputs.windowStartUs)
+    .sort((a, b) => (a.path < b.path ? -1 : 1));
+  const removed = overlapping.map((f) => fileRef(f));
+  const partial = overlapping.filter(
+    (f) => f.minTime < inputs.windowStartUs || f.maxTime >= inputs.windowEndUs,
+  );
+  if (partial.length === 0) return { removed, rewritten: [] };
+  await mkdir(dir, { recursive: true });
+  const local = await fetchInputs(ctx.store, partial, dir, ctx.signal);
+  const inWindow = `"time" >= make_timestamp(${inputs.windowStartUs}) AND "time" < make_timestamp(${inputs.windowEndUs})`;
+  const rewritten: FileSpec[] = [];
+  await withConnection(
+    ctx.duckdb,
+    async (connection) => {
+      for (const [i, file] of partial.entries()) {
+        const written = await writeSortedFiles(connection, shape, {
+          source: await rowsWithout(connection, shape, inputs.destination, local[i]!, inWindow),
+          sourceColumns: new Set(shape.columns.map((c) => c.name)),
+          tieBreakers: ['__weir_row'],
+          dedup: false,
+          targetRows: Number.MAX_SAFE_INTEGER,
+          dir: join(dir, `out-${i}`),
+        });
+        for (const output of written.files) {
+          rewritten.push(
+            await publishDataFile(envelope, ctx, catalog, {
+              database: inputs.database,
+              table: inputs.destination,
+              partition: paths.parsePartitionPath(file.partition),
+              index: REWRITE_INDEX + i,
+              file: output,
+            }),
+          );
+        }
+      }
+    },
+    ctx.signal,
+  );
+  return { removed, rewritten };
+}
+
+/** The CQ's progress after this window: watermark and checked version only move forward. */
+function progressPolicy(head: TenantState, inputs: CqInputs): PolicySpec {
+  const policy = head.policies.get(inputs.cqId);
+  if (!policy) {
+    throw new WeirError('CQ_NOT_FOUND', `continuous query ${inputs.cqId} was deleted while it ran`, 409);
+  }
+  const current = cqProgressAt(head, policy, cqDefinitionOf(policy));
+  return {
+    id: inputs.progressId,
+    kind: 'cq',
+    database: inputs.database,
+    table: inputs.destination,
+    definition: {
+      progress_of: inputs.cqId,
+      watermark_us: inputs.advanceWatermark
+        ? Math.max(current.watermark_us, inputs.windowEndUs)
+        : current.watermark_us,
+      checked_version: Math.max(current.checked_version, inputs.checkedVersion),
+    },
+  };
+}

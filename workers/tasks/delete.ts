@@ -1,0 +1,191 @@
+/**
+ * Delete (DESIGN.md §6): the files a delete plan names are rewritten without the rows its predicate
+ * matches — a file left empty is only removed — and one commit, whose idempotency key is the task
+ * id, swaps them. Kept rows keep their sorted order; output keys derive from the task id and the
+ * bytes are deterministic, so a redelivered attempt rewrites the same objects and commits nothing new.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { type FileSpec, paths, type TenantCatalog, WeirError } from '../../catalog/index.js';
+import type { DispatchEnvelope, TaskResult } from '../../proto/index.js';
+import type { TaskInputs } from '../../proto/task-inputs.js';
+import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
+import { duckdbType, type TableShape, writeSortedFiles } from './data-files.js';
+import { sqlIdentifier, sqlString, withConnection } from './duckdb.js';
+import { fetchInputs, liveInputs } from './inputs.js';
+import { discardOutputs, isRejection, publishDataFile, recordedCommit, sumRows } from './outputs.js';
+import { fileRef, taskResult } from './result.js';
+
+type DeleteInputs = TaskInputs<'delete'>;
+
+/** Rewritten files keep the size they had: one output per input. */
+const ONE_FILE = Number.MAX_SAFE_INTEGER;
+
+export async function runDelete(
+  envelope: DispatchEnvelope,
+  inputs: DeleteInputs,
+  ctx: TaskContext,
+): Promise<TaskResult> {
+  const started = performance.now();
+  const { tenant, taskId } = envelope;
+  const { database } = inputs;
+  const replayId = replayIdOf(envelope);
+  const catalog = ctx.catalogs.forTenant(tenant);
+  const state = await catalog.at({ version: envelope.catalogVersion });
+  const table = tableAt(state, database, inputs.table);
+  assertTableShape('delete', inputs, table);
+  const inputRefs = liveInputs('delete', state, table, inputs.files).map((entry) => fileRef(entry));
+  const reads = [
+    {
+      database,
+      table: inputs.table,
+      partitions: [...new Set(inputs.files.map((f) => f.partition))],
+      files: inputRefs,
+      catalogVersion: state.version,
+    },
+  ];
+
+  if (replayId === undefined) {
+    const recorded = await recordedCommit(catalog, taskId);
+    if (recorded) {
+      return taskResult(envelope, {
+        reads,
+        wrote: {
+          files: recorded.added,
+          removed: inputRefs.filter((f) => recorded.removedPaths.includes(f.path)),
+          commitVersion: recorded.version,
+        },
+        summary: { deletedRows: inputs.matchedRows, rowsKept: sumRows(recorded.added), redelivered: true },
+      });
+    }
+  }
+
+  if (/[*?[\]{}]/.test(ctx.workDir))
+    throw new RangeError(`work directory ${ctx.workDir} holds glob characters`);
+  await mkdir(ctx.workDir, { recursive: true });
+  const dir = await mkdtemp(join(ctx.workDir, 'delete-'));
+  try {
+    const local = await fetchInputs(ctx.store, inputs.files, dir, ctx.signal);
+    const shape: TableShape = { columns: inputs.columns, sortKey: inputs.sortKey };
+    const outputs: FileSpec[] = [];
+    let rowsKept = 0;
+    let filesRemoved = 0;
+    await withConnection(
+      ctx.duckdb,
+      async (connection) => {
+        // Predicates compare times in UTC, as the query engine that counted the matches does.
+        await connection.run(`SET TimeZone = 'UTC'`);
+        for (const [i, input] of inputs.files.entries()) {
+          ctx.signal?.throwIfAborted();
+          const source = await rowsWithout(connection, shape, inputs.table, local[i]!, inputs.predicate);
+          const written = await writeSortedFiles(connection, shape, {
+            source,
+            sourceColumns: new Set(shape.columns.map((c) => c.name)),
+            tieBreakers: ['__weir_row'],
+            dedup: false,
+            targetRows: ONE_FILE,
+            dir: join(dir, `out-${i}`),
+          });
+          rowsKept += written.rows;
+          if (written.files.length === 0) filesRemoved++;
+          for (const file of written.files) {
+            outputs.push(
+              await publishDataFile(envelope, ctx, catalog, {
+                database,
+                table: inputs.table,
+                partition: paths.parsePartitionPath(input.partition),
+                index: i,
+                file,
+              }),
+            );
+          }
+        }
+      },
+      ctx.signal,
+    );
+    const rowsIn = sumRows(inputRefs);
+    const deletedRows = rowsIn - rowsKept;
+    if (deletedRows !== inputs.matchedRows) {
+      // The rows the user was shown are not the rows this would delete: change nothing.
+      await discardOutputs(ctx.store, catalog, taskId, outputs);
+      throw new WeirError(
+        'DELETE_COUNT_MISMATCH',
+        `the delete's predicate matches ${deletedRows} rows of ${database}.${inputs.table} here but ${inputs.matchedRows} when it was planned; nothing was deleted`,
+        409,
+        { planned: inputs.matchedRows, found: deletedRows },
+      );
+    }
+    const outputRefs = outputs.map((spec) => fileRef(spec));
+    const summary = {
+      deletedRows,
+      rowsKept,
+      filesRewritten: outputs.length,
+      filesRemoved,
+      ms: Math.round(performance.now() - started),
+    };
+    if (replayId !== undefined)
+      return taskResult(envelope, { reads, wrote: { files: outputRefs }, summary: { ...summary, replayId } });
+
+    ctx.signal?.throwIfAborted();
+    const actions = [
+      ...inputs.files.map((f) => ({
+        op: 'removeFile' as const,
+        database,
+        table: inputs.table,
+        partition: f.partition,
+        path: f.path,
+      })),
+      ...outputs.map((file) => ({ op: 'addFile' as const, file })),
+    ];
+    let outcome: Awaited<ReturnType<TenantCatalog['commit']>>;
+    try {
+      outcome = await catalog.commit(actions, {
+        idempotencyKey: taskId,
+        runId: envelope.runId,
+        taskId,
+        operation: 'delete',
+      });
+    } catch (error) {
+      if (isRejection(error)) await discardOutputs(ctx.store, catalog, taskId, outputs);
+      throw error;
+    }
+    return taskResult(envelope, {
+      reads,
+      wrote: {
+        files: outputRefs,
+        removed: inputRefs,
+        commitVersion: outcome.version,
+        committed: outcome.committed,
+      },
+      summary: outcome.committed ? summary : { ...summary, redelivered: true },
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The rows of one file the predicate does not match, as a relation: columns cast to the table's
+ * types (NULL where the file predates a column, as queries see them), named after the table so a
+ * qualified reference in the predicate binds, and numbered in file order. A row for which the
+ * predicate is NULL is kept, as SQL's DELETE keeps it.
+ */
+export async function rowsWithout(
+  connection: DuckDBConnection,
+  shape: TableShape,
+  tableName: string,
+  localPath: string,
+  predicate: string,
+): Promise<string> {
+  const file = `read_parquet(${sqlString(localPath)}, file_row_number = true)`;
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${file}`);
+  const present = new Set(described.getRows().map((row) => String(row[0])));
+  const columns = shape.columns.map((c) => {
+    const name = sqlIdentifier(c.name);
+    return `CAST(${present.has(c.name) ? name : 'NULL'} AS ${duckdbType(c.type)}) AS ${name}`;
+  });
+  const rows = `(SELECT ${columns.join(', ')}, file_row_number AS __weir_row FROM ${file}) AS ${sqlIdentifier(tableName)}`;
+  return `(SELECT * FROM ${rows} WHERE NOT coalesce((${predicate}), false))`;
+}
