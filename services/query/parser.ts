@@ -26,6 +26,24 @@ function readTree(text: string): Serialized {
   return JSON.parse(text.replaceAll(/"query_location":\d{16,}/g, '"query_location":0')) as Serialized;
 }
 
+const FLOAT_TYPES = new Set(['DOUBLE', 'FLOAT']);
+/** Marks a whole-number float constant while the tree is written as JSON (user SQL holds no NUL). */
+const FLOAT_MARK = '\u0000float:';
+
+/**
+ * The tree as JSON text for DuckDB. A float constant that is a whole number (`1e3`, `10%`) would be
+ * written as an integer, which DuckDB refuses for a DOUBLE: it is written with a decimal point.
+ */
+function treeText(tree: unknown): string {
+  const text = JSON.stringify(tree, function (this: Record<string, unknown>, key, value: unknown) {
+    const type = this.type as { id?: unknown } | undefined;
+    if (key === 'value' && typeof value === 'number' && FLOAT_TYPES.has(String(type?.id)))
+      return `${FLOAT_MARK}${value}`;
+    return value;
+  });
+  return text.replaceAll(/"\\u0000float:([^"]*)"/g, (_, n: string) => (/[.eEN]/.test(n) ? n : `${n}.0`));
+}
+
 export class SqlParser {
   /** One connection, one statement at a time. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -70,7 +88,7 @@ export class SqlParser {
   /** SQL text of a (rewritten) query node. */
   async render(node: SqlNode): Promise<string> {
     const tree = { error: false, statements: [{ node, named_param_map: [] }] };
-    const result = await this.run('SELECT json_deserialize_sql($1::JSON)', [JSON.stringify(tree)]);
+    const result = await this.run('SELECT json_deserialize_sql($1::JSON)', [treeText(tree)]);
     return String(result.getRows()[0]![0]);
   }
 

@@ -79,6 +79,8 @@ const day = (d: number, hour = 0) => new Date((BASE_US + (d * 24 + hour) * HOUR_
 /** Weir SQL, and the raw DuckDB SQL over views named as the tables (default: the same text without database names). */
 const EQUIVALENT: [string, string?][] = [
   ['SELECT count(*) AS n FROM cpu'],
+  // Whole-number float constants survive the parse and render round trip.
+  ['SELECT 1e3 AS k, count(*) FILTER (WHERE usage > 5e1) AS n FROM cpu'],
   ['SELECT count(*) AS n, sum(usage) AS s, min(time) AS first, max(time) AS last FROM metrics.cpu'],
   ['SELECT host, avg(usage) AS u FROM cpu GROUP BY host ORDER BY host'],
   ['SELECT region, count(DISTINCT host) AS hosts FROM cpu GROUP BY ALL ORDER BY region'],
