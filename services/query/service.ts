@@ -334,6 +334,19 @@ export class QueryService {
     }
   }
 
+  /**
+   * Refuses a predicate that is not one guarded condition on the rows of `table`: the delete task
+   * checks the predicate it is about to run, whoever planned it.
+   */
+  async checkPredicate(table: string, predicate: string): Promise<void> {
+    const root = await this.parser.parse(`SELECT * FROM ${sqlIdentifier(table)} WHERE (${predicate})`);
+    checkRowMatchStatement(root);
+    guardQuery(root, {
+      database: '',
+      resolve: (database, name) => (name === table ? { database, table: name } : undefined),
+    });
+  }
+
   /** The WHERE of a checked row-match statement as DuckDB renders it. */
   private async renderPredicate(root: SqlNode): Promise<string> {
     const relation = {

@@ -133,6 +133,16 @@ describe('runs, lineage, compaction and retention routes', () => {
     const badTrigger = await call('POST', '/api/v1/runs', { kind: 'compaction', tier: 'weekly' });
     expect(badTrigger.status).toBe(400);
     expect(badTrigger.body.error).toMatch(/tier/);
+    // A delete carries a predicate its service guarded: it is never started from a raw trigger.
+    const rawDelete = await call('POST', '/api/v1/runs', {
+      kind: 'delete',
+      database: 'db',
+      table: 'cpu',
+      predicate: "EXISTS (SELECT 1 FROM read_text('/etc/passwd'))",
+      files: ['x'],
+      matchedRows: 1,
+    });
+    expect(rawDelete).toMatchObject({ status: 400, body: { code: 'RUN_KIND_NOT_STARTABLE' } });
   });
 
   it('retention: create, list, read, update, dry run, confirmed run, executions, delete', async () => {

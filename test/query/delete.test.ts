@@ -204,6 +204,30 @@ describe('delete runs', () => {
     ).rejects.toMatchObject({ code: 'PLAN_INVALID_TRIGGER', httpStatus: 409 });
   });
 
+  it('the delete task guards the predicate it runs, whoever planned it', async () => {
+    const match = await query.matchRows({
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'cpu',
+      where: `host = 'host-2'`,
+    });
+    const before = await headVersion();
+    const submitted = await orchestration.orchestrator.submit({
+      kind: 'delete',
+      tenant: 'acme',
+      logicalTime: '2026-04-01T00:00:00Z',
+      database: 'metrics',
+      table: 'cpu',
+      predicate: "EXISTS (SELECT 1 FROM read_text('/etc/passwd'))",
+      files: [match.files[0]!.file.path],
+      matchedRows: match.files[0]!.matchedRows,
+    });
+    const run = await orchestration.orchestrator.waitForRun('acme', submitted.runId);
+    expect(run.status).toBe('failed');
+    expect(run.tasks[0]?.error?.code).toBe('QUERY_REFUSED');
+    expect(await headVersion()).toBe(before);
+  });
+
   it('after a compaction and a delete, as_of before them returns the old rows', async () => {
     const partition = 'date=2026-03-10/hour=06';
     const inPartition = `time >= '${day(9, 6)}' AND time < '${day(9, 7)}'`;

@@ -36,6 +36,9 @@ export async function runDelete(
   const state = await catalog.at({ version: envelope.catalogVersion });
   const table = tableAt(state, database, inputs.table);
   assertTableShape('delete', inputs, table);
+  // The predicate runs on this worker's own DuckDB, which can read local files: guard it here too.
+  if (!ctx.query) throw new Error('this worker has no query engine: deletes cannot run here');
+  await ctx.query.checkPredicate(inputs.table, inputs.predicate);
   const inputRefs = liveInputs('delete', state, table, inputs.files).map((entry) => fileRef(entry));
   const reads = [
     {

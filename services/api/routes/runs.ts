@@ -1,9 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { WeirError } from '../../../catalog/index.js';
 import { type Orchestrator, walkLineage } from '../../orchestrator/index.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
 
+/** Run kinds an admin may start from a raw trigger. */
+const STARTABLE_KINDS = [
+  'compaction',
+  'retention',
+  'checkpoint',
+  'events-compaction',
+  'expire',
+  'cq',
+  'noop',
+];
 export interface RunRoutesOptions {
   orchestrator: Orchestrator;
 }
@@ -65,7 +76,8 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
       config: { permission: 'admin' },
       schema: {
         tags: ['runs'],
-        summary: 'Start a run from a trigger (compaction, retention, checkpoint, events-compaction, expire)',
+        summary:
+          'Start a run from a trigger (compaction, retention, checkpoint, events-compaction, expire, cq)',
         body: looseObject.describe('A trigger without `tenant`; `logicalTime` defaults to now.'),
         response: {
           200: z.object({ success: z.literal(true) }).catchall(z.unknown()),
@@ -75,6 +87,16 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
       },
     },
     async (request) => {
+      const kind = String(request.body.kind);
+      // Deletes and flushes carry what their services checked (a guarded predicate, a staged
+      // batch): they start only through those services.
+      if (!STARTABLE_KINDS.includes(kind)) {
+        throw new WeirError(
+          'RUN_KIND_NOT_STARTABLE',
+          `runs of kind ${JSON.stringify(kind)} cannot be started here; this endpoint starts ${STARTABLE_KINDS.join(', ')}`,
+          400,
+        );
+      }
       const trigger = { logicalTime: new Date().toISOString(), ...request.body, tenant: tenantOf(request) };
       return { success: true as const, ...(await orchestrator.submit(trigger)) };
     },
