@@ -14,14 +14,7 @@ import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './conte
 import { type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
 import { fetchInputs, liveInputs } from './inputs.js';
-import {
-  discardOutputs,
-  isRejection,
-  publishDataFile,
-  recordedCommit,
-  sameFiles,
-  sumRows,
-} from './outputs.js';
+import { commitSwap, publishDataFile, recordedCommit, sameFiles, sumRows } from './outputs.js';
 import { fileRef, taskResult } from './result.js';
 
 type CompactionInputs = TaskInputs<'compaction'>;
@@ -150,28 +143,13 @@ export async function runCompaction(
     }
 
     ctx.signal?.throwIfAborted();
-    const actions = [
-      ...inputRefs.map((f) => ({
-        op: 'removeFile' as const,
-        database,
-        table: inputs.table,
-        partition,
-        path: f.path,
-      })),
-      ...outputs.map((file) => ({ op: 'addFile' as const, file })),
-    ];
-    let outcome: Awaited<ReturnType<TenantCatalog['commit']>>;
-    try {
-      outcome = await catalog.commit(actions, {
-        idempotencyKey: taskId,
-        runId: envelope.runId,
-        taskId,
-        operation: 'compaction',
-      });
-    } catch (error) {
-      if (isRejection(error)) await discardOutputs(ctx.store, catalog, taskId, outputs);
-      throw error;
-    }
+    const outcome = await commitSwap(envelope, ctx.store, catalog, {
+      database,
+      table: inputs.table,
+      removed: inputRefs,
+      added: outputs,
+      operation: 'compaction',
+    });
     phase('commitMs');
     if (!outcome.committed) {
       // Another attempt of this task committed while this one ran: its outputs are the answer.

@@ -8,14 +8,14 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type FileSpec, paths, type TenantCatalog, WeirError } from '../../catalog/index.js';
+import { type FileSpec, paths, WeirError } from '../../catalog/index.js';
 import type { DispatchEnvelope, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
 import { duckdbType, type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlIdentifier, sqlString, withConnection } from './duckdb.js';
 import { fetchInputs, liveInputs } from './inputs.js';
-import { discardOutputs, isRejection, publishDataFile, recordedCommit, sumRows } from './outputs.js';
+import { commitSwap, discardOutputs, publishDataFile, recordedCommit, sumRows } from './outputs.js';
 import { fileRef, taskResult } from './result.js';
 
 type DeleteInputs = TaskInputs<'delete'>;
@@ -132,28 +132,13 @@ export async function runDelete(
       return taskResult(envelope, { reads, wrote: { files: outputRefs }, summary: { ...summary, replayId } });
 
     ctx.signal?.throwIfAborted();
-    const actions = [
-      ...inputs.files.map((f) => ({
-        op: 'removeFile' as const,
-        database,
-        table: inputs.table,
-        partition: f.partition,
-        path: f.path,
-      })),
-      ...outputs.map((file) => ({ op: 'addFile' as const, file })),
-    ];
-    let outcome: Awaited<ReturnType<TenantCatalog['commit']>>;
-    try {
-      outcome = await catalog.commit(actions, {
-        idempotencyKey: taskId,
-        runId: envelope.runId,
-        taskId,
-        operation: 'delete',
-      });
-    } catch (error) {
-      if (isRejection(error)) await discardOutputs(ctx.store, catalog, taskId, outputs);
-      throw error;
-    }
+    const outcome = await commitSwap(envelope, ctx.store, catalog, {
+      database,
+      table: inputs.table,
+      removed: inputs.files,
+      added: outputs,
+      operation: 'delete',
+    });
     return taskResult(envelope, {
       reads,
       wrote: {

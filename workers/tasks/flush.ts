@@ -12,7 +12,7 @@ import type { DispatchEnvelope, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { readStagingBatch } from '../../services/ingest/index.js';
 import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
-import { discardOutputs, isRejection, recordedCommit, sumRows } from './outputs.js';
+import { commitSwap, recordedCommit, sumRows } from './outputs.js';
 import { writePartitioned } from './partitioned.js';
 import { fileRef, taskResult } from './result.js';
 
@@ -24,7 +24,7 @@ export async function runFlush(
   ctx: TaskContext,
 ): Promise<TaskResult> {
   const started = performance.now();
-  const { tenant, taskId } = envelope;
+  const { tenant } = envelope;
   const { database } = inputs;
   const replayId = replayIdOf(envelope);
   const catalog = ctx.catalogs.forTenant(tenant);
@@ -98,16 +98,13 @@ export async function runFlush(
       return taskResult(envelope, { reads, wrote: { files: outputRefs }, summary: { ...summary, replayId } });
 
     ctx.signal?.throwIfAborted();
-    let outcome: Awaited<ReturnType<TenantCatalog['commit']>>;
-    try {
-      outcome = await catalog.commit(
-        outputs.map((file) => ({ op: 'addFile' as const, file })),
-        { idempotencyKey: taskId, runId: envelope.runId, taskId, operation: 'flush' },
-      );
-    } catch (error) {
-      if (isRejection(error)) await discardOutputs(ctx.store, catalog, taskId, outputs);
-      throw error;
-    }
+    const outcome = await commitSwap(envelope, ctx.store, catalog, {
+      database,
+      table: inputs.table,
+      removed: [],
+      added: outputs,
+      operation: 'flush',
+    });
     await ctx.store.delete(inputs.stagingPath);
     return taskResult(envelope, {
       reads,

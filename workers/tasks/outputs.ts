@@ -169,3 +169,48 @@ export function sameFiles(a: readonly FileRef[], b: readonly FileRef[]): boolean
       .join('\n');
   return key(a) === key(b);
 }
+
+export interface SwapCommit {
+  database: string;
+  table: string;
+  /** Live files the commit removes. */
+  removed: readonly { partition: string; path: string }[];
+  /** The task's published outputs it adds. */
+  added: readonly FileSpec[];
+  /** Commit label (`compaction`, `delete`, `flush`…). */
+  operation: string;
+}
+
+/**
+ * Commits a task's swap with the task id as idempotency key; when the catalog refuses it, the
+ * outputs are deleted so they do not linger unreferenced.
+ */
+export async function commitSwap(
+  envelope: DispatchEnvelope,
+  store: ObjectStore,
+  catalog: TenantCatalog,
+  swap: SwapCommit,
+): Promise<Awaited<ReturnType<TenantCatalog['commit']>>> {
+  const { taskId } = envelope;
+  const actions = [
+    ...swap.removed.map((f) => ({
+      op: 'removeFile' as const,
+      database: swap.database,
+      table: swap.table,
+      partition: f.partition,
+      path: f.path,
+    })),
+    ...swap.added.map((file) => ({ op: 'addFile' as const, file })),
+  ];
+  try {
+    return await catalog.commit(actions, {
+      idempotencyKey: taskId,
+      runId: envelope.runId,
+      taskId,
+      operation: swap.operation,
+    });
+  } catch (error) {
+    if (isRejection(error)) await discardOutputs(store, catalog, taskId, swap.added);
+    throw error;
+  }
+}
