@@ -63,6 +63,8 @@ export class TenantEngines {
     const instance = await DuckDBInstance.create(':memory:', config);
     const connection = await instance.connect();
     try {
+      // Data files never change: their footers are read once per instance, not once per query.
+      await connection.run('SET GLOBAL parquet_metadata_cache = true');
       await lockDown(connection, this.directories(tenant));
     } finally {
       connection.closeSync();

@@ -8,6 +8,7 @@ import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
 import {
   type ColumnType,
   type FileEntry,
+  fileColumnStats,
   liveFiles,
   type TableEntry,
   type TenantCatalogs,
@@ -393,11 +394,21 @@ async function viewSql(
 ): Promise<string> {
   const entry = state.tables.get(tableKey(table.database, table.table))!;
   const fileOption = fileColumn === undefined ? '' : `, filename = ${sqlString(fileColumn)}`;
-  const files = `read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true${fileOption})`;
-  const present = new Set<string>();
-  if (paths.length > 0) {
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
-    for (const row of described.getRowObjects()) present.add(String(row.column_name));
+  const list = `[${paths.map(sqlString).join(', ')}]`;
+  let present = new Set<string>();
+  let files: string;
+  const columnSets = fileColumnSets(table.files);
+  if (columnSets?.every((set) => entry.columns.every((c) => set.has(c.name)))) {
+    // Every file holds every column (in the table's order): no schema unification, no DESCRIBE.
+    files = `read_parquet(${list}${fileOption})`;
+    present = new Set(entry.columns.map((c) => c.name));
+  } else {
+    files = `read_parquet(${list}, union_by_name = true${fileOption})`;
+    if (columnSets) for (const set of columnSets) for (const name of set) present.add(name);
+    else if (paths.length > 0) {
+      const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
+      for (const row of described.getRowObjects()) present.add(String(row.column_name));
+    }
   }
   const columns = entry.columns.map((column) => {
     const name = sqlIdentifier(column.name);
@@ -412,6 +423,15 @@ async function viewSql(
     );
   const source = paths.length > 0 ? files : '(SELECT 1) AS nothing WHERE false';
   return `CREATE TEMP VIEW ${sqlIdentifier(table.view)} AS SELECT ${columns.join(', ')} FROM ${source}`;
+}
+
+/**
+ * The columns each file holds, from the catalog's per-file statistics (writers record every column
+ * a file has); undefined when a file has none recorded, so DuckDB must describe the files.
+ */
+function fileColumnSets(files: readonly FileEntry[]): Set<string>[] | undefined {
+  if (files.some((f) => f.columnStatsJson === undefined)) return undefined;
+  return files.map((f) => new Set(Object.keys(fileColumnStats(f))));
 }
 
 /** DuckDB's own errors (binder, conversion, out of memory…) as 400s, naming tables as the query did. */

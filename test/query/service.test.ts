@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeirError } from '../../catalog/index.js';
 import type { TenantEngines } from '../../services/query/engines.js';
 import { QueryService, queryFilesFor } from '../../services/query/index.js';
-import { BASE_US, HOUR_US } from '../helpers/data-files.js';
+import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
 import { createQueryFixture, DAYS, HOURS_PER_DAY, type QueryFixture, ROWS_PER_FILE } from './fixture.js';
 
 let fixture: QueryFixture;
@@ -211,6 +211,50 @@ describe('catalog versions', () => {
       (await service.show({ tenant: 'acme', database: 'metrics', sql: 'SHOW MEASUREMENTS FROM ops;' }))!.data,
     ).toEqual([['deploys']]);
     expect(await service.show({ tenant: 'acme', database: 'metrics', sql: 'SELECT 1' })).toBeUndefined();
+  });
+});
+
+describe('schema evolution', () => {
+  it('files written before a column was added read it as NULL; files after it hold it', async () => {
+    const catalog = fixture.catalogs.forTenant('other');
+    await catalog.commit([
+      {
+        op: 'addColumns',
+        database: 'ops',
+        table: 'deploys',
+        columns: [{ name: 'owner', type: 'string', role: 'field' }],
+      },
+    ]);
+    await writeDataFiles({
+      store: fixture.store,
+      catalog,
+      database: 'ops',
+      table: 'deploys',
+      files: [
+        {
+          fileId: 'with-owner',
+          sql: `SELECT make_timestamp(${BASE_US + HOUR_US}::BIGINT) AS time, 'host-9' AS host, 'v9' AS version, 'ann' AS owner`,
+        },
+      ],
+    });
+    const all = (
+      await service.run(
+        { tenant: 'other', database: 'ops', sql: 'SELECT host, owner FROM deploys ORDER BY time, host' },
+        (r) => r.getRowObjectsJS(),
+      )
+    ).value;
+    expect(all).toEqual([
+      { host: 'host-0', owner: null },
+      { host: 'host-1', owner: null },
+      { host: 'host-9', owner: 'ann' },
+    ]);
+    // Only the new file: every chosen file holds every column.
+    const newest = await service.run(
+      { tenant: 'other', database: 'ops', sql: `SELECT owner FROM deploys WHERE time >= '${day(0, 1)}'` },
+      (r) => r.getRowObjectsJS(),
+    );
+    expect(newest.value).toEqual([{ owner: 'ann' }]);
+    expect(newest.plan.tables[0]!.files).toHaveLength(1);
   });
 });
 
