@@ -1,10 +1,3 @@
-/**
- * Continuous queries end to end on real BullMQ workers, DuckDB and Parquet: windows materialized by
- * ticks equal the aggregate recomputed from scratch, late rows re-materialize their window without
- * duplicates, a compacted destination is rewritten correctly, a backfill equals the ticks, and
- * the endpoints answer Arc's shapes and refuse bad definitions.
- */
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,12 +6,12 @@ import { buildApp } from '../../services/api/index.js';
 import type { TokenService } from '../../services/auth/index.js';
 import { ContinuousQueries } from '../../services/cq/index.js';
 import { cqTriggers } from '../../services/orchestrator/index.js';
-import { QueryService, queryFilesFor } from '../../services/query/index.js';
+import type { QueryService } from '../../services/query/index.js';
 import { bootstrapTestAuth } from '../helpers/auth.js';
 import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createQueryFixture, type QueryFixture } from './fixture.js';
+import { createQueryFixture, openFixtureQueryService, type QueryFixture } from './fixture.js';
 
 let fixture: QueryFixture;
 let query: QueryService;
@@ -44,12 +37,7 @@ beforeAll(async () => {
   });
   redis = await startTestRedis();
   orchestration = await startTestOrchestration(fixture.store, redis);
-  query = await QueryService.open({
-    catalogs: fixture.catalogs,
-    files: queryFilesFor(fixture.store, join(fixture.dir, 'cache'), 1 << 30),
-    engine: { threads: 1, maxInstances: 4 },
-    timeoutMs: 30_000,
-  });
+  query = await openFixtureQueryService(fixture);
   cqs = new ContinuousQueries({
     catalogs: fixture.catalogs,
     query,

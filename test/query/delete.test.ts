@@ -1,9 +1,3 @@
-/**
- * Deletes by WHERE (ARC-COMPAT.md "Delete") through the query engine's count and a real `delete` run
- * on BullMQ workers over real Parquet: dry-run counts equal the real run's, matching rows are gone
- * and the others intact, time travel still sees the old rows, and every refusal changes nothing.
- */
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +5,18 @@ import { liveFiles, tableKey } from '../../catalog/index.js';
 import { buildApp } from '../../services/api/index.js';
 import type { TokenService } from '../../services/auth/index.js';
 import { DeleteService } from '../../services/deletes/index.js';
-import { QueryService, queryFilesFor } from '../../services/query/index.js';
+import type { QueryService } from '../../services/query/index.js';
 import { bootstrapTestAuth } from '../helpers/auth.js';
 import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createQueryFixture, HOURS_PER_DAY, type QueryFixture, ROWS_PER_FILE } from './fixture.js';
+import {
+  createQueryFixture,
+  HOURS_PER_DAY,
+  openFixtureQueryService,
+  type QueryFixture,
+  ROWS_PER_FILE,
+} from './fixture.js';
 
 let fixture: QueryFixture;
 let query: QueryService;
@@ -42,12 +42,7 @@ beforeAll(async () => {
   });
   redis = await startTestRedis();
   orchestration = await startTestOrchestration(fixture.store, redis);
-  query = await QueryService.open({
-    catalogs: fixture.catalogs,
-    files: queryFilesFor(fixture.store, join(fixture.dir, 'cache'), 1 << 30),
-    engine: { threads: 1, maxInstances: 4 },
-    timeoutMs: 30_000,
-  });
+  query = await openFixtureQueryService(fixture);
   deletes = new DeleteService({ query, orchestrator: orchestration.orchestrator, limits: LIMITS });
   app = await buildApp({
     logger: pino({ level: 'silent' }),

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { LocalObjectStore, type TenantCatalog, TenantCatalogs, tableKey } from '../../catalog/index.js';
+import { QueryService, queryFilesFor } from '../../services/query/index.js';
 import { openWorkerDuckDB } from '../../workers/tasks/index.js';
 import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
 
@@ -121,5 +122,15 @@ async function fillTenant(
           'v' || (i + ${seed}) AS version FROM range(2) t(i)`,
       },
     ],
+  });
+}
+
+/** A query service over the fixture's store, as the tests use it: one thread, a private cache. */
+export function openFixtureQueryService(fixture: QueryFixture): Promise<QueryService> {
+  return QueryService.open({
+    catalogs: fixture.catalogs,
+    files: queryFilesFor(fixture.store, join(fixture.dir, 'cache'), 1 << 30),
+    engine: { threads: 1, maxInstances: 4 },
+    timeoutMs: 30_000,
   });
 }

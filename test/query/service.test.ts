@@ -7,9 +7,16 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeirError } from '../../catalog/index.js';
 import type { TenantEngines } from '../../services/query/engines.js';
-import { QueryService, queryFilesFor } from '../../services/query/index.js';
+import type { QueryService } from '../../services/query/index.js';
 import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
-import { createQueryFixture, DAYS, HOURS_PER_DAY, type QueryFixture, ROWS_PER_FILE } from './fixture.js';
+import {
+  createQueryFixture,
+  DAYS,
+  HOURS_PER_DAY,
+  openFixtureQueryService,
+  type QueryFixture,
+  ROWS_PER_FILE,
+} from './fixture.js';
 
 let fixture: QueryFixture;
 let service: QueryService;
@@ -17,12 +24,7 @@ let raw: DuckDBInstance;
 
 beforeAll(async () => {
   fixture = await createQueryFixture();
-  service = await QueryService.open({
-    catalogs: fixture.catalogs,
-    files: queryFilesFor(fixture.store, join(fixture.dir, 'cache'), 1 << 30),
-    engine: { threads: 1, maxInstances: 4 },
-    timeoutMs: 30_000,
-  });
+  service = await openFixtureQueryService(fixture);
   // Raw DuckDB over the same files: one view per table, named as the table.
   raw = await DuckDBInstance.create(':memory:');
   const connection = await raw.connect();
