@@ -1,7 +1,7 @@
 /**
  * The result cache (DESIGN.md §7): encoded answers kept in memory, keyed by what determines them —
- * the tenant, the answer format, the pinned catalog version and the planned statement (DuckDB's
- * rendering of it, with each table reference and the table it reads). Data files never change and
+ * the tenant, the answer format, the pinned catalog version and the planned statement (the text
+ * with its table references replaced, and the table each reads). Data files never change and
  * a new commit moves the head to a new version, so an entry is never stale: the next query at the
  * head has another key. Statements whose answer depends on more than the data (`now()`,
  * `random()`, `current_date`…) are not cached. Bounded by bytes, least recently used first out;

@@ -38,6 +38,15 @@ export interface TableUse {
   readonly view: string;
   /** Time predicates that bound this reference (constant sides still to be evaluated). */
   readonly bounds: TimeBound[];
+  /** The reference as the statement wrote it, and where (DuckDB's `query_location`). */
+  readonly written: WrittenReference;
+}
+
+export interface WrittenReference {
+  readonly schema: string;
+  readonly name: string;
+  readonly hasAlias: boolean;
+  readonly location: number;
 }
 
 export interface TimeBound {
@@ -50,6 +59,8 @@ export interface TimeBound {
 export interface GuardContext {
   /** The database bare names mean. */
   readonly database: string;
+  /** Start of the names references are rewritten to (default `__weir_t`): views `<prefix>0`, `<prefix>1`… */
+  readonly viewPrefix?: string;
   /** The table's exact catalog name in `database`, or undefined when it has none. */
   resolve(database: string, table: string): { database: string; table: string } | undefined;
 }
@@ -116,10 +127,12 @@ class Guard {
         table: name,
       });
     }
-    const view = `__weir_t${this.uses.length}`;
-    this.uses.push({ ...found, view, bounds });
+    const view = `${this.context.viewPrefix ?? '__weir_t'}${this.uses.length}`;
+    const hasAlias = node.alias !== '' && node.alias !== undefined;
+    const location = typeof node.query_location === 'number' ? node.query_location : -1;
+    this.uses.push({ ...found, view, bounds, written: { schema, name, hasAlias, location } });
     // Qualified column references (`cpu.host`) keep working through the alias.
-    if (node.alias === '' || node.alias === undefined) node.alias = name;
+    if (!hasAlias) node.alias = name;
     node.schema_name = '';
     node.table_name = view;
     this.rewritten.add(node);

@@ -4,8 +4,15 @@
  * this can open no file (external access off, configuration locked): it only parses, and evaluates
  * constant time bounds for pruning.
  */
-import { type DuckDBConnection, DuckDBInstance, DuckDBTimestampValue } from '@duckdb/node-api';
+import {
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBPreparedStatement,
+  type DuckDBResultReader,
+  DuckDBTimestampValue,
+} from '@duckdb/node-api';
 import { QueryError, QueryRefusedError } from './errors.js';
+import { literalTimestampMicros } from './literals.js';
 import { sqlString } from './sql.js';
 
 /** A node of DuckDB's serialized statement tree. */
@@ -51,6 +58,9 @@ export class SqlParser {
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly connection: DuckDBConnection,
+    /** Prepared once: a parameterized statement prepared per call costs two more round trips. */
+    private readonly serialize: DuckDBPreparedStatement,
+    private readonly deserialize: DuckDBPreparedStatement,
     /** A parsed `SELECT 1`, the frame constant expressions are evaluated in. */
     private readonly frame: string,
   ) {}
@@ -64,13 +74,19 @@ export class SqlParser {
     const connection = await instance.connect();
     await lockDown(connection, []);
     const frame = await connection.runAndReadAll(`SELECT json_serialize_sql('SELECT 1')`);
-    return new SqlParser(instance, connection, String(frame.getRows()[0]![0]));
+    return new SqlParser(
+      instance,
+      connection,
+      await connection.prepare('SELECT json_serialize_sql($1::VARCHAR)'),
+      await connection.prepare('SELECT json_deserialize_sql($1::JSON)'),
+      String(frame.getRows()[0]![0]),
+    );
   }
 
   /** The statement's query node; refuses anything but exactly one SELECT. */
   async parse(sql: string): Promise<SqlNode> {
     if (sql.includes('\u0000')) throw new QueryError('INVALID_SQL', 'the SQL text contains a NUL character');
-    const result = await this.run('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+    const result = await this.runPrepared(this.serialize, sql);
     const parsed = readTree(String(result.getRows()[0]![0]));
     if (parsed.error) {
       if (parsed.error_type === 'not implemented')
@@ -88,43 +104,67 @@ export class SqlParser {
   /** SQL text of a (rewritten) query node. */
   async render(node: SqlNode): Promise<string> {
     const tree = { error: false, statements: [{ node, named_param_map: [] }] };
-    const result = await this.run('SELECT json_deserialize_sql($1::JSON)', [treeText(tree)]);
+    const result = await this.runPrepared(this.deserialize, treeText(tree));
     return String(result.getRows()[0]![0]);
   }
 
   /**
-   * A constant expression as a TIMESTAMP in microseconds (UTC), as DuckDB would compare it with the
-   * time column; undefined when it is no timestamp. The caller makes sure it reads no column.
+   * Constant expressions as TIMESTAMPs in microseconds (UTC), as DuckDB would compare them with the
+   * time column; undefined for each that is no timestamp. The caller makes sure they read no column.
+   * Plain literals are read here; the rest are evaluated by DuckDB in one statement.
    */
-  async timestampMicros(expression: SqlNode): Promise<bigint | undefined> {
-    const statement = readTree(this.frame).statements![0]!.node;
-    statement.select_list = [
-      {
-        class: 'CAST',
-        type: 'OPERATOR_CAST',
-        alias: '',
-        query_location: 0,
-        child: expression,
-        cast_type: { id: 'TIMESTAMP', type_info: null },
-        try_cast: true,
-      },
-    ];
-    try {
-      const result = await this.run(await this.render(statement));
-      const value = result.getRows()[0]?.[0];
-      return value instanceof DuckDBTimestampValue ? value.micros : undefined;
-    } catch {
-      return undefined;
-    }
+  async timestampsMicros(expressions: readonly SqlNode[]): Promise<(bigint | undefined)[]> {
+    const values = expressions.map(literalTimestampMicros);
+    const pending = expressions.flatMap((_, i) => (values[i] === undefined ? [i] : []));
+    if (pending.length === 0) return values;
+    const evaluated = await this.evaluateTimestamps(pending.map((i) => expressions[i]!)).catch(() =>
+      // One expression that fails (a bad literal) must not cost the others their value.
+      Promise.all(
+        pending.map((i) =>
+          this.evaluateTimestamps([expressions[i]!]).then(
+            ([v]) => v,
+            () => undefined,
+          ),
+        ),
+      ),
+    );
+    for (const [k, i] of pending.entries()) values[i] = evaluated[k];
+    return values;
   }
 
-  private run(sql: string, values?: string[]) {
-    const next = this.queue.then(() => this.connection.runAndReadAll(sql, values));
+  private async evaluateTimestamps(expressions: readonly SqlNode[]): Promise<(bigint | undefined)[]> {
+    const statement = readTree(this.frame).statements![0]!.node;
+    statement.select_list = expressions.map((child) => ({
+      class: 'CAST',
+      type: 'OPERATOR_CAST',
+      alias: '',
+      query_location: 0,
+      child,
+      cast_type: { id: 'TIMESTAMP', type_info: null },
+      try_cast: true,
+    }));
+    const sql = await this.render(statement);
+    const result = await this.exclusive(() => this.connection.runAndReadAll(sql));
+    const row = result.getRows()[0] ?? [];
+    return expressions.map((_, i) => (row[i] instanceof DuckDBTimestampValue ? row[i].micros : undefined));
+  }
+
+  private runPrepared(statement: DuckDBPreparedStatement, text: string): Promise<DuckDBResultReader> {
+    return this.exclusive(() => {
+      statement.bindVarchar(1, text);
+      return statement.runAndReadAll();
+    });
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work);
     this.queue = next.catch(() => undefined);
     return next;
   }
 
   close(): void {
+    this.serialize.destroySync();
+    this.deserialize.destroySync();
     this.connection.closeSync();
     this.instance.closeSync();
   }

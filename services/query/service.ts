@@ -31,6 +31,7 @@ import {
   type RowMatchRequest,
   readsNoColumn,
 } from './rows.js';
+import { spliceReferences } from './splice.js';
 import { sqlIdentifier, sqlString } from './sql.js';
 
 export interface QueryRequest {
@@ -141,24 +142,25 @@ export class QueryService {
 
   /** Guards the statement and chooses its files, without running it. */
   async plan(request: QueryRequest, state?: TenantState): Promise<QueryPlan> {
-    const pinned = state ?? (await this.pin(request.tenant, request.asOf));
-    const root = await this.parser.parse(request.sql);
+    // The head probe and the parse are independent round trips: run them together.
+    const [pinned, root] = await Promise.all([
+      state ?? this.pin(request.tenant, request.asOf),
+      this.parser.parse(request.sql),
+    ]);
     const uses = guardQuery(root, {
       database: request.database,
+      viewPrefix: unusedViewPrefix(request.sql, root),
       resolve: (database, table) => {
         const entry = findTable(pinned, database, table);
         return entry ? { database: entry.database, table: entry.name } : undefined;
       },
     });
     for (const use of uses) request.authorize?.(use.database);
-    const tables: PlannedTable[] = [];
-    for (const use of uses) tables.push(await this.planTable(pinned, use));
-    return {
-      version: pinned.version,
-      sql: await this.parser.render(root),
-      tables,
-      deterministic: isDeterministic(root),
-    };
+    const [tables, sql] = await Promise.all([
+      this.planTables(pinned, uses),
+      spliceReferences(request.sql, uses) ?? this.parser.render(root),
+    ]);
+    return { version: pinned.version, sql, tables, deterministic: isDeterministic(root) };
   }
 
   /** Pins the catalog and plans the statement: what `run` does first, for a caller that looks at the plan before running. */
@@ -190,11 +192,19 @@ export class QueryService {
           ),
         );
       const value = await this.engines.withConnection(request.tenant, async (connection) => {
+        const sources: string[] = [];
         for (const [i, table] of plan.tables.entries())
-          await connection.run(await viewSql(connection, state, table, held[i]!.paths));
-        return this.interruptible(connection, request.signal, plan.tables, async () =>
-          consume(await connection.stream(plan.sql), plan),
-        );
+          sources.push(await tableSource(connection, state, table, held[i]!.paths));
+        const sql = inlineTables(plan.sql, plan.tables, sources);
+        return this.interruptible(connection, request.signal, plan.tables, async () => {
+          // One statement: prepared directly, without the statement split `stream(sql)` would add.
+          const prepared = await connection.prepare(sql);
+          try {
+            return await consume(await prepared.stream(), plan);
+          } finally {
+            prepared.destroySync();
+          }
+        });
       });
       return { plan, value };
     } finally {
@@ -235,36 +245,17 @@ export class QueryService {
     }
   }
 
-  private async planTable(state: TenantState, use: TableUse): Promise<PlannedTable> {
-    const entry = state.tables.get(tableKey(use.database, use.table))!;
-    // Inclusive microsecond range; a strict bound moves one microsecond in (times are whole µs).
-    let from: number | undefined;
-    let to: number | undefined;
-    for (const bound of use.bounds) {
-      const micros = await this.parser.timestampMicros(bound.expression);
-      if (micros === undefined) continue;
-      const value = Number(micros);
-      if (bound.side !== 'upper') {
-        const lower = bound.strict ? value + 1 : value;
-        from = from === undefined ? lower : Math.max(from, lower);
-      }
-      if (bound.side !== 'lower') {
-        const upper = bound.strict ? value - 1 : value;
-        to = to === undefined ? upper : Math.min(to, upper);
-      }
-    }
-    const all = [...liveFiles(entry)];
-    const files = all.filter(
-      (file) => (from === undefined || file.maxTime >= from) && (to === undefined || file.minTime <= to),
+  /** Each reference's files, chosen by its time bounds (evaluated together, in one round trip at most). */
+  private async planTables(state: TenantState, uses: readonly TableUse[]): Promise<PlannedTable[]> {
+    const values = await this.parser.timestampsMicros(
+      uses.flatMap((use) => use.bounds.map((b) => b.expression)),
     );
-    return {
-      database: use.database,
-      table: use.table,
-      view: use.view,
-      files,
-      tableFiles: all.length,
-      range: { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) },
-    };
+    let next = 0;
+    return uses.map((use) => {
+      const own = values.slice(next, next + use.bounds.length);
+      next += use.bounds.length;
+      return planTable(state, use, own);
+    });
   }
 
   /**
@@ -299,8 +290,10 @@ export class QueryService {
       resolve: (database, table) =>
         database === entry.database && table === entry.name ? { database, table } : undefined,
     });
-    const planned = await this.planTable(state, use!);
-    const predicate = await this.renderPredicate(root);
+    const [[planned], predicate] = await Promise.all([
+      this.planTables(state, [use!]),
+      this.renderPredicate(root),
+    ]);
     const base = {
       version: state.version,
       database: entry.database,
@@ -308,24 +301,24 @@ export class QueryService {
       predicate,
       constant,
       tableRows: entry.rowCount,
-      tableFiles: planned.tableFiles,
-      scannedFiles: planned.files.length,
+      tableFiles: planned!.tableFiles,
+      scannedFiles: planned!.files.length,
     };
     const held = await this.options.files.hold(
       request.tenant,
-      planned.files.map((f) => f.path),
+      planned!.files.map((f) => f.path),
     );
     try {
       const counts = await this.engines.withConnection(request.tenant, async (connection) => {
-        await connection.run(await viewSql(connection, state, planned, held.paths, FILE_COLUMN));
-        return this.interruptible(connection, request.signal, [planned], async () => {
+        const source = await tableSource(connection, state, planned!, held.paths, FILE_COLUMN);
+        return this.interruptible(connection, request.signal, [planned!], async () => {
           const result = await connection.runAndReadAll(
-            `SELECT ${FILE_COLUMN}, count(*)::BIGINT FROM ${planned.view} AS ${sqlIdentifier(entry.name)} WHERE (${predicate}) GROUP BY ${FILE_COLUMN}`,
+            `SELECT ${FILE_COLUMN}, count(*)::BIGINT FROM ${source} AS ${sqlIdentifier(entry.name)} WHERE (${predicate}) GROUP BY ${FILE_COLUMN}`,
           );
           return new Map(result.getRows().map((row) => [String(row[0]), Number(row[1])]));
         });
       });
-      const files = planned.files
+      const files = planned!.files
         .map((file, i) => ({ file, matchedRows: counts.get(held.paths[i]!) ?? 0 }))
         .filter((f) => f.matchedRows > 0)
         .sort((a, b) => (a.file.path < b.file.path ? -1 : a.file.path > b.file.path ? 1 : 0));
@@ -368,6 +361,42 @@ export class QueryService {
   }
 }
 
+/**
+ * A reference's files: those whose min/max time meets the range its bounds allow (`values`: each
+ * bound's evaluated time, undefined when it is none).
+ */
+function planTable(state: TenantState, use: TableUse, values: readonly (bigint | undefined)[]): PlannedTable {
+  const entry = state.tables.get(tableKey(use.database, use.table))!;
+  // Inclusive microsecond range; a strict bound moves one microsecond in (times are whole µs).
+  let from: number | undefined;
+  let to: number | undefined;
+  for (const [i, bound] of use.bounds.entries()) {
+    const micros = values[i];
+    if (micros === undefined) continue;
+    const value = Number(micros);
+    if (bound.side !== 'upper') {
+      const lower = bound.strict ? value + 1 : value;
+      from = from === undefined ? lower : Math.max(from, lower);
+    }
+    if (bound.side !== 'lower') {
+      const upper = bound.strict ? value - 1 : value;
+      to = to === undefined ? upper : Math.min(to, upper);
+    }
+  }
+  const all = [...liveFiles(entry)];
+  const files = all.filter(
+    (file) => (from === undefined || file.maxTime >= from) && (to === undefined || file.minTime <= to),
+  );
+  return {
+    database: use.database,
+    table: use.table,
+    view: use.view,
+    files,
+    tableFiles: all.length,
+    range: { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) },
+  };
+}
+
 function findTable(state: TenantState, database: string, table: string): TableEntry | undefined {
   const exact = state.tables.get(tableKey(database, table));
   if (exact) return exact;
@@ -380,11 +409,11 @@ function findTable(state: TenantState, database: string, table: string): TableEn
 }
 
 /**
- * The view a reference reads: every catalog column with its catalog type, from the chosen files
- * (NULL where a file predates a column, or where none of them has it yet), or no rows when no file
- * is left.
+ * What a reference reads, as a parenthesized subquery: every catalog column with its catalog type,
+ * from the chosen files (NULL where a file predates a column, or where none of them has it yet), or
+ * no rows when no file is left.
  */
-async function viewSql(
+async function tableSource(
   connection: DuckDBConnection,
   state: TenantState,
   table: PlannedTable,
@@ -393,7 +422,9 @@ async function viewSql(
   fileColumn?: string,
 ): Promise<string> {
   const entry = state.tables.get(tableKey(table.database, table.table))!;
-  const fileOption = fileColumn === undefined ? '' : `, filename = ${sqlString(fileColumn)}`;
+  // Data keys look like hive partitions (`date=…/hour=…`): DuckDB would add, or override, columns
+  // of those names from the path.
+  const fileOption = `, hive_partitioning = false${fileColumn === undefined ? '' : `, filename = ${sqlString(fileColumn)}`}`;
   const list = `[${paths.map(sqlString).join(', ')}]`;
   let present = new Set<string>();
   let files: string;
@@ -422,7 +453,39 @@ async function viewSql(
       paths.length > 0 ? sqlIdentifier(fileColumn) : `CAST(NULL AS VARCHAR) AS ${sqlIdentifier(fileColumn)}`,
     );
   const source = paths.length > 0 ? files : '(SELECT 1) AS nothing WHERE false';
-  return `CREATE TEMP VIEW ${sqlIdentifier(table.view)} AS SELECT ${columns.join(', ')} FROM ${source}`;
+  return `(SELECT ${columns.join(', ')} FROM ${source})`;
+}
+
+/**
+ * A view name prefix that neither the text (comments included) nor any string of the parsed
+ * statement contains, in any case: every occurrence of it in the planned SQL is then one of the
+ * guard's rewritten references, which `inlineTables` replaces.
+ */
+function unusedViewPrefix(sql: string, root: SqlNode): string {
+  const text = `${sql}\n${JSON.stringify(root)}`.toLowerCase();
+  for (let n = 0; ; n++) {
+    const prefix = `__weir${n === 0 ? '' : n}_t`;
+    if (!text.includes(prefix)) return prefix;
+  }
+}
+
+/**
+ * The rendered statement with each reference's placeholder name replaced by its source subquery:
+ * one statement for the engine instead of a CREATE VIEW round trip per reference.
+ */
+function inlineTables(sql: string, tables: readonly PlannedTable[], sources: readonly string[]): string {
+  if (tables.length === 0) return sql;
+  const byView = new Map(tables.map((t, i) => [t.view, sources[i]!]));
+  // Names are letters, digits and underscores; `(?!\d)` keeps `t1` from taking `t10`'s place.
+  const names = [...byView.keys()];
+  let replaced = 0;
+  const inlined = sql.replaceAll(new RegExp(`"?(${names.join('|')})(?!\\d)"?`, 'g'), (_, view: string) => {
+    replaced++;
+    return byView.get(view)!;
+  });
+  if (replaced !== tables.length)
+    throw new Error(`the rendered statement names its ${tables.length} table references ${replaced} times`);
+  return inlined;
 }
 
 /**
@@ -434,12 +497,14 @@ function fileColumnSets(files: readonly FileEntry[]): Set<string>[] | undefined 
   return files.map((f) => new Set(Object.keys(fileColumnStats(f))));
 }
 
-/** DuckDB's own errors (binder, conversion, out of memory…) as 400s, naming tables as the query did. */
+/**
+ * DuckDB's own errors (binder, conversion, out of memory…) as 400s. The `LINE n: …` excerpt DuckDB
+ * appends quotes the rewritten statement (file paths, casts the user never wrote): it is dropped.
+ */
 function asQueryError(error: unknown, tables: readonly PlannedTable[]): unknown {
   if (error instanceof WeirError || !(error instanceof Error)) return error;
-  const message = error.message.replaceAll(/__weir_t(\d+)/g, (_, i: string) => {
-    const table = tables[Number(i)];
-    return table ? `${table.database}.${table.table}` : 'table';
+  const message = error.message.replace(/\n+LINE \d+:[\s\S]*$/, '');
+  return new QueryError('QUERY_FAILED', message, 400, {
+    tables: tables.map((t) => `${t.database}.${t.table}`),
   });
-  return new QueryError('QUERY_FAILED', message, 400);
 }
