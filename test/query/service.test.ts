@@ -458,6 +458,22 @@ describe('the SQL guard', () => {
   });
 });
 
+describe('engine connections', () => {
+  it('are reused after a query that succeeded and closed after one that failed', async () => {
+    const { engines } = service as unknown as {
+      engines: { engines: Map<string, { idle: unknown[] }> };
+    };
+    const first = await ask('SELECT count(*) AS n FROM cpu');
+    const idle = engines.engines.get('acme')!.idle;
+    const before = idle.length;
+    expect(before).toBeGreaterThan(0);
+    await expect(ask(`SELECT CAST(host AS INTEGER) FROM cpu`)).rejects.toThrow(/Conversion Error/);
+    expect(idle.length).toBe(before - 1);
+    expect((await ask('SELECT count(*) AS n FROM cpu')).value).toEqual(first.value);
+    expect(idle.length).toBe(before);
+  });
+});
+
 /** Runs SQL unguarded on acme's engine (test-only access to the second wall). */
 async function probeEngine(sql: string): Promise<unknown> {
   const { engines } = service as unknown as { engines: TenantEngines };
