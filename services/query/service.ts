@@ -428,11 +428,14 @@ async function tableSource(
   const list = `[${paths.map(sqlString).join(', ')}]`;
   let present = new Set<string>();
   let files: string;
+  let typed = false;
   const columnSets = fileColumnSets(table.files);
   if (columnSets?.every((set) => entry.columns.every((c) => set.has(c.name)))) {
-    // Every file holds every column (in the table's order): no schema unification, no DESCRIBE.
+    // Every file holds every column (in the table's order): no schema unification, no DESCRIBE,
+    // and no cast either, since writers write each column with its catalog type.
     files = `read_parquet(${list}${fileOption})`;
     present = new Set(entry.columns.map((c) => c.name));
+    typed = true;
   } else {
     files = `read_parquet(${list}, union_by_name = true${fileOption})`;
     if (columnSets) for (const set of columnSets) for (const name of set) present.add(name);
@@ -444,9 +447,8 @@ async function tableSource(
   const columns = entry.columns.map((column) => {
     const name = sqlIdentifier(column.name);
     const type = SQL_TYPES[column.type];
-    return paths.length > 0 && present.has(column.name)
-      ? `CAST(${name} AS ${type}) AS ${name}`
-      : `CAST(NULL AS ${type}) AS ${name}`;
+    if (paths.length === 0 || !present.has(column.name)) return `CAST(NULL AS ${type}) AS ${name}`;
+    return typed ? name : `CAST(${name} AS ${type}) AS ${name}`;
   });
   if (fileColumn !== undefined)
     columns.push(
