@@ -1,7 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
@@ -23,9 +20,21 @@ import {
 import { pack } from 'msgpackr';
 import { LocalObjectStore, TenantCatalogs } from '../catalog/index.js';
 import { writeParquet } from '../catalog/parquet/index.js';
-import { isProcessAlive } from '../test/helpers/pids.js';
-import { type Proc, waitForLine, weir } from '../test/helpers/weir-process.js';
+import {
+  columnsOf,
+  host,
+  procs,
+  range,
+  region,
+  TAGS,
+  timeMs,
+  up,
+  usageIdle,
+  usageSystem,
+  usageUser,
+} from './ingest-rows.js';
 import { fmt, median, report } from './stats.js';
+import { type BenchServer, postTo, startBenchServer, stopBenchServer } from './weir-server.js';
 
 const MODES = (process.env.BENCH_INGEST_MODES ?? 'buffered,wal').split(',') as Mode[];
 const CLIENTS = Number(process.env.BENCH_INGEST_CLIENTS ?? 4);
@@ -38,8 +47,6 @@ const BATCHES = [10_000, 1_000];
 const WARM_ROWS = 200_000;
 const BASELINE_REPEATS = 3;
 const QUERYABLE_TIMEOUT_MS = 180_000;
-/** 2026-03-01T00:00:00Z: every row of a case falls in this hour (1 ms apart, ≤ 3.6M rows). */
-const T0_MS = 1_772_323_200_000;
 
 type Mode = 'buffered' | 'wal';
 type FormatKey = 'msgpack-columnar' | 'msgpack-rows' | 'line-protocol' | 'arrow';
@@ -53,41 +60,8 @@ interface Format {
   build: (table: string, from: number, to: number) => Uint8Array;
 }
 
-// ---------------------------------------------------------------------------------------------
-// The rows: 200 hosts in 4 regions (200 series), 3 full-precision floats, an int and a bool.
-
-const HOSTS = Array.from({ length: 200 }, (_, i) => `host-${String(i).padStart(3, '0')}`);
-const REGIONS = ['us-east-1', 'us-west-2', 'eu-central-1', 'ap-south-1'];
-const host = (i: number) => HOSTS[i % HOSTS.length]!;
-const region = (i: number) => REGIONS[(i % HOSTS.length) % REGIONS.length]!;
-const usageUser = (i: number) => 50 + 40 * Math.sin(i * 0.000_71 + (i % 200));
-const usageSystem = (i: number) => 10 + 8 * Math.cos(i * 0.001_3 + (i % 200) * 0.5);
-const usageIdle = (i: number) => 100 - usageUser(i) - usageSystem(i);
-const procs = (i: number) => 100 + ((i * 7) % 300);
-const up = (i: number) => i % 17 !== 0;
-const timeMs = (i: number) => T0_MS + i;
-
-function range<T>(from: number, to: number, f: (i: number) => T): T[] {
-  const out = new Array<T>(to - from);
-  for (let i = from; i < to; i++) out[i - from] = f(i);
-  return out;
-}
-
 function msgpackColumnar(table: string, from: number, to: number): Uint8Array {
-  return pack({
-    m: table,
-    columns: {
-      time: range(from, to, (i) => BigInt(timeMs(i))),
-      host: range(from, to, host),
-      region: range(from, to, region),
-      usage_user: range(from, to, usageUser),
-      usage_system: range(from, to, usageSystem),
-      usage_idle: range(from, to, usageIdle),
-      procs: range(from, to, procs),
-      up: range(from, to, up),
-    },
-    tags: ['host', 'region'],
-  });
+  return pack({ m: table, columns: columnsOf(from, to), tags: TAGS });
 }
 
 function msgpackRows(table: string, from: number, to: number): Uint8Array {
@@ -235,40 +209,16 @@ function cpuSeconds(pid: number): number {
 
 const mib = (kib: number) => (Number.isNaN(kib) ? 'n/a' : `${Math.round(kib / 1024)} MiB`);
 
-/** The private redis-server the server started (a child process of it). */
-function childRedis(pid: number): number | undefined {
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(/\s+/).map(Number) : []) {
-        if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'redis-server') return child;
-      }
-    }
-  } catch {
-    // The process is gone.
-  }
-  return undefined;
-}
-
 // ---------------------------------------------------------------------------------------------
 // One `weir serve` per durability mode.
 
-interface Server {
+interface Server extends BenchServer {
   mode: Mode;
-  proc: Proc;
-  pid: number;
-  redisPid: number | undefined;
-  host: string;
-  port: number;
-  dataDir: string;
-  agent: Agent;
   catalogs: TenantCatalogs;
   store: LocalObjectStore;
   /** RSS right after the start, before any write. */
   startKiB: number;
 }
-
-const token = `weir_bench_${randomBytes(24).toString('base64url')}`;
 
 /** Extra server settings for diagnostics, e.g. `WEIR_INGEST_MAX_BUFFER_ROWS=4000000` (default: none). */
 const serverEnv = Object.fromEntries(
@@ -279,61 +229,25 @@ const serverEnv = Object.fromEntries(
 );
 
 async function startServer(mode: Mode): Promise<Server> {
-  const dataDir = mkdtempSync(join(tmpdir(), `weir-bench-ingest-${mode}-`));
-  const nodeArgs = process.env.BENCH_INGEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  const proc = weir(
-    ['serve', '--port', '0', '--data-dir', dataDir],
-    {
-      WEIR_HOST: '127.0.0.1',
-      WEIR_REDIS_PROBE_LOCAL: 'false',
-      WEIR_INGEST_DURABILITY: mode,
-      WEIR_LOG_LEVEL: 'warn',
-      WEIR_BOOTSTRAP_TOKEN: token,
-      NODE_NO_WARNINGS: '1',
-      ...serverEnv,
-    },
-    nodeArgs,
-  );
-  let url: URL;
-  try {
-    url = new URL((await waitForLine(proc, /^Weir is listening on (http:\/\/\S+)$/, 60_000))[1]!);
-  } catch (error) {
-    proc.child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-  const store = new LocalObjectStore(join(dataDir, 'objects'));
+  const server = await startBenchServer({
+    name: `weir-bench-ingest-${mode}`,
+    env: { WEIR_INGEST_DURABILITY: mode, ...serverEnv },
+    nodeArgs: process.env.BENCH_INGEST_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+    maxSockets: CLIENTS,
+  });
+  const store = new LocalObjectStore(join(server.dataDir, 'objects'));
   return {
+    ...server,
     mode,
-    proc,
-    pid: proc.child.pid!,
-    redisPid: childRedis(proc.child.pid!),
-    host: url.hostname,
-    port: Number(url.port),
-    dataDir,
-    agent: new Agent({ keepAlive: true, maxSockets: CLIENTS }),
     store,
     catalogs: new TenantCatalogs(store),
-    startKiB: statusKiB(proc.child.pid!, 'VmRSS'),
+    startKiB: statusKiB(server.pid, 'VmRSS'),
   };
 }
 
 async function stopServer(server: Server): Promise<void> {
-  server.agent.destroy();
-  if (server.proc.child.exitCode === null) {
-    server.proc.child.kill('SIGTERM');
-    const exited = await Promise.race([
-      server.proc.exited.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 20_000)),
-    ]);
-    if (!exited) {
-      server.proc.child.kill('SIGKILL');
-      await server.proc.exited;
-    }
-  }
-  if (server.redisPid && isProcessAlive(server.redisPid)) process.kill(server.redisPid, 'SIGKILL');
   await server.store.close();
-  rmSync(server.dataDir, { recursive: true, force: true });
+  await stopBenchServer(server);
 }
 
 interface Response {
@@ -342,37 +256,13 @@ interface Response {
   body: string;
 }
 
-function post(server: Server, path: string, headers: Record<string, string>, body: Uint8Array) {
-  return new Promise<Response>((resolve, reject) => {
-    const req = request(
-      {
-        host: server.host,
-        port: server.port,
-        path,
-        method: 'POST',
-        agent: server.agent,
-        headers: {
-          ...headers,
-          authorization: `Bearer ${token}`,
-          'content-length': body.byteLength,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            retryAfter: res.headers['retry-after'],
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+async function post(server: Server, path: string, headers: Record<string, string>, body: Uint8Array) {
+  const res = await postTo(server, path, headers, body);
+  return {
+    status: res.status,
+    retryAfter: res.headers['retry-after'] as string | undefined,
+    body: res.body.toString('utf8'),
+  } satisfies Response;
 }
 
 interface Sent {

@@ -9,10 +9,8 @@
  *   npm run bench:query
  *   BENCH_QUERY_HOSTS=8 BENCH_QUERY_DAYS=3 npm run bench:query     # a quick run
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-import { availableParallelism, tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -28,10 +26,9 @@ import {
 } from '../catalog/index.js';
 import { QueryService, queryFilesFor, sqlString } from '../services/query/index.js';
 import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../test/helpers/data-files.js';
-import { isProcessAlive } from '../test/helpers/pids.js';
-import { type Proc, waitForLine, weir } from '../test/helpers/weir-process.js';
 import { openWorkerDuckDB } from '../workers/tasks/index.js';
 import { fmt, median, percentile, report } from './stats.js';
+import { type BenchServer, postTo, startBenchServer, stopBenchServer } from './weir-server.js';
 
 const HOSTS = Number(process.env.BENCH_QUERY_HOSTS ?? 40);
 const DAYS = Number(process.env.BENCH_QUERY_DAYS ?? 30);
@@ -258,78 +255,6 @@ const ONE_HOUR = 'one-hour';
 // ---------------------------------------------------------------------------------------------
 // The server and the HTTP client.
 
-const token = `weir_bench_${randomBytes(24).toString('base64url')}`;
-
-interface Server {
-  proc: Proc;
-  host: string;
-  port: number;
-  dataDir: string;
-  agent: Agent;
-}
-
-async function startServer(): Promise<Server> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'weir-bench-query-'));
-  const proc = weir(['serve', '--port', '0', '--data-dir', dataDir], {
-    WEIR_HOST: '127.0.0.1',
-    WEIR_REDIS_PROBE_LOCAL: 'false',
-    WEIR_LOG_LEVEL: 'warn',
-    WEIR_BOOTSTRAP_TOKEN: token,
-    WEIR_QUERY_THREADS: String(THREADS),
-    NODE_NO_WARNINGS: '1',
-  });
-  try {
-    const url = new URL((await waitForLine(proc, /^Weir is listening on (http:\/\/\S+)$/, 60_000))[1]!);
-    return {
-      proc,
-      host: url.hostname,
-      port: Number(url.port),
-      dataDir,
-      agent: new Agent({ keepAlive: true, maxSockets: 1 }),
-    };
-  } catch (error) {
-    proc.child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-}
-
-/** The private redis-server the server started (a child process of it). */
-function childRedis(pid: number): number | undefined {
-  try {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
-      for (const child of children ? children.split(/\s+/).map(Number) : [])
-        if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === 'redis-server') return child;
-    }
-  } catch {
-    // The process is gone.
-  }
-  return undefined;
-}
-
-async function stopServer(server: Server): Promise<void> {
-  server.agent.destroy();
-  const redisPid = server.proc.child.pid === undefined ? undefined : childRedis(server.proc.child.pid);
-  if (server.proc.child.exitCode === null) {
-    server.proc.child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      server.proc.exited.then(() => true),
-      new Promise<boolean>((r) => {
-        timer = setTimeout(() => r(false), 20_000);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!exited) {
-      server.proc.child.kill('SIGKILL');
-      await server.proc.exited;
-    }
-  }
-  if (redisPid && isProcessAlive(redisPid)) process.kill(redisPid, 'SIGKILL');
-  rmSync(server.dataDir, { recursive: true, force: true });
-}
-
 interface HttpAnswer {
   status: number;
   filesScanned: number;
@@ -338,39 +263,19 @@ interface HttpAnswer {
   body: Buffer;
 }
 
-function post(server: Server, path: string, body: unknown): Promise<HttpAnswer> {
-  const payload = Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: server.host,
-        port: server.port,
-        path,
-        method: 'POST',
-        agent: server.agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': payload.byteLength,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            filesScanned: Number(res.headers['x-weir-files-scanned']),
-            cache: res.headers['x-weir-cache'] as string | undefined,
-            body: Buffer.concat(chunks),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
+async function post(server: BenchServer, path: string, body: unknown): Promise<HttpAnswer> {
+  const res = await postTo(
+    server,
+    path,
+    { 'content-type': 'application/json' },
+    Buffer.from(JSON.stringify(body)),
+  );
+  return {
+    status: res.status,
+    filesScanned: Number(res.headers['x-weir-files-scanned']),
+    cache: res.headers['x-weir-cache'] as string | undefined,
+    body: res.body,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +374,10 @@ function selfCpuS(): number {
 // ---------------------------------------------------------------------------------------------
 
 const runStarted = performance.now();
-const server = await startServer();
+const server = await startBenchServer({
+  name: 'weir-bench-query',
+  env: { WEIR_QUERY_THREADS: String(THREADS) },
+});
 const store = new LocalObjectStore(join(server.dataDir, 'objects'));
 const catalogs = new TenantCatalogs(store);
 const catalog = catalogs.forTenant(TENANT);
@@ -667,7 +575,7 @@ try {
   if (warnings.length > 0)
     console.error(`the server logged ${warnings.length} warnings; first:\n${warnings[0]}`);
   await store.close();
-  await stopServer(server);
+  await stopBenchServer(server);
 }
 const totalS = (performance.now() - runStarted) / 1000;
 
