@@ -171,6 +171,8 @@ export class Orchestrator {
     attemptOf: (task: PlannedTask) => number,
   ): Promise<void> {
     if (tasks.length === 0) return;
+    // The one way to a worker: a dry run's tasks say what it would do and must never get there.
+    if (plan.dryRun) throw new Error(`run ${plan.runId} is a dry run: its tasks are never dispatched`);
     await this.deps.dispatcher.enqueueMany(
       tasks.map((task) => this.envelope(plan, task, attemptOf(task), '')),
     );
@@ -301,6 +303,16 @@ export class Orchestrator {
       const plan = await this.loadPlan(tenant, run.runId);
       if (!plan) continue;
       if (await this.progress.isCancelled(tenant, run.runId)) continue;
+      if (plan.dryRun) {
+        // A dry run is seen unfinished while its planner is between the two events, or after it
+        // died there: it never executes, so it only needs its end.
+        await this.deps.events.runFinished(tenant, run.runId, 'succeeded', {
+          dryRun: true,
+          summary: plan.summary,
+        });
+        finished++;
+        continue;
+      }
       const open = run.tasks.filter(
         (t) => !['succeeded', 'failed', 'skipped', 'cancelled'].includes(t.status),
       );

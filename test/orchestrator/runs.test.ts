@@ -245,6 +245,57 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     return { tenant, runId };
   }
 
+  it('reconcile never executes a dry run: one seen before its end was recorded is only finished', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    for (let hour = 0; hour < 3; hour++)
+      await seedFiles(store, catalog, duckdb, {
+        files: 1,
+        rows: 100,
+        hour,
+        prefix: `h${hour}-`,
+        createTable: hour === 0,
+      });
+    await catalog.commit([
+      {
+        op: 'setPolicy',
+        policy: {
+          id: 'keep-1d',
+          kind: 'retention',
+          database: 'db',
+          definition: { name: 'keep-1d', retention_days: 1 },
+        },
+      },
+    ]);
+    // The planner "dies" between the run's planned event and its end (the scheduler's reconcile
+    // used to find such a run planned and dispatch its retention tasks: rows deleted by a dry run).
+    const events = (
+      o.orchestrator as unknown as { deps: { events: { runFinished: (...a: unknown[]) => Promise<void> } } }
+    ).deps.events;
+    const runFinished = events.runFinished;
+    events.runFinished = () => Promise.reject(new Error('planner died'));
+    const trigger = {
+      kind: 'retention',
+      tenant,
+      logicalTime: '2026-03-02T02:30:00.000Z',
+      policyId: 'keep-1d',
+      dryRun: true,
+    };
+    try {
+      await expect(o.orchestrator.submit(trigger)).rejects.toThrow('planner died');
+    } finally {
+      events.runFinished = runFinished;
+    }
+    const [planned] = (await o.orchestrator.history.list(tenant, {})).runs;
+    expect(planned).toMatchObject({ status: 'planned', dryRun: true });
+    expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 0, finished: 1 });
+    const run = await o.orchestrator.waitForRun(tenant, planned!.runId, 30_000);
+    expect(run).toMatchObject({ status: 'succeeded', dryRun: true });
+    expect(run.tasks.every((t) => t.attempts.length === 0)).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await catalog.refresh()).tables.get('db.cpu')!.fileCount).toBe(3);
+  });
+
   it('cancel removes queued tasks, lets nothing new start, and ends the run cancelled', async () => {
     const { tenant, runId } = await noopRunUnderWay(30, 150);
     const cancelled = await o.orchestrator.cancel(tenant, runId);
