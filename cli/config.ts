@@ -1,0 +1,143 @@
+/**
+ * Where the client commands find their server, token and database. Each setting is taken from, in
+ * this order: its flag, its environment variable, the chosen profile of the profile file, a default.
+ * The profile file (`WEIR_CONFIG_PROFILE`, else `~/.config/weir/config.json`) is read only when a
+ * flag or variable leaves something unset, or a profile is named.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from './errors.js';
+
+export interface ConnectionFlags {
+  url?: string;
+  token?: string;
+  profile?: string;
+  database?: string;
+}
+
+export interface Connection {
+  url: string;
+  token: string;
+  database: string;
+  /** Where the token came from, for the hint shown when the server refuses it. */
+  tokenSource: string;
+}
+
+/** No token anywhere: the one setting without a default. */
+export class NoTokenError extends UsageError {}
+
+const DEFAULT_URL = 'http://localhost:8000';
+
+interface Profile {
+  url?: string;
+  token?: string;
+  database?: string;
+}
+
+interface ProfileFile {
+  /** Profile used when neither --profile nor WEIR_PROFILE names one. */
+  default?: string;
+  profiles: Record<string, Profile>;
+}
+
+const PROFILE_KEYS = new Set(['url', 'token', 'database']);
+const FILE_SHAPE = '{"default"?: "name", "profiles": {"name": {"url"?, "token"?, "database"?}}}';
+
+function profilePath(env: NodeJS.ProcessEnv, home: string): string {
+  return nonEmpty(env.WEIR_CONFIG_PROFILE) ?? join(home, '.config', 'weir', 'config.json');
+}
+
+export function resolveConnection(
+  flags: ConnectionFlags,
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = homedir(),
+): Connection {
+  const url = nonEmpty(flags.url) ?? nonEmpty(env.WEIR_URL);
+  const token = nonEmpty(flags.token) ?? nonEmpty(env.WEIR_TOKEN);
+  const database = nonEmpty(flags.database) ?? nonEmpty(env.WEIR_DATABASE);
+  const named = nonEmpty(flags.profile) ?? nonEmpty(env.WEIR_PROFILE);
+  const path = profilePath(env, home);
+  const profile = named || !url || !token || !database ? loadProfile(path, named) : undefined;
+  const resolvedToken = token ?? profile?.values.token;
+  if (!resolvedToken) {
+    throw new NoTokenError(`no token: pass --token, set WEIR_TOKEN, or add "token" to a profile in ${path}`);
+  }
+  return {
+    url: checkUrl(url ?? profile?.values.url ?? DEFAULT_URL),
+    token: resolvedToken,
+    database: database ?? profile?.values.database ?? 'default',
+    tokenSource: nonEmpty(flags.token)
+      ? '--token'
+      : nonEmpty(env.WEIR_TOKEN)
+        ? 'WEIR_TOKEN'
+        : `profile "${profile?.name}" in ${path}`,
+  };
+}
+
+/**
+ * The profile to use: the one named (which must exist), else the file's `default`, else the one
+ * called `default`. A missing file is no error unless a profile was named; a malformed one always is.
+ */
+function loadProfile(path: string, named: string | undefined): { name: string; values: Profile } | undefined {
+  if (!existsSync(path)) {
+    if (named) throw new UsageError(`profile "${named}" named, but there is no profile file at ${path}`);
+    return undefined;
+  }
+  let parsed: ProfileFile;
+  try {
+    parsed = checkFile(JSON.parse(readFileSync(path, 'utf8')));
+  } catch (error) {
+    throw new UsageError(
+      `invalid profile file ${path}: ${(error as Error).message} (expected ${FILE_SHAPE})`,
+    );
+  }
+  const name = named ?? parsed.default ?? 'default';
+  const values = parsed.profiles[name];
+  if (!values) {
+    if (named || parsed.default) {
+      const known = Object.keys(parsed.profiles).join(', ') || 'none';
+      throw new UsageError(`no profile "${name}" in ${path} (profiles: ${known})`);
+    }
+    return undefined;
+  }
+  return { name, values };
+}
+
+/** The file's JSON, checked to have the expected shape; throws naming the first thing wrong. */
+function checkFile(json: unknown): ProfileFile {
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  if (!isObject(json)) throw new Error('not a JSON object');
+  for (const key of Object.keys(json)) {
+    if (key !== 'default' && key !== 'profiles') throw new Error(`unknown key "${key}"`);
+  }
+  if (json.default !== undefined && typeof json.default !== 'string')
+    throw new Error('"default" is not a string');
+  if (!isObject(json.profiles)) throw new Error('"profiles" is not an object');
+  for (const [name, profile] of Object.entries(json.profiles)) {
+    if (!isObject(profile)) throw new Error(`profile "${name}" is not an object`);
+    for (const [key, value] of Object.entries(profile)) {
+      if (!PROFILE_KEYS.has(key)) throw new Error(`unknown key "${key}" in profile "${name}"`);
+      if (typeof value !== 'string') throw new Error(`"${key}" of profile "${name}" is not a string`);
+    }
+  }
+  return json as unknown as ProfileFile;
+}
+
+function checkUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`invalid server URL ${JSON.stringify(url)}: use e.g. http://localhost:8000`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new UsageError(`invalid server URL ${JSON.stringify(url)}: it must start with http:// or https://`);
+  }
+  return url;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}

@@ -1,0 +1,87 @@
+/**
+ * The answer of `weir query` in each output format. Table and JSON read Arc's JSON answer (values as
+ * the server renders them; int64 beyond 2^53 as strings); CSV streams the server's CSV record by
+ * record; Arrow writes the server's IPC stream (exact types, timestamps as µs).
+ */
+import { tableToIPC } from 'apache-arrow';
+import { type QueryOptions, toRecords, type WeirClient } from '../../sdk/index.js';
+import { Chunked, cell, formatCount, renderTable, write } from '../output.js';
+import { csvLine } from './csv.js';
+
+export const FORMATS = ['table', 'csv', 'json', 'arrow'] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface QueryRequest {
+  client: WeirClient;
+  sql: string;
+  options: QueryOptions;
+  out: NodeJS.WritableStream;
+}
+
+export async function writeAnswer(format: Format, request: QueryRequest): Promise<void> {
+  switch (format) {
+    case 'table':
+      return writeTable(request);
+    case 'json':
+      return writeJson(request);
+    case 'csv':
+      return writeCsv(request);
+    case 'arrow':
+      return writeArrow(request);
+  }
+}
+
+async function writeTable({ client, sql, options, out }: QueryRequest): Promise<void> {
+  const answer = await client.query(sql, options);
+  const rows = answer.data.map((row) => row.map(cell));
+  await write(renderTable(answer.columns, rows), out);
+  const plural = answer.row_count === 1 ? 'row' : 'rows';
+  await write(`(${formatCount(answer.row_count)} ${plural}, ${answer.execution_time_ms} ms)\n`, out);
+}
+
+/** A JSON array of objects, one per line, so large answers stay readable and `jq` takes them as is. */
+async function writeJson({ client, sql, options, out }: QueryRequest): Promise<void> {
+  const records = toRecords(await client.query(sql, options));
+  if (records.length === 0) return write('[]\n', out);
+  const chunks = new Chunked(out);
+  await chunks.push('[\n');
+  for (let i = 0; i < records.length; i++) {
+    await chunks.push(`${JSON.stringify(records[i])}${i + 1 < records.length ? ',' : ''}\n`);
+  }
+  await chunks.push(']\n');
+  await chunks.flush();
+}
+
+async function writeCsv({ client, sql, options, out }: QueryRequest): Promise<void> {
+  const chunks = new Chunked(out);
+  let header: string[] | undefined;
+  for await (const record of client.streamCsv(sql, options)) {
+    if (!header) {
+      header = Object.keys(record);
+      if (header.some(isIndexLike)) break;
+      await chunks.push(csvLine(header));
+    }
+    await chunks.push(csvLine(header.map((name) => record[name] ?? null)));
+  }
+  if (header && !header.some(isIndexLike)) return chunks.flush();
+  // The streamed records are objects keyed by column: with no row there is no header, and names
+  // like "1" lose their place among the keys. The JSON answer has the columns in order.
+  const answer = await client.query(sql, options);
+  await chunks.push(csvLine(answer.columns));
+  for (const row of answer.data) await chunks.push(csvLine(row.map(csvValue)));
+  await chunks.flush();
+}
+
+/** Object keys that JavaScript orders before all others. */
+function isIndexLike(name: string): boolean {
+  return /^(?:0|[1-9]\d{0,8})$/.test(name);
+}
+
+function csvValue(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+async function writeArrow({ client, sql, options, out }: QueryRequest): Promise<void> {
+  await write(tableToIPC(await client.queryArrow(sql, options), 'stream'), out);
+}

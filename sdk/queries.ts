@@ -1,0 +1,128 @@
+/**
+ * The query calls: Arc's JSON answer, an Arrow table, async iteration over the streamed CSV and
+ * Arrow answers, and estimates. Every call may name a database and read an earlier catalog
+ * version (`asOf`). Leaving a stream early cancels its body, which stops the query on the server.
+ */
+import { type RecordBatch, RecordBatchReader, type Table, tableFromIPC } from 'apache-arrow';
+import { type CsvRecord, csvRecords } from './csv.js';
+import { failure, type Transport } from './http.js';
+
+export type AsOf = { version: number } | { timestamp: string | number };
+
+export interface QueryOptions {
+  /** Database of bare table names (default: the client's). */
+  database?: string;
+  /** Read the catalog as it was at a version, or at a point in time. */
+  asOf?: AsOf;
+  signal?: AbortSignal;
+}
+
+/** Arc's JSON answer, plus the catalog version it read (from `x-weir-catalog-version`). */
+export interface QueryAnswer {
+  columns: string[];
+  data: unknown[][];
+  row_count: number;
+  execution_time_ms: number;
+  timestamp: string;
+  catalog_version: number;
+}
+
+export interface Estimate {
+  estimated_rows: number;
+  files: number;
+  bytes: number;
+  warning_level: 'none' | 'low' | 'medium' | 'high';
+  execution_time_ms: number;
+}
+
+/** The rows of a JSON answer as objects keyed by column name. */
+export function toRecords(answer: Pick<QueryAnswer, 'columns' | 'data'>): Record<string, unknown>[] {
+  return answer.data.map((row) => Object.fromEntries(answer.columns.map((name, i) => [name, row[i]])));
+}
+
+export class Queries {
+  constructor(
+    private readonly transport: Transport,
+    private readonly database: string,
+  ) {}
+
+  async query(sql: string, options: QueryOptions = {}): Promise<QueryAnswer> {
+    const { headers, bytes } = await this.transport.call('POST', '/api/v1/query', this.request(sql, options));
+    const body = JSON.parse(new TextDecoder().decode(bytes)) as Omit<QueryAnswer, 'catalog_version'>;
+    return { ...body, catalog_version: Number(headers.get('x-weir-catalog-version')) };
+  }
+
+  /** The whole answer as an Arrow table (timestamps as µs, int64 exact). */
+  async queryArrow(sql: string, options: QueryOptions = {}): Promise<Table> {
+    const { bytes } = await this.transport.call('POST', '/api/v1/query/arrow', this.request(sql, options));
+    return tableFromIPC(bytes);
+  }
+
+  /** The CSV answer, record by record, as it arrives (NULL as null). */
+  async *streamCsv(sql: string, options: QueryOptions = {}): AsyncGenerator<CsvRecord> {
+    const response = await this.transport.stream('POST', '/api/v1/query/stream', this.request(sql, options));
+    const chunks = bodyChunks(response, '/api/v1/query/stream', options.signal);
+    try {
+      yield* csvRecords(chunks);
+    } finally {
+      await chunks.return(undefined);
+    }
+  }
+
+  /** The Arrow answer, record batch by record batch, as it arrives. */
+  async *streamArrow(sql: string, options: QueryOptions = {}): AsyncGenerator<RecordBatch> {
+    const response = await this.transport.stream('POST', '/api/v1/query/arrow', this.request(sql, options));
+    const chunks = bodyChunks(response, '/api/v1/query/arrow', options.signal);
+    try {
+      const reader = await RecordBatchReader.from(chunks);
+      for await (const batch of reader) yield batch;
+    } finally {
+      await chunks.return(undefined);
+    }
+  }
+
+  /** Files, bytes and rows the query would read after pruning, without running it. */
+  estimate(sql: string, options: QueryOptions = {}): Promise<Estimate> {
+    return this.transport.json('POST', '/api/v1/query/estimate', this.request(sql, options));
+  }
+
+  private request(sql: string, options: QueryOptions) {
+    return {
+      json: {
+        sql,
+        database: options.database ?? this.database,
+        ...(options.asOf ? { as_of: options.asOf } : {}),
+      },
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+  }
+}
+
+/**
+ * The body's chunks; a broken connection (the server cuts a stream that passed a limit) becomes a
+ * ConnectionError, and stopping early cancels the body.
+ */
+async function* bodyChunks(
+  response: Response,
+  where: string,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  if (!response.body) return;
+  const reader = response.body.getReader();
+  let done = false;
+  try {
+    while (!done) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        done = true;
+        throw failure(error, where, signal);
+      }
+      done = next.done;
+      if (next.value) yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => undefined);
+  }
+}
