@@ -192,6 +192,21 @@ describe('pruning by the catalog times', () => {
   });
 });
 
+describe('small answers', () => {
+  it('are computed in one call when their bound is small, streamed otherwise, with the same rows', async () => {
+    const hour = `time >= '${day(12, 6)}' AND time < '${day(12, 7)}'`;
+    const small = await ask(`SELECT host, count(*) AS n FROM cpu WHERE ${hour} GROUP BY host ORDER BY host`);
+    // One SELECT over one file of ROWS_PER_FILE rows: (1 + 1) × (ROWS_PER_FILE + 1).
+    expect(small.plan.rowBound).toBe(2 * (ROWS_PER_FILE + 1));
+    const large = await ask(
+      `SELECT a.host, count(*) AS n FROM cpu a JOIN cpu b USING (host, time) WHERE a.${hour} GROUP BY a.host ORDER BY a.host`,
+    );
+    expect(large.plan.rowBound ?? Number.POSITIVE_INFINITY).toBeGreaterThan(100_000);
+    expect(large.value).toEqual(small.value);
+    expect(small.value).toHaveLength(5);
+  });
+});
+
 describe('catalog versions', () => {
   it('as_of a version reads the files of that version', async () => {
     const catalog = fixture.catalogs.forTenant('acme');
