@@ -6,29 +6,19 @@
  * one row). What makes rows out of nothing has no bound: table functions (`range`,
  * `generate_series`, `unnest`), `unnest` in a select list, and recursive CTEs.
  */
-import type { SqlNode } from './parser.js';
+import { nodesOf, type SqlNode } from './parser.js';
 
 const ROW_MAKING_FUNCTIONS = new Set(['unnest', 'unlist']);
 
 /** Rows of each source other than table references, or undefined when some source has no bound. */
 function otherSources(root: SqlNode): number[] | undefined {
   const lists: number[] = [];
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (Array.isArray(value)) {
-      for (const item of value) stack.push(item);
-      continue;
-    }
-    if (value === null || typeof value !== 'object') continue;
-    const node = value as SqlNode;
+  for (const node of nodesOf(root)) {
     if (node.type === 'TABLE_FUNCTION' || node.type === 'RECURSIVE_CTE_NODE') return undefined;
     if (node.class === 'FUNCTION' && ROW_MAKING_FUNCTIONS.has(String(node.function_name).toLowerCase()))
       return undefined;
     if (node.type === 'EXPRESSION_LIST' && Array.isArray(node.values)) lists.push(node.values.length);
     if (node.type === 'SELECT_NODE') lists.push(1);
-    for (const child of Object.values(node))
-      if (child !== null && typeof child === 'object') stack.push(child);
   }
   return lists;
 }

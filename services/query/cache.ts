@@ -9,7 +9,7 @@
  * databases an entry read before answering from it.
  */
 import { createHash } from 'node:crypto';
-import type { SqlNode } from './parser.js';
+import { nodesOf, type SqlNode } from './parser.js';
 
 /** Default of `query.resultCacheBytes`. */
 export const DEFAULT_RESULT_CACHE_BYTES = 64 * 1024 * 1024;
@@ -201,15 +201,7 @@ export function isVolatileName(name: string): boolean {
  * (random rows). A column really named like one only costs a cache miss.
  */
 export function isDeterministic(root: SqlNode): boolean {
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (Array.isArray(value)) {
-      for (const item of value) stack.push(item);
-      continue;
-    }
-    if (value === null || typeof value !== 'object') continue;
-    const node = value as SqlNode;
+  for (const node of nodesOf(root)) {
     if (node.sample !== undefined && node.sample !== null) return false;
     if (
       node.class === 'FUNCTION' &&
@@ -221,8 +213,6 @@ export function isDeterministic(root: SqlNode): boolean {
       const [name] = node.column_names as unknown[];
       if (typeof name === 'string' && isVolatileName(name)) return false;
     }
-    for (const child of Object.values(node))
-      if (child !== null && typeof child === 'object') stack.push(child);
   }
   return true;
 }

@@ -18,6 +18,23 @@ import { sqlString } from './sql.js';
 /** A node of DuckDB's serialized statement tree. */
 export type SqlNode = { [key: string]: unknown };
 
+/** Every node of a statement tree (objects, through arrays), depth first. */
+export function* nodesOf(root: unknown): Generator<SqlNode> {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (Array.isArray(value)) {
+      for (const item of value) stack.push(item);
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    const node = value as SqlNode;
+    yield node;
+    for (const child of Object.values(node))
+      if (child !== null && typeof child === 'object') stack.push(child);
+  }
+}
+
 interface Serialized {
   error: boolean;
   error_type?: string;
