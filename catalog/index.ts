@@ -14,18 +14,20 @@ export { type CommitLogOptions, type CommitOutcome, CommitTimeoutError } from '.
 export type { CheckpointManifest, CommitMeta, CommitRecord, CommitSummary } from './log/types.js';
 export * as paths from './paths.js';
 export { assertName, type PartitionRef, parsePartitionPath, partitionPath } from './paths.js';
+export * from './signing/index.js';
 export * from './store/index.js';
 export { PERMISSIONS, type Permission, type SystemAction, TOKEN_ID } from './system/actions.js';
 export { SystemCatalog } from './system/catalog.js';
 export type { SystemState, TenantRecord, TokenRecord } from './system/state.js';
-export type {
-  ColumnDef,
-  ColumnStats,
-  ColumnType,
-  FileSpec,
-  PolicySpec,
-  TenantAction,
-  TenantActionInput,
+export {
+  COLUMN_TYPES,
+  type ColumnDef,
+  type ColumnStats,
+  type ColumnType,
+  type FileSpec,
+  type PolicySpec,
+  type TenantAction,
+  type TenantActionInput,
 } from './tenant/actions.js';
 export { TenantCatalog, type TenantCatalogOptions, type VersionRef } from './tenant/catalog.js';
 export { TenantCatalogs } from './tenant/registry.js';

@@ -184,12 +184,46 @@ export function parsePartitionPath(text: string): PartitionRef {
 }
 
 export const dataKeys = {
+  /** Where every data file of the tenant lives. */
+  prefix(tenant: string): string {
+    return `${tenantPrefix(tenant)}data/`;
+  },
   tablePrefix(tenant: string, database: string, table: string): string {
     return `${tenantPrefix(tenant)}data/${assertName('database', database)}/${assertName('table', table)}/`;
   },
   file(tenant: string, database: string, table: string, partition: PartitionRef, fileId: string): string {
     return `${dataKeys.tablePrefix(tenant, database, table)}${partitionPath(partition)}/${assertName('objectId', fileId)}.parquet`;
   },
+  /**
+   * `key` when it is a safe key under the tenant's data prefix (what a query may open and a signed
+   * URL may name); InvalidNameError for any other key, the tenant's catalog and staging included.
+   */
+  assertOfTenant(tenant: string, key: string): string {
+    if (typeof key !== 'string' || !key.startsWith(dataKeys.prefix(tenant)))
+      throw new InvalidNameError(`${String(key).slice(0, 200)} is not a data file of tenant ${tenant}`);
+    return assertSafeKey(key);
+  },
+  /** The tenant of a data file key (`tenants/{tenant}/data/…`); undefined for any other key. */
+  tenantOf(key: string): string | undefined {
+    const tenant = /^tenants\/([^/]+)\/data\//.exec(key)?.[1];
+    if (tenant === undefined || !isValidName('tenant', tenant)) return undefined;
+    try {
+      dataKeys.assertOfTenant(tenant, key);
+      return tenant;
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** Keys of the `_system` prefix outside its catalog. */
+export const systemKeys = {
+  /**
+   * The HMAC secret of the local store's signed URLs (ADR 0023), created once with put-if-absent
+   * so every API node of a fleet signs and verifies with the same one. Never a data key: no
+   * signed URL can name it.
+   */
+  urlSigningSecret: '_system/signing/url-secret.json',
 };
 
 export const stagingKeys = {

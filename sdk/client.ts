@@ -3,6 +3,7 @@
  * classes sharing one Transport; this file only wires them and holds the defaults.
  */
 import type { RecordBatch, Table } from 'apache-arrow';
+import { Browser, type BrowserSession, type BrowserSessionRequest, type CatalogVersion } from './browser.js';
 import { BufferedWriter, type BufferedWriterOptions } from './buffered-writer.js';
 import type { Compression } from './compression.js';
 import type { CsvRecord } from './csv.js';
@@ -49,6 +50,7 @@ export class WeirClient {
   private readonly transport: Transport;
   private readonly writes: Writes;
   private readonly queries: Queries;
+  private readonly browser: Browser;
 
   constructor(options: WeirClientOptions) {
     this.database = options.database ?? 'default';
@@ -62,6 +64,7 @@ export class WeirClient {
       compression: options.compression ?? 'gzip',
     });
     this.queries = new Queries(this.transport, this.database);
+    this.browser = new Browser(this.transport, this.database);
     this.databases = new Databases(this.transport);
     this.tables = new Tables(this.transport);
     this.tokens = new Tokens(this.transport);
@@ -119,6 +122,19 @@ export class WeirClient {
 
   estimate(sql: string, options?: QueryOptions): Promise<Estimate> {
     return this.queries.estimate(sql, options);
+  }
+
+  /**
+   * A browser session: the pinned catalog version, and each table's schema and pruned files with
+   * signed URLs (for `sql`, the statement to run with its references renamed).
+   */
+  browserSession(request: BrowserSessionRequest): Promise<BrowserSession> {
+    return this.browser.session(request);
+  }
+
+  /** The tenant's catalog commits, newest first (default 100, at most 1000). */
+  catalogVersions(options?: { limit?: number; signal?: AbortSignal }): Promise<CatalogVersion[]> {
+    return this.browser.versions(options);
   }
 
   /** Upstream or downstream of a table, a partition or a file. */

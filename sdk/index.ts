@@ -1,5 +1,13 @@
 /** Weir's TypeScript client SDK (Node 20 and browsers). */
 export type {
+  BrowserColumnType,
+  BrowserSession,
+  BrowserSessionFile,
+  BrowserSessionRequest,
+  BrowserSessionTable,
+  CatalogVersion,
+} from './browser.js';
+export type {
   BufferedWriter,
   BufferedWriterOptions,
   FailedBatch,

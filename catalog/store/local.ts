@@ -167,6 +167,11 @@ export class LocalObjectStore implements ObjectStore {
 
   async close(): Promise<void> {}
 
+  /** The file holding `key`, after the same checks as every call, for a reader that streams it. */
+  filePath(key: string): string {
+    return this.pathOf(key);
+  }
+
   /** Absolute path of a key, after both walls: the key rules and staying inside the root. */
   private pathOf(key: string): string {
     assertSafeKey(key);

@@ -8,9 +8,12 @@ import { registerAuth, requestLogView } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
 import { registerErrorHandlers } from './errors.js';
 import { createMetrics } from './metrics.js';
+import { type BrowserRoutesOptions, browserRoutes } from './routes/browser.js';
 import { compactionRoutes } from './routes/compaction.js';
+import { type ConsoleRoutesOptions, consoleRoutes } from './routes/console.js';
 import { type ContinuousQueryRoutesOptions, continuousQueryRoutes } from './routes/continuous-queries.js';
 import { type DeleteRoutesOptions, deleteRoutes } from './routes/delete.js';
+import { type FileRoutesOptions, fileRoutes } from './routes/files.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { type QueryRoutesOptions, queryRoutes } from './routes/query.js';
@@ -39,6 +42,12 @@ export interface ApiDeps {
   deletes?: DeleteRoutesOptions;
   /** The continuous query endpoints; without them they are not served. */
   cqs?: ContinuousQueryRoutesOptions;
+  /** Browser sessions (signed URLs) and the catalog's versions; without them they are not served. */
+  browser?: BrowserRoutesOptions;
+  /** Signed URLs of the local store (`/files/…`); not served for S3, whose URLs are presigned. */
+  files?: FileRoutesOptions;
+  /** The browser console at `/`; without it `/` is not served. */
+  console?: ConsoleRoutesOptions;
 }
 
 /** The fastify app with every route registered; the caller listens and closes. */
@@ -67,6 +76,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   if (deps.query) await app.register(queryRoutes, deps.query);
   if (deps.deletes) await app.register(deleteRoutes, deps.deletes);
   if (deps.cqs) await app.register(continuousQueryRoutes, deps.cqs);
+  if (deps.browser) await app.register(browserRoutes, deps.browser);
+  if (deps.files) await app.register(fileRoutes, { ...deps.files, registry });
+  if (deps.console) await app.register(consoleRoutes, deps.console);
   if (deps.ingest) {
     deps.ingest.service.useMetrics(ingestMetrics(registry));
     await app.register(writeRoutes, deps.ingest);

@@ -52,11 +52,11 @@ export function tokenFromRequest(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** The request as logs show it: fastify's fields, with a `?p=` token masked. */
+/** The request as logs show it: fastify's fields, with a `?p=` token and a signed URL's `?sig=` masked. */
 export function requestLogView(request: FastifyRequest) {
   return {
     method: request.method,
-    url: request.url.replace(/([?&]p=)[^&#]*/g, '$1[redacted]'),
+    url: request.url.replace(/([?&](?:p|sig)=)[^&#]*/g, '$1[redacted]'),
     host: request.host,
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort,

@@ -43,6 +43,7 @@ export function renderConfigTable(): string {
 export function redactConfig(config: WeirConfig): WeirConfig {
   return {
     ...config,
+    browser: { ...config.browser, ...(config.browser.signingSecret ? { signingSecret: '***' } : {}) },
     s3: { ...config.s3, ...(config.s3.secretAccessKey ? { secretAccessKey: '***' } : {}) },
     redis: { ...config.redis, ...(config.redis.url ? { url: redactUrl(config.redis.url) } : {}) },
   };

@@ -51,6 +51,9 @@ export const ENV_NAMES: Readonly<Record<string, readonly string[]>> = {
   'delete.confirmationThreshold': ['WEIR_DELETE_CONFIRMATION_THRESHOLD'],
   'delete.maxRows': ['WEIR_DELETE_MAX_ROWS'],
   'delete.runTimeoutMs': ['WEIR_DELETE_RUN_TIMEOUT_MS'],
+  'browser.urlTtlSeconds': ['WEIR_BROWSER_URL_TTL_SECONDS'],
+  'browser.maxUrlTtlSeconds': ['WEIR_BROWSER_MAX_URL_TTL_SECONDS'],
+  'browser.signingSecret': ['WEIR_SIGNING_SECRET'],
   storage: ['WEIR_STORAGE'],
   's3.bucket': ['WEIR_S3_BUCKET'],
   's3.prefix': ['WEIR_S3_PREFIX'],
@@ -64,7 +67,7 @@ export const ENV_NAMES: Readonly<Record<string, readonly string[]>> = {
   'redis.serverPath': ['WEIR_REDIS_SERVER'],
 };
 
-const SECRET_KEYS = new Set(['s3.secretAccessKey', 'auth.bootstrapToken']);
+const SECRET_KEYS = new Set(['s3.secretAccessKey', 'auth.bootstrapToken', 'browser.signingSecret']);
 
 interface JsonSchemaNode {
   type?: string;

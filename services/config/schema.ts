@@ -2,6 +2,9 @@ import { z } from 'zod';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** S3 presigned URLs live at most seven days (catalog/signing), so no signed URL may outlive that. */
+const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
+
 const redisUrl = z
   .string()
   .regex(/^(redis|rediss|unix):\/\/.+/, 'must be a redis://, rediss:// or unix:// URL')
@@ -225,6 +228,34 @@ export const configSchema = z
           .describe('How long a delete request waits for its run (504 after; the run goes on).'),
       })
       .prefault({}),
+    browser: z
+      .strictObject({
+        urlTtlSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_URL_TTL_SECONDS)
+          .default(300)
+          .describe(
+            'How long the signed data file URLs of a browser session last when the request names no `ttl_seconds`.',
+          ),
+        maxUrlTtlSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_URL_TTL_SECONDS)
+          .default(3600)
+          .describe('Longest `ttl_seconds` a browser session may ask for (S3 presigned URLs allow 7 days).'),
+        signingSecret: z
+          .string()
+          .min(32)
+          .max(1024)
+          .optional()
+          .describe(
+            'HMAC secret of the local store’s signed URLs (`/files/…`); when unset, one is generated once and kept in the object store under `_system/`, shared by every API node.',
+          ),
+      })
+      .prefault({}),
     storage: z.enum(['local', 's3']).default('local').describe('Object store backend.'),
     s3: z
       .strictObject({
@@ -264,6 +295,13 @@ export const configSchema = z
   .superRefine((config, ctx) => {
     if (config.storage === 's3' && !config.s3.bucket) {
       ctx.addIssue({ code: 'custom', path: ['s3', 'bucket'], message: 'is required when storage is s3' });
+    }
+    if (config.browser.urlTtlSeconds > config.browser.maxUrlTtlSeconds) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['browser', 'urlTtlSeconds'],
+        message: `must not exceed browser.maxUrlTtlSeconds (${config.browser.maxUrlTtlSeconds})`,
+      });
     }
   });
 

@@ -32,13 +32,6 @@ function dataDirectory(root: string, tenant: string): string {
   return join(root, ...`${paths.tenantPrefix(tenant)}data`.split('/')) + sep;
 }
 
-/** Keys that are not the tenant's data files never reach DuckDB. */
-function assertDataKey(tenant: string, key: string): void {
-  if (!key.startsWith(`${paths.tenantPrefix(tenant)}data/`))
-    throw new Error(`${key} is not a data file of tenant ${tenant}`);
-  paths.assertSafeKey(key);
-}
-
 class StoreFiles implements QueryFiles {
   constructor(private readonly root: string) {}
 
@@ -47,7 +40,8 @@ class StoreFiles implements QueryFiles {
   }
 
   async hold(tenant: string, keys: readonly string[]): Promise<HeldFiles> {
-    for (const key of keys) assertDataKey(tenant, key);
+    // Keys that are not the tenant's data files never reach DuckDB.
+    for (const key of keys) paths.dataKeys.assertOfTenant(tenant, key);
     return { paths: keys.map((key) => join(this.root, ...key.split('/'))), release: () => {} };
   }
 }
@@ -75,7 +69,8 @@ class CachedFiles implements QueryFiles {
   }
 
   async hold(tenant: string, keys: readonly string[]): Promise<HeldFiles> {
-    for (const key of keys) assertDataKey(tenant, key);
+    // Keys that are not the tenant's data files never reach DuckDB.
+    for (const key of keys) paths.dataKeys.assertOfTenant(tenant, key);
     const held: CacheEntry[] = [];
     const release = () => {
       for (const entry of held.splice(0)) entry.holders--;

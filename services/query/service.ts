@@ -25,6 +25,7 @@ import { QueryError } from './errors.js';
 import type { HeldFiles, QueryFiles } from './files.js';
 import { guardQuery, type TableUse } from './guard.js';
 import { type SqlNode, SqlParser } from './parser.js';
+import { type NamedColumns, namedColumns, readColumnsOf } from './read-columns.js';
 import {
   checkRowMatchStatement,
   PREDICATE_RELATION,
@@ -56,6 +57,11 @@ export interface PlannedTable {
   readonly tableFiles: number;
   /** Inclusive time range the reference's predicates allow, in microseconds. */
   readonly range: { readonly from?: number; readonly to?: number };
+  /**
+   * The table's columns the statement may read through this reference (a superset: every column
+   * when it has `*`), in table order, always with `time` (see read-columns.ts).
+   */
+  readonly readColumns: readonly string[];
 }
 
 export interface QueryPlan {
@@ -163,7 +169,7 @@ export class QueryService {
     });
     for (const use of uses) request.authorize?.(use.database);
     const [tables, sql] = await Promise.all([
-      this.planTables(pinned, uses),
+      this.planTables(pinned, uses, namedColumns(root)),
       spliceReferences(request.sql, uses) ?? this.parser.render(root),
     ]);
     const rowBound = answerRowBound(
@@ -266,7 +272,11 @@ export class QueryService {
   }
 
   /** Each reference's files, chosen by its time bounds (evaluated together, in one round trip at most). */
-  private async planTables(state: TenantState, uses: readonly TableUse[]): Promise<PlannedTable[]> {
+  private async planTables(
+    state: TenantState,
+    uses: readonly TableUse[],
+    named: NamedColumns,
+  ): Promise<PlannedTable[]> {
     const values = await this.parser.timestampsMicros(
       uses.flatMap((use) => use.bounds.map((b) => b.expression)),
     );
@@ -274,7 +284,7 @@ export class QueryService {
     return uses.map((use) => {
       const own = values.slice(next, next + use.bounds.length);
       next += use.bounds.length;
-      return planTable(state, use, own);
+      return planTable(state, use, own, named);
     });
   }
 
@@ -311,7 +321,7 @@ export class QueryService {
         database === entry.database && table === entry.name ? { database, table } : undefined,
     });
     const [[planned], predicate] = await Promise.all([
-      this.planTables(state, [use!]),
+      this.planTables(state, [use!], namedColumns(root)),
       this.renderPredicate(root),
     ]);
     const base = {
@@ -385,7 +395,12 @@ export class QueryService {
  * A reference's files: those whose min/max time meets the range its bounds allow (`values`: each
  * bound's evaluated time, undefined when it is none).
  */
-function planTable(state: TenantState, use: TableUse, values: readonly (bigint | undefined)[]): PlannedTable {
+function planTable(
+  state: TenantState,
+  use: TableUse,
+  values: readonly (bigint | undefined)[],
+  named: NamedColumns,
+): PlannedTable {
   const entry = state.tables.get(tableKey(use.database, use.table))!;
   // Inclusive microsecond range; a strict bound moves one microsecond in (times are whole µs).
   let from: number | undefined;
@@ -414,6 +429,7 @@ function planTable(state: TenantState, use: TableUse, values: readonly (bigint |
     files,
     tableFiles: all.length,
     range: { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) },
+    readColumns: readColumnsOf(named, entry.columns, use.view, use.written.name),
   };
 }
 

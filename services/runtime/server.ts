@@ -1,16 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { createUrlSigner, LocalObjectStore, LocalUrlSigner } from '../../catalog/index.js';
 import { createObjectStore } from '../../catalog/store/index.js';
 import { buildApp, DOCS_PREFIX } from '../api/index.js';
 import { DEFAULT_TENANT, TokenService } from '../auth/index.js';
+import { BrowserSessions, SignedFiles } from '../browser/index.js';
 import { objectStoreConfig, redactUrl, type WeirConfig } from '../config/index.js';
 import { ContinuousQueries } from '../cq/index.js';
 import { DeleteService } from '../deletes/index.js';
 import { QueryService, queryFilesFor } from '../query/index.js';
 import { redisHealth, resolveRedis } from '../redis/index.js';
 import { startPlatform } from './platform.js';
-import { weirVersion } from './version.js';
+import { consoleDirectory, weirVersion } from './version.js';
 import { startWorkerProcesses } from './worker-processes.js';
 
 /**
@@ -142,6 +144,8 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       timeoutMs: config.query.timeoutMs,
     });
     cleanups.push({ name: 'query engines', run: async () => query.close() });
+    // Browser sessions sign their URLs: presigned GetObject on S3, served by /files on the local store.
+    const signer = createUrlSigner(store, { secret: config.browser.signingSecret });
 
     const app = await buildApp({
       logger: log,
@@ -158,6 +162,16 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       deletes: {
         deletes: new DeleteService({ query, orchestrator: platform.orchestrator, limits: config.delete }),
       },
+      browser: {
+        sessions: new BrowserSessions({
+          query,
+          signer,
+          ttl: { defaultSeconds: config.browser.urlTtlSeconds, maxSeconds: config.browser.maxUrlTtlSeconds },
+        }),
+      },
+      ...(store instanceof LocalObjectStore && signer instanceof LocalUrlSigner
+        ? { files: { files: new SignedFiles(store, signer) } }
+        : {}),
       query: {
         service: query,
         catalogs: platform.catalogs,
@@ -173,6 +187,7 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
             },
           }
         : {}),
+      console: { dir: consoleDirectory(), storageOrigins: storageOrigins(storeConfig) },
       readiness: [
         // One small listing proves the store is reachable and the credentials work.
         { name: 'object_store', check: async () => void (await store.list('_system/', { maxKeys: 1 })) },
@@ -189,4 +204,12 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
     await stopAll();
     throw error;
   }
+}
+
+/** Origins the console fetches presigned URLs from: the S3 endpoint, or its bucket subdomains. */
+function storageOrigins(store: ReturnType<typeof objectStoreConfig>): string[] {
+  if (store.kind !== 's3') return [];
+  if (!store.endpoint) return ['https://*.amazonaws.com'];
+  const endpoint = new URL(store.endpoint);
+  return [endpoint.origin, `${endpoint.protocol}//*.${endpoint.host}`];
 }

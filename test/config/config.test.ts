@@ -63,6 +63,7 @@ describe('loadConfig', () => {
         maxCacheBytes: 2 * 1024 * 1024 * 1024,
       },
       delete: { confirmationThreshold: 10_000, maxRows: 10_000_000, runTimeoutMs: 600_000 },
+      browser: { urlTtlSeconds: 300, maxUrlTtlSeconds: 3600 },
       storage: 'local',
       s3: { region: 'us-east-1', forcePathStyle: false },
       redis: { probeLocal: true, serverPath: 'redis-server' },
@@ -120,6 +121,12 @@ describe('loadConfig', () => {
 
     const badUrl = configError(() => loadConfig({ env: { REDIS_URL: 'localhost:6379' } }));
     expect(badUrl.message).toContain('redis.url = "localhost:6379" (from env REDIS_URL)');
+
+    const longTtl = configError(() =>
+      loadConfig({ env: { WEIR_BROWSER_URL_TTL_SECONDS: '7200', WEIR_BROWSER_MAX_URL_TTL_SECONDS: '3600' } }),
+    );
+    expect(longTtl.message).toContain('browser.urlTtlSeconds');
+    expect(longTtl.message).toContain('must not exceed browser.maxUrlTtlSeconds (3600)');
   });
 
   it('rejects unknown keys, missing S3 bucket, unreadable and non-JSON files', () => {
@@ -145,10 +152,16 @@ describe('loadConfig', () => {
     expect(error.message).not.toContain('12345');
 
     const config = loadConfig({
-      env: { WEIR_S3_SECRET_ACCESS_KEY: 'hunter2', REDIS_URL: 'redis://u:pw@h:6379' },
+      env: {
+        WEIR_S3_SECRET_ACCESS_KEY: 'hunter2',
+        REDIS_URL: 'redis://u:pw@h:6379',
+        WEIR_SIGNING_SECRET: 'signing-secret-of-at-least-32-characters',
+      },
     });
+    expect(config.browser.signingSecret).toBe('signing-secret-of-at-least-32-characters');
     const shown = JSON.stringify(redactConfig(config));
     expect(shown).not.toContain('hunter2');
+    expect(shown).not.toContain('signing-secret');
     expect(shown).not.toContain(':pw@');
   });
 

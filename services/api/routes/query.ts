@@ -23,7 +23,7 @@ import {
 import { arrowStream, csvStream, type ResultLimits, readJsonRows } from '../../query/results/index.js';
 import { assertDatabaseAccess, authOf } from '../auth.js';
 import { errorBodySchema, mapError } from '../errors.js';
-import { tenantOf } from '../tenant.js';
+import { databaseOf, tenantOf } from '../tenant.js';
 import { databaseRoutes } from './databases.js';
 
 export interface QueryRoutesOptions {
@@ -36,9 +36,14 @@ export interface QueryRoutesOptions {
 
 type CacheOutcome = 'hit' | 'miss' | 'bypass';
 
-const DATABASE_HEADER = 'x-arc-database';
 const PREFETCH_BYTES = 1024 * 1024;
 const JSON_HEAD = Buffer.from('{"success":true,');
+
+/** `as_of` of a request body: a catalog version, or a point in time (RFC 3339 text or epoch ms). */
+export const asOfSchema = z.union([
+  z.object({ version: z.number().int().min(0) }).strict(),
+  z.object({ timestamp: z.union([z.string().min(1), z.number()]) }).strict(),
+]);
 
 const queryBody = z.object({
   sql: z.string().min(1).max(1_000_000).describe('One SELECT (or SHOW DATABASES / SHOW TABLES).'),
@@ -49,13 +54,7 @@ const queryBody = z.object({
     .max(64)
     .optional()
     .describe('Database of bare table names (else x-arc-database, else default).'),
-  as_of: z
-    .union([
-      z.object({ version: z.number().int().min(0) }).strict(),
-      z.object({ timestamp: z.union([z.string().min(1), z.number()]) }).strict(),
-    ])
-    .optional()
-    .describe('Read the catalog as of a version or a point in time.'),
+  as_of: asOfSchema.optional().describe('Read the catalog as of a version or a point in time.'),
 });
 type QueryBody = z.infer<typeof queryBody>;
 
@@ -90,11 +89,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
   };
 
   const requestOf = (request: FastifyRequest, reply: FastifyReply, body: QueryBody): QueryRequest => {
-    const header = request.headers[DATABASE_HEADER];
-    const database = paths.assertName(
-      'database',
-      body.database ?? ((typeof header === 'string' && header) || 'default'),
-    );
+    const database = databaseOf(request, body.database);
     // The response closing before it finished means the client went away (or a stream was cut): stop
     // the query. (The request's own 'close' is no such sign: Node emits it, destroyed, once the body
     // has been read.)
