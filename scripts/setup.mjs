@@ -136,10 +136,21 @@ function ensurePythonInfluxdb() {
   );
 }
 
+function ensureChromium() {
+  // The console's tests drive Chromium with playwright-core, which never downloads a browser.
+  if (process.env.WEIR_TEST_CHROMIUM || existsSync('/usr/bin/chromium')) return;
+  if (aptInstall('chromium') && existsSync('/usr/bin/chromium')) return;
+  fail(
+    'Chromium (for the browser console tests) is not at /usr/bin/chromium and could not be installed here. ' +
+      'Install the OS package `chromium` (Debian/Ubuntu, as root: apt-get install -y chromium), or set ' +
+      'WEIR_TEST_CHROMIUM to a Chromium or Chrome executable.',
+  );
+}
+
 ensureNodeModules();
 ensureRedisServer();
 if (purpose === 'test') {
   ensureMoto();
   ensurePythonInfluxdb();
-  // Browser tests will need Chromium (DESIGN §10: OS package `chromium`); ensure it here when they land.
+  ensureChromium();
 }

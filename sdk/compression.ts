@@ -22,6 +22,9 @@ export async function compress(
 ): Promise<{ body: Uint8Array; encoding?: string }> {
   if (compression === 'none') return { body };
   if (compression === 'zstd') return { body: (await loadZstd()).compress(body), encoding: 'zstd' };
-  const stream = new Blob([body]).stream().pipeThrough(new CompressionStream('gzip'));
+  // The SDK's bodies live in plain ArrayBuffers (DOM typings refuse a possibly shared one).
+  const stream = new Blob([body as Uint8Array<ArrayBuffer>])
+    .stream()
+    .pipeThrough(new CompressionStream('gzip'));
   return { body: new Uint8Array(await new Response(stream).arrayBuffer()), encoding: 'gzip' };
 }

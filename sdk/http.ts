@@ -97,7 +97,8 @@ export class Transport {
       authorization: `Bearer ${this.options.token}`,
       ...options.headers,
     };
-    let body: Uint8Array | string | undefined = options.body;
+    // The SDK's bodies live in plain ArrayBuffers (DOM typings refuse a possibly shared one).
+    let body = options.body as Uint8Array<ArrayBuffer> | string | undefined;
     if (options.json !== undefined) {
       body = JSON.stringify(options.json);
       headers['content-type'] = 'application/json';

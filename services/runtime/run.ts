@@ -68,7 +68,9 @@ export async function runServer(options: RunOptions): Promise<number> {
   }
   if (server.url) {
     log.info({ url: server.url, docs: server.docsUrl }, 'listening');
-    process.stdout.write(`Weir is listening on ${server.url}\nAPI docs: ${server.docsUrl}\n`);
+    process.stdout.write(
+      `Weir is listening on ${server.url}\nConsole: ${server.url}/\nAPI docs: ${server.docsUrl}\n`,
+    );
   } else {
     log.info(`${options.role} started`);
     process.stdout.write(`Weir ${options.role} started\n`);

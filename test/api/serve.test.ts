@@ -41,9 +41,13 @@ describe('weir serve', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('prints the URL and docs URL once', async () => {
+  it('prints the URL, the console URL and the docs URL once; the console is served there', async () => {
     expect(proc.stdout.filter((line) => line.startsWith('Weir is listening on'))).toHaveLength(1);
+    expect(proc.stdout).toContain(`Console: ${url}/`);
     expect(proc.stdout).toContain(`API docs: ${url}/docs`);
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/app.js');
   });
 
   it('prints the generated admin token once on the first start, and never logs it', async () => {

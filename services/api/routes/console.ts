@@ -19,6 +19,8 @@ export interface ConsoleRoutesOptions {
 
 /** Files at the root of the build besides the page; everything else is under assets/. */
 const ROOT_FILES = ['app.js', 'app.css', 'app.js.map', 'app.css.map'];
+/** Names the build gives its assets: no path separators, no leading dot. */
+const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 function policy(storageOrigins: readonly string[]): string {
   return [
@@ -36,7 +38,14 @@ function policy(storageOrigins: readonly string[]): string {
 export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (app, options) => {
   const built = existsSync(join(options.dir, 'index.html'));
   const csp = policy(options.storageOrigins);
-  if (built) await app.register(fastifyStatic, { root: options.dir, serve: false, cacheControl: false });
+  // preCompressed: the build's `.br` copies go to browsers that accept Brotli.
+  if (built)
+    await app.register(fastifyStatic, {
+      root: options.dir,
+      serve: false,
+      cacheControl: false,
+      preCompressed: true,
+    });
 
   const send = (reply: FastifyReply, file: string) => {
     if (!built) {
@@ -58,7 +67,10 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     return send(reply, 'index.html');
   });
   for (const file of ROOT_FILES) app.get(`/${file}`, route, (_request, reply) => send(reply, file));
-  app.get<{ Params: { name: string } }>('/assets/:name', route, (request, reply) =>
-    send(reply, `assets/${request.params.name}`),
-  );
+  app.get<{ Params: { name: string } }>('/assets/:name', route, (request, reply) => {
+    const { name } = request.params;
+    if (!ASSET_NAME.test(name))
+      throw new WeirError('NOT_FOUND', `no console asset ${name.slice(0, 100)}`, 404);
+    return send(reply, `assets/${name}`);
+  });
 };

@@ -1,0 +1,246 @@
+/**
+ * Runs a browser session's SQL on DuckDB-WASM: each table reference becomes a table filled from
+ * its files' needed row groups and columns (read by parquet-wasm over the signed URLs), then the
+ * statement runs in the page. Nothing is computed on the server.
+ */
+import type { AsyncDuckDBConnection } from '@duckdb/duckdb-wasm';
+import type { Schema } from 'parquet-wasm/esm';
+import type { AsOf, WeirClient } from '../../sdk/index.js';
+import { browserDuckDB } from './duckdb.js';
+import { LoadedFiles, type LoadedPart, type PartData } from './loaded-files.js';
+import { openParquet } from './parquet.js';
+import { rowGroupsFor } from './row-groups.js';
+import type { BrowserSession, ColumnType, SessionFile, SessionTable } from './session.js';
+
+export interface BrowserAnswer {
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly rows: readonly (readonly unknown[])[];
+  readonly version: number;
+  /** Bytes of every response body from storage (footers, column chunks). */
+  readonly bytesFetched: number;
+  readonly requests: number;
+  readonly files: number;
+  /** Files whose needed part was already loaded in this page (nothing fetched for them). */
+  readonly cachedFiles: number;
+  /** Files the time range cuts into, whose row groups were chosen by their statistics: `read` of `total`. */
+  readonly cutFiles: {
+    readonly files: number;
+    readonly rowGroupsRead: number;
+    readonly rowGroupsTotal: number;
+  };
+  /** Starting DuckDB-WASM (the first query of a page), loading the files, running the statement. */
+  readonly timings: { readonly startMs: number; readonly loadMs: number; readonly queryMs: number };
+}
+
+const SQL_TYPES: Record<ColumnType, string> = {
+  timestamp: 'TIMESTAMP',
+  string: 'VARCHAR',
+  float64: 'DOUBLE',
+  int64: 'BIGINT',
+  bool: 'BOOLEAN',
+};
+
+/** Files read at once: browsers allow six connections per origin over HTTP/1.1. */
+const PARALLEL_FILES = 6;
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** Signed URLs of the local store are relative to our origin; parquet-wasm needs them whole. */
+const absolute = (url: string) => new URL(url, location.href).href;
+
+/** Counts the bytes and requests of one run. */
+class Traffic {
+  bytes = 0;
+  requests = 0;
+  rowGroupsRead = 0;
+  rowGroupsTotal = 0;
+  cachedFiles = 0;
+  cutFiles = 0;
+
+  /** Wraps `fetch` for the URLs of this session so every body byte is counted. */
+  track(urls: ReadonlySet<string>): () => void {
+    const original = globalThis.fetch;
+    globalThis.fetch = async (input, init) => {
+      const response = await original(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (urls.has(absolute(url))) {
+        this.requests++;
+        this.bytes += Number(response.headers.get('content-length') ?? 0);
+      }
+      return response;
+    };
+    return () => {
+      globalThis.fetch = original;
+    };
+  }
+
+  async range(url: string, start: number, end: number): Promise<ArrayBuffer> {
+    const response = await fetch(url, { headers: { Range: `bytes=${start}-${end - 1}` } });
+    if (!response.ok) throw new Error(`reading ${url}: HTTP ${response.status}`);
+    return response.arrayBuffer();
+  }
+}
+
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+/** parquet-wasm's Schema answers a name it lacks with -1 or by throwing. */
+function hasColumn(schema: Schema, name: string): boolean {
+  try {
+    return schema.indexOf(name) >= 0;
+  } catch {
+    return false;
+  }
+}
+
+/** One file's needed row groups and columns as Arrow IPC, or undefined when no row group is needed. */
+async function readFile(
+  table: SessionTable,
+  file: SessionFile,
+  rowGroups: readonly number[] | undefined,
+): Promise<PartData> {
+  if (rowGroups?.length === 0) return undefined;
+  const parquet = await openParquet(absolute(file.url));
+  try {
+    const schema = parquet.schema();
+    const present = table.read_columns.filter((c) => hasColumn(schema, c));
+    schema.free();
+    const data = await parquet.read({
+      columns: present,
+      ...(rowGroups ? { rowGroups: [...rowGroups] } : {}),
+    });
+    return { ipc: data.intoIPCStream(), present };
+  } finally {
+    parquet.free();
+  }
+}
+
+/** Files loaded in this page, for the next queries (256 MiB of Arrow data at most). */
+const loaded = new LoadedFiles(256 * 1024 * 1024);
+
+/**
+ * Makes `name` a view of the reference's files with the catalog's types for the needed columns:
+ * each file's part from the page's loaded files, read first where it is not there yet. A column no
+ * file holds (added later, or pruned away) reads as NULL, as on the server.
+ */
+async function loadTable(
+  connection: AsyncDuckDBConnection,
+  name: string,
+  table: SessionTable,
+  traffic: Traffic,
+  held: LoadedPart[],
+): Promise<void> {
+  const parts = await mapLimit(table.files, PARALLEL_FILES, async (file) => {
+    const { chosen: rowGroups, total } = await rowGroupsFor(table, file, (url, start, end) =>
+      traffic.range(url, start, end),
+    );
+    if (rowGroups && total !== undefined) {
+      traffic.cutFiles++;
+      traffic.rowGroupsRead += rowGroups.length;
+      traffic.rowGroupsTotal += total;
+    }
+    const { part, cached } = await loaded.acquire(
+      connection,
+      new URL(absolute(file.url)).pathname,
+      rowGroups,
+      table.read_columns,
+      () => readFile(table, file, rowGroups),
+    );
+    if (cached) traffic.cachedFiles++;
+    if (part) held.push(part);
+    return part;
+  });
+  const present = new Set(parts.flatMap((p) => p?.present ?? []));
+  const wanted = new Set(table.read_columns);
+  const columns = table.columns
+    .filter((c) => wanted.has(c.name))
+    .map(
+      (c) =>
+        `CAST(${present.has(c.name) ? quote(c.name) : 'NULL'} AS ${SQL_TYPES[c.type]}) AS ${quote(c.name)}`,
+    );
+  const sources = parts.flatMap((p) => (p ? [`SELECT * FROM ${quote(p.table)}`] : []));
+  // A file may lack columns added later: the union goes by name and fills them with NULL.
+  const from = sources.length > 0 ? `(${sources.join(' UNION ALL BY NAME ')})` : '(SELECT 1) WHERE false';
+  await connection.query(
+    `CREATE OR REPLACE VIEW ${quote(name)} AS SELECT ${columns.join(', ')} FROM ${from}`,
+  );
+}
+
+/** Runs the session's statement (or `sql` over a tables session's `db.table` names) in the page. */
+export async function runInBrowser(session: BrowserSession, sql = session.sql): Promise<BrowserAnswer> {
+  if (sql === undefined) throw new Error('the session has no statement to run');
+  const starting = performance.now();
+  const db = await browserDuckDB();
+  const connection = await db.connect();
+  const traffic = new Traffic();
+  const urls = new Set(session.tables.flatMap((t) => t.files.map((f) => absolute(f.url))));
+  const untrack = traffic.track(urls);
+  const names = session.tables.map((t) => t.name ?? `${t.database}.${t.table}`);
+  const held: LoadedPart[] = [];
+  try {
+    const started = performance.now();
+    for (const [i, table] of session.tables.entries())
+      await loadTable(connection, names[i]!, table, traffic, held);
+    const ready = performance.now();
+    const result = await connection.query(sql);
+    const queried = performance.now();
+    const columns = result.schema.fields.map((f) => ({ name: f.name, type: String(f.type) }));
+    const rows = result.toArray().map((row) => columns.map((c) => (row as Record<string, unknown>)[c.name]));
+    return {
+      columns,
+      rows,
+      version: session.version,
+      bytesFetched: traffic.bytes,
+      requests: traffic.requests,
+      files: session.tables.reduce((sum, t) => sum + t.files.length, 0),
+      cachedFiles: traffic.cachedFiles,
+      cutFiles: {
+        files: traffic.cutFiles,
+        rowGroupsRead: traffic.rowGroupsRead,
+        rowGroupsTotal: traffic.rowGroupsTotal,
+      },
+      timings: { startMs: started - starting, loadMs: ready - started, queryMs: queried - ready },
+    };
+  } finally {
+    untrack();
+    for (const name of names) await connection.query(`DROP VIEW IF EXISTS ${quote(name)}`);
+    await loaded.release(connection, held);
+    await connection.close();
+  }
+}
+
+/** What the console asks the browser to run: like a server query (`POST /api/v1/query`). */
+export interface BrowserQuery {
+  readonly sql: string;
+  readonly database?: string;
+  readonly asOf?: AsOf;
+}
+
+/** Asks the server for a session (pinned version, pruned files, signed URLs) and runs it in the page. */
+export async function queryInBrowser(
+  client: WeirClient,
+  query: BrowserQuery,
+): Promise<BrowserAnswer & { sessionMs: number }> {
+  const started = performance.now();
+  const session = await client.browserSession({
+    sql: query.sql,
+    ...(query.database ? { database: query.database } : {}),
+    ...(query.asOf ? { asOf: query.asOf } : {}),
+  });
+  const sessionMs = performance.now() - started;
+  return { ...(await runInBrowser(session)), sessionMs };
+}

@@ -1,0 +1,163 @@
+/**
+ * The SQL page: editor, database, engine and version, then the answer as a status line, a chart
+ * when it is a time series, and a table. The statement, database and engine are remembered
+ * across visits (localStorage).
+ */
+import type { SQLNamespace } from '@codemirror/lang-sql';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useClient } from '../api.js';
+import { ErrorBox, errorMessage, PageHeader } from '../common.js';
+import { useAsync } from '../use-async.js';
+import { QueryToolbar } from './query-toolbar.js';
+import type { Engine, QueryResult } from './result.js';
+import { ResultChart } from './result-chart.js';
+import { ResultStatus } from './result-status.js';
+import { ResultTable } from './result-table.js';
+import { runQuery } from './run-query.js';
+import { SqlEditor, type SqlEditorHandle } from './sql-editor.js';
+import { exposeSetSql, recordError, recordResult } from './test-hooks.js';
+
+const SAVED = { sql: 'weir.query.sql', database: 'weir.query.database', engine: 'weir.query.engine' };
+
+/** A value kept in localStorage under `key`. */
+function useSaved<T extends string>(key: string, initial: T): [T, (value: T) => void] {
+  const [value, setValue] = useState<T>(() => (localStorage.getItem(key) as T | null) ?? initial);
+  const save = useCallback(
+    (next: T) => {
+      localStorage.setItem(key, next);
+      setValue(next);
+    },
+    [key],
+  );
+  return [value, save];
+}
+
+type Outcome =
+  | { state: 'idle' }
+  | { state: 'running' }
+  | { state: 'done'; result: QueryResult }
+  | { state: 'failed'; error: unknown };
+
+/**
+ * `active`: the page stays mounted while hidden (app.tsx). `params` may carry `sql` and
+ * `database` from a link elsewhere in the console ("query this table").
+ */
+/** A SQL identifier, double-quoted. */
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
+  const client = useClient();
+  const [sql, setSql] = useSaved<string>(SAVED.sql, '');
+  const [database, setDatabase] = useSaved<string>(SAVED.database, client.database);
+  const [engine, setEngine] = useSaved<Engine>(SAVED.engine, 'browser');
+  const [asOfVersion, setAsOfVersion] = useState('');
+  const [outcome, setOutcome] = useState<Outcome>({ state: 'idle' });
+
+  // Text from elsewhere (a link, a first visit, the test hook) goes through the editor, which reports it back.
+  const editor = useRef<SqlEditorHandle | null>(null);
+  const replaceSql = useCallback(
+    (text: string) => {
+      setSql(text);
+      editor.current?.setText(text);
+    },
+    [setSql],
+  );
+
+  const databases = useAsync(() => client.databases.list(), [client]);
+  const tables = useAsync(() => client.tables.list(), [client]);
+  const tableList = tables.state === 'done' ? tables.value : undefined;
+  const completion = useMemo<SQLNamespace>(() => {
+    const namespace: Record<string, Record<string, string[]>> = {};
+    for (const t of tableList ?? [])
+      namespace[t.database] = { ...namespace[t.database], [t.measurement]: [] };
+    return namespace;
+  }, [tableList]);
+
+  // A first visit starts from a look at one of the tenant's tables (quoted: `default` is a keyword).
+  const firstTable = tableList?.[0];
+  useEffect(() => {
+    if (firstTable && localStorage.getItem(SAVED.sql) === null) {
+      replaceSql(
+        `SELECT * FROM ${quoted(firstTable.database)}.${quoted(firstTable.measurement)} ORDER BY time DESC LIMIT 100`,
+      );
+    }
+  }, [firstTable, replaceSql]);
+
+  const linkedSql = props.params.get('sql');
+  const linkedDatabase = props.params.get('database');
+  useEffect(() => {
+    if (linkedSql === null) return;
+    replaceSql(linkedSql);
+    if (linkedDatabase) setDatabase(linkedDatabase);
+    // The link has been followed; keep the address short and a reload from re-applying it.
+    history.replaceState(null, '', '#/query');
+  }, [linkedSql, linkedDatabase, replaceSql, setDatabase]);
+
+  useEffect(() => exposeSetSql(replaceSql), [replaceSql]);
+
+  // Ctrl-Enter in the editor (bound once) reaches the latest choices through this ref.
+  const request = useRef({ sql, database, engine, asOfVersion });
+  request.current = { sql, database, engine, asOfVersion };
+  const running = useRef(false);
+
+  const run = useCallback(async () => {
+    const { sql, database, engine, asOfVersion } = request.current;
+    if (running.current || sql.trim() === '') return;
+    running.current = true;
+    setOutcome({ state: 'running' });
+    try {
+      const version = asOfVersion.trim();
+      const result = await runQuery(client, {
+        sql,
+        database,
+        engine,
+        ...(version ? { asOf: { version: Number(version) } } : {}),
+      });
+      setOutcome({ state: 'done', result });
+      recordResult(result);
+    } catch (error) {
+      setOutcome({ state: 'failed', error });
+      recordError(engine, errorMessage(error));
+    } finally {
+      running.current = false;
+    }
+  }, [client]);
+
+  return (
+    <section class="query-page" hidden={!props.active}>
+      <PageHeader title="Query" />
+      <QueryToolbar
+        databases={databases.state === 'done' ? databases.value.map((d) => d.name) : [database]}
+        database={database}
+        onDatabase={setDatabase}
+        engine={engine}
+        onEngine={setEngine}
+        asOfVersion={asOfVersion}
+        onAsOfVersion={setAsOfVersion}
+        running={outcome.state === 'running'}
+        onRun={run}
+      />
+      <SqlEditor
+        initialText={sql}
+        handle={editor}
+        onChange={setSql}
+        onRun={run}
+        tables={completion}
+        database={database}
+      />
+      {outcome.state === 'running' && (
+        <div class="result-status muted" data-testid="result-status">
+          Running on the {engine === 'browser' ? 'browser (DuckDB-WASM)' : 'server'}…
+        </div>
+      )}
+      {outcome.state === 'failed' && <ErrorBox error={outcome.error} testId="query-error" />}
+      {outcome.state === 'done' && (
+        <>
+          <ResultStatus result={outcome.result} />
+          <ResultChart result={outcome.result} />
+          <ResultTable result={outcome.result} />
+        </>
+      )}
+    </section>
+  );
+}
