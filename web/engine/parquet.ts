@@ -3,8 +3,18 @@ import initParquet, { ParquetFile } from 'parquet-wasm/esm';
 
 let ready: Promise<unknown> | undefined;
 
+/** Compiles parquet-wasm's module (once per page; a failure is retried by the next call). */
+export function startParquet(): Promise<unknown> {
+  ready ??= initParquet({ module_or_path: new URL('./assets/parquet_wasm_bg.wasm', import.meta.url) }).catch(
+    (error: unknown) => {
+      ready = undefined;
+      throw error;
+    },
+  );
+  return ready;
+}
+
 export async function openParquet(url: string): Promise<ParquetFile> {
-  ready ??= initParquet({ module_or_path: new URL('./assets/parquet_wasm_bg.wasm', import.meta.url) });
-  await ready;
+  await startParquet();
   return ParquetFile.fromUrl(url);
 }

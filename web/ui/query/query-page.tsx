@@ -5,6 +5,7 @@
  */
 import type { SQLNamespace } from '@codemirror/lang-sql';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { preloadBrowserEngine } from '../../engine/index.js';
 import { useClient } from '../api.js';
 import { ErrorBox, errorMessage, PageHeader } from '../common.js';
 import { useAsync } from '../use-async.js';
@@ -75,6 +76,9 @@ export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
 
   // A first visit starts from a look at one of the tenant's tables (quoted: `default` is a keyword).
   const firstTable = tableList?.[0];
+  // The browser engine starts while the user writes the first query.
+  useEffect(preloadBrowserEngine, []);
+
   useEffect(() => {
     if (firstTable && localStorage.getItem(SAVED.sql) === null) {
       replaceSql(
