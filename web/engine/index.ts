@@ -1,4 +1,3 @@
 /** The browser query engine: DuckDB-WASM over Parquet read from signed URLs (DESIGN.md §7). */
 export { preloadBrowserEngine } from './preload.js';
 export { type BrowserAnswer, type BrowserQuery, queryInBrowser, runInBrowser } from './run.js';
-export type { BrowserSession, ColumnType, SessionFile, SessionTable } from './session.js';

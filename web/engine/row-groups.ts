@@ -3,11 +3,11 @@
  * parses it; parquet-wasm 0.8 does not expose column statistics).
  */
 import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync } from 'hyparquet';
-import type { SessionFile, SessionTable } from './session.js';
+import type { BrowserSessionFile, BrowserSessionTable } from '../../sdk/index.js';
 
 /** A file's bytes by range, through `fetchRange` (which counts them). */
 function remoteBuffer(
-  file: SessionFile,
+  file: BrowserSessionFile,
   fetchRange: (url: string, start: number, end: number) => Promise<ArrayBuffer>,
 ): AsyncBuffer {
   return {
@@ -46,8 +46,8 @@ export interface RowGroupChoice {
  * them when no bound cuts into the file (then its footer need not be read).
  */
 export async function rowGroupsFor(
-  table: SessionTable,
-  file: SessionFile,
+  table: BrowserSessionTable,
+  file: BrowserSessionFile,
   fetchRange: (url: string, start: number, end: number) => Promise<ArrayBuffer>,
 ): Promise<RowGroupChoice> {
   const { from, to } = table.time_range;

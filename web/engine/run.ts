@@ -5,12 +5,18 @@
  */
 import type { AsyncDuckDBConnection } from '@duckdb/duckdb-wasm';
 import type { Schema } from 'parquet-wasm/esm';
-import type { AsOf, WeirClient } from '../../sdk/index.js';
+import type {
+  AsOf,
+  BrowserColumnType,
+  BrowserSession,
+  BrowserSessionFile,
+  BrowserSessionTable,
+  WeirClient,
+} from '../../sdk/index.js';
 import { browserDuckDB } from './duckdb.js';
 import { LoadedFiles, type LoadedPart, type PartData } from './loaded-files.js';
 import { openParquet } from './parquet.js';
 import { rowGroupsFor } from './row-groups.js';
-import type { BrowserSession, ColumnType, SessionFile, SessionTable } from './session.js';
 
 export interface BrowserAnswer {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
@@ -32,7 +38,7 @@ export interface BrowserAnswer {
   readonly timings: { readonly startMs: number; readonly loadMs: number; readonly queryMs: number };
 }
 
-const SQL_TYPES: Record<ColumnType, string> = {
+const SQL_TYPES: Record<BrowserColumnType, string> = {
   timestamp: 'TIMESTAMP',
   string: 'VARCHAR',
   float64: 'DOUBLE',
@@ -109,8 +115,8 @@ function hasColumn(schema: Schema, name: string): boolean {
 
 /** One file's needed row groups and columns as Arrow IPC, or undefined when no row group is needed. */
 async function readFile(
-  table: SessionTable,
-  file: SessionFile,
+  table: BrowserSessionTable,
+  file: BrowserSessionFile,
   rowGroups: readonly number[] | undefined,
 ): Promise<PartData> {
   if (rowGroups?.length === 0) return undefined;
@@ -140,7 +146,7 @@ const loaded = new LoadedFiles(256 * 1024 * 1024);
 async function loadTable(
   connection: AsyncDuckDBConnection,
   name: string,
-  table: SessionTable,
+  table: BrowserSessionTable,
   traffic: Traffic,
   held: LoadedPart[],
 ): Promise<void> {
