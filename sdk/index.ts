@@ -39,7 +39,9 @@ export type { RetentionExecution, RetentionPolicy, RetentionPolicyInput } from '
 export type {
   LineageGraph,
   LineageRequest,
+  ReplayOutput,
   ReplayReport,
+  ReplayTask,
   Run,
   RunFilter,
   RunLineage,

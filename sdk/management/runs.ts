@@ -34,12 +34,31 @@ export interface RunFilter {
   limit?: number;
 }
 
+/** One output of a replayed task: its checksum as recorded, as stored now, and as replayed. */
+export interface ReplayOutput {
+  file: string;
+  recordedSha256: string;
+  storedSha256: string | null;
+  replayedSha256: string | null;
+}
+
+export interface ReplayTask {
+  taskId: string;
+  taskKey: string;
+  kind: string;
+  reproducible: boolean;
+  /** Why the task was not re-executed, when it was not. */
+  skipped?: string;
+  outputs: ReplayOutput[];
+}
+
 export interface ReplayReport {
   runId: string;
   reproducible: boolean;
   catalogVersion: number;
-  tasks: Record<string, unknown>[];
-  differences: Record<string, unknown>[];
+  tasks: ReplayTask[];
+  /** The outputs whose checksums differ. */
+  differences: ReplayOutput[];
 }
 
 export interface RunLineage {

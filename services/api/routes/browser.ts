@@ -10,7 +10,7 @@ import type { BrowserSession, BrowserSessions } from '../../browser/index.js';
 import { assertDatabaseAccess } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { databaseOf, tenantOf } from '../tenant.js';
-import { asOfSchema } from './query.js';
+import { asOfSchema, databaseSchema } from './query.js';
 
 export interface BrowserRoutesOptions {
   sessions: BrowserSessions;
@@ -65,12 +65,7 @@ export const browserRoutes: FastifyPluginAsyncZod<BrowserRoutesOptions> = async 
         .optional()
         .describe('Tables to read whole: `db.table`, or a bare name of `database`.'),
       sql: z.string().min(1).max(1_000_000).optional().describe('One SELECT to run in the browser.'),
-      database: z
-        .string()
-        .min(1)
-        .max(64)
-        .optional()
-        .describe('Database of bare table names (else x-arc-database, else default).'),
+      database: databaseSchema.optional(),
       as_of: asOfSchema.optional().describe('Read the catalog as of a version or a point in time.'),
       ttl_seconds: z
         .number()

@@ -45,15 +45,17 @@ export const asOfSchema = z.union([
   z.object({ timestamp: z.union([z.string().min(1), z.number()]) }).strict(),
 ]);
 
+/** The `database` of a query body: where bare table names resolve. */
+export const databaseSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .describe('Database of bare table names (else x-arc-database, else default).');
+
 const queryBody = z.object({
   sql: z.string().min(1).max(1_000_000).describe('One SELECT (or SHOW DATABASES / SHOW TABLES).'),
   format: z.enum(['json']).default('json').optional(),
-  database: z
-    .string()
-    .min(1)
-    .max(64)
-    .optional()
-    .describe('Database of bare table names (else x-arc-database, else default).'),
+  database: databaseSchema.optional(),
   as_of: asOfSchema.optional().describe('Read the catalog as of a version or a point in time.'),
 });
 type QueryBody = z.infer<typeof queryBody>;

@@ -7,22 +7,6 @@ import type { ReplayReport } from '../../../sdk/index.js';
 import { useClient } from '../api.js';
 import { ErrorBox } from '../common.js';
 
-/** How `POST /api/v1/runs/:id/replay` describes tasks and outputs (the SDK types them loosely). */
-interface ReplayOutput {
-  file: string;
-  recordedSha256: string;
-  storedSha256: string | null;
-  replayedSha256: string | null;
-}
-interface ReplayTask {
-  taskId: string;
-  taskKey: string;
-  kind: string;
-  reproducible: boolean;
-  skipped?: string;
-  outputs: ReplayOutput[];
-}
-
 type State =
   | { state: 'idle' }
   | { state: 'replaying' }
@@ -71,8 +55,7 @@ export function ReplayPanel(props: { runId: string }) {
 
 function ReplayResult(props: { report: ReplayReport }) {
   const { report } = props;
-  const tasks = report.tasks as unknown as ReplayTask[];
-  const differences = report.differences as unknown as ReplayOutput[];
+  const { tasks, differences } = report;
   return (
     <div data-testid="replay-result" data-reproducible={String(report.reproducible)}>
       <p class={report.reproducible ? 'outcome good' : 'outcome bad'}>
