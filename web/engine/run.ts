@@ -54,6 +54,26 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 /** Signed URLs of the local store are relative to our origin; parquet-wasm needs them whole. */
 const absolute = (url: string) => new URL(url, location.href).href;
 
+/** Runs counting their storage traffic now; one `fetch` wrapper serves them all. */
+const counting = new Set<Traffic>();
+let fetchWrapped = false;
+
+/**
+ * parquet-wasm and hyparquet fetch through the page's `fetch`: it is wrapped once so each running
+ * query counts the response bytes of its own signed URLs.
+ */
+function countStorageFetches(): void {
+  if (fetchWrapped) return;
+  fetchWrapped = true;
+  const original = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const response = await original(input, init);
+    const url = absolute(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    for (const traffic of counting) traffic.saw(url, response);
+    return response;
+  };
+}
+
 /** Counts the bytes and requests of one run. */
 class Traffic {
   bytes = 0;
@@ -63,21 +83,12 @@ class Traffic {
   cachedFiles = 0;
   cutFiles = 0;
 
-  /** Wraps `fetch` for the URLs of this session so every body byte is counted. */
-  track(urls: ReadonlySet<string>): () => void {
-    const original = globalThis.fetch;
-    globalThis.fetch = async (input, init) => {
-      const response = await original(input, init);
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (urls.has(absolute(url))) {
-        this.requests++;
-        this.bytes += Number(response.headers.get('content-length') ?? 0);
-      }
-      return response;
-    };
-    return () => {
-      globalThis.fetch = original;
-    };
+  constructor(private readonly urls: ReadonlySet<string>) {}
+
+  saw(url: string, response: Response): void {
+    if (!this.urls.has(url)) return;
+    this.requests++;
+    this.bytes += Number(response.headers.get('content-length') ?? 0);
   }
 
   async range(url: string, start: number, end: number): Promise<ArrayBuffer> {
@@ -192,9 +203,9 @@ export async function runInBrowser(session: BrowserSession, sql = session.sql): 
   const starting = performance.now();
   const db = await browserDuckDB();
   const connection = await db.connect();
-  const traffic = new Traffic();
-  const urls = new Set(session.tables.flatMap((t) => t.files.map((f) => absolute(f.url))));
-  const untrack = traffic.track(urls);
+  const traffic = new Traffic(new Set(session.tables.flatMap((t) => t.files.map((f) => absolute(f.url)))));
+  countStorageFetches();
+  counting.add(traffic);
   const names = session.tables.map((t) => t.name ?? `${t.database}.${t.table}`);
   const held: LoadedPart[] = [];
   try {
@@ -222,7 +233,7 @@ export async function runInBrowser(session: BrowserSession, sql = session.sql): 
       timings: { startMs: started - starting, loadMs: ready - started, queryMs: queried - ready },
     };
   } finally {
-    untrack();
+    counting.delete(traffic);
     for (const name of names) await connection.query(`DROP VIEW IF EXISTS ${quote(name)}`);
     await loaded.release(connection, held);
     await connection.close();
