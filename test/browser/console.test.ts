@@ -138,6 +138,27 @@ describe('the console', () => {
   });
 });
 
+describe('the browser limit', () => {
+  it('refuses, before fetching anything, a query that would bring more into the page than it may hold', async () => {
+    const fresh = await (await chromium.context()).newPage();
+    await signIn(fresh, server.url, server.token);
+    await fresh.evaluate(() =>
+      (
+        globalThis as unknown as { localStorage: { setItem(key: string, value: string): void } }
+      ).localStorage.setItem('weir.query.browserMaxMB', '0.01'),
+    );
+    const before = await signedBytesServed();
+    const refused = await runInConsole(fresh, 'browser', QUERIES['count and sum over every file']!);
+    expect(refused.error).toMatch(/browser limit is 0\.0 MB.*run it on the server/);
+    await visible(fresh.getByTestId('query-error'));
+    expect(await signedBytesServed()).toBe(before);
+    // The same query on the server is not limited by the page.
+    const onServer = await runInConsole(fresh, 'server', QUERIES['count and sum over every file']!);
+    expect(onServer.error).toBeUndefined();
+    await fresh.context().close();
+  });
+});
+
 describe('browsing the catalog', () => {
   it("shows a table's schema, files and the catalog's versions", async () => {
     const session = await client.browserSession({ tables: ['cpu'] });

@@ -74,6 +74,13 @@ export class LoadedFiles {
     return { part: entry, cached: false };
   }
 
+  /** Whether some part of `path` covering `columns` is loaded (for any row groups). */
+  holds(path: string, columns: readonly string[]): boolean {
+    for (const e of this.entries.values())
+      if (e.path === path && columns.every((c) => e.covers.has(c))) return true;
+    return false;
+  }
+
   /** Lets go of parts a query held, then drops what is over the budget. */
   async release(connection: AsyncDuckDBConnection, parts: readonly LoadedPart[]): Promise<void> {
     for (const part of parts) {

@@ -46,6 +46,12 @@ const SQL_TYPES: Record<BrowserColumnType, string> = {
   bool: 'BOOLEAN',
 };
 
+/** Most Parquet bytes one query may bring into the page by default (its Arrow form is larger still). */
+export const DEFAULT_BROWSER_MAX_BYTES = 512 * 1024 * 1024;
+
+/** A query that would bring more into the page than it may hold. */
+export class BrowserLimitError extends Error {}
+
 /** Files read at once: browsers allow six connections per origin over HTTP/1.1. */
 const PARALLEL_FILES = 6;
 
@@ -197,9 +203,32 @@ async function loadTable(
   );
 }
 
-/** Runs the session's statement (or `sql` over a tables session's `db.table` names) in the page. */
-export async function runInBrowser(session: BrowserSession, sql = session.sql): Promise<BrowserAnswer> {
+/** Refuses a session whose files not yet loaded exceed `maxBytes` (before anything is fetched). */
+function checkSize(session: BrowserSession, maxBytes: number): void {
+  let bytes = 0;
+  for (const table of session.tables)
+    for (const file of table.files)
+      if (!loaded.holds(new URL(absolute(file.url)).pathname, table.read_columns)) bytes += file.bytes;
+  if (bytes > maxBytes) {
+    const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+    throw new BrowserLimitError(
+      `this query would read up to ${mb(bytes)} of Parquet into the page (the browser limit is ${mb(maxBytes)}): ` +
+        'narrow its time range, or run it on the server',
+    );
+  }
+}
+
+/**
+ * Runs the session's statement (or `sql` over a tables session's `db.table` names) in the page;
+ * refuses, before fetching anything, one whose files not yet loaded exceed `maxBytes`.
+ */
+export async function runInBrowser(
+  session: BrowserSession,
+  sql = session.sql,
+  maxBytes = DEFAULT_BROWSER_MAX_BYTES,
+): Promise<BrowserAnswer> {
   if (sql === undefined) throw new Error('the session has no statement to run');
+  checkSize(session, maxBytes);
   const starting = performance.now();
   const db = await browserDuckDB();
   const connection = await db.connect();
@@ -245,6 +274,8 @@ export interface BrowserQuery {
   readonly sql: string;
   readonly database?: string;
   readonly asOf?: AsOf;
+  /** Most Parquet bytes the query may bring into the page (default DEFAULT_BROWSER_MAX_BYTES). */
+  readonly maxBytes?: number;
 }
 
 /** Asks the server for a session (pinned version, pruned files, signed URLs) and runs it in the page. */
@@ -259,5 +290,5 @@ export async function queryInBrowser(
     ...(query.asOf ? { asOf: query.asOf } : {}),
   });
   const sessionMs = performance.now() - started;
-  return { ...(await runInBrowser(session)), sessionMs };
+  return { ...(await runInBrowser(session, session.sql, query.maxBytes)), sessionMs };
 }
