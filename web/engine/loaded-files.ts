@@ -59,6 +59,8 @@ export class LoadedFiles {
     const data = await read();
     if (!data) return { part: undefined, cached: false };
     const table = `__weir_file_${this.next++}`;
+    // Read before inserting: DuckDB-WASM transfers the buffer to its worker, which detaches it.
+    const bytes = data.ipc.byteLength;
     await connection.insertArrowFromIPCStream(data.ipc, { name: table, create: true });
     const entry: Entry = {
       table,
@@ -66,7 +68,7 @@ export class LoadedFiles {
       rowGroups: groups,
       covers: new Set(columns),
       present: data.present,
-      bytes: data.ipc.byteLength,
+      bytes,
       holders: 1,
     };
     this.entries.set(table, entry);
