@@ -134,6 +134,16 @@ describe('the console', () => {
     compareAnswers(again, expected);
     expect(again.bytesFetched).toBe(0);
     expect((await signedBytesServed()) - before).toBe(served);
+
+    // Four hours load together (one insert); one of them alone is then read from its rows there.
+    const hours = (from: number, to: number) => `SELECT count(*) AS n, avg(usage_user) AS avg_user FROM cpu
+      WHERE time >= '${iso(DAY0 + from * HOUR)}' AND time < '${iso(DAY0 + to * HOUR)}'`;
+    const four = await runInConsole(fresh, 'browser', hours(26, 30));
+    compareAnswers(four, await serverAnswer(client, hours(26, 30)));
+    expect(four.bytesFetched).toBeGreaterThan(0);
+    const one = await runInConsole(fresh, 'browser', hours(28, 29));
+    compareAnswers(one, await serverAnswer(client, hours(28, 29)));
+    expect(one.bytesFetched).toBe(0);
     await fresh.context().close();
   });
 });

@@ -14,7 +14,7 @@ import type {
   WeirClient,
 } from '../../sdk/index.js';
 import { browserDuckDB } from './duckdb.js';
-import { LoadedFiles, type LoadedPart, type PartData } from './loaded-files.js';
+import { LoadedFiles, type LoadedPart, type PartRead } from './loaded-files.js';
 import { openParquet } from './parquet.js';
 import { rowGroupsFor } from './row-groups.js';
 
@@ -130,13 +130,12 @@ function hasColumn(schema: Schema, name: string): boolean {
   }
 }
 
-/** One file's needed row groups and columns as Arrow IPC, or undefined when no row group is needed. */
+/** One file's needed row groups and columns as Arrow IPC (the columns it has of those asked for). */
 async function readFile(
   table: BrowserSessionTable,
   file: BrowserSessionFile,
   rowGroups: readonly number[] | undefined,
-): Promise<PartData> {
-  if (rowGroups?.length === 0) return undefined;
+): Promise<Uint8Array> {
   const parquet = await openParquet(absolute(file.url));
   try {
     const schema = parquet.schema();
@@ -146,7 +145,7 @@ async function readFile(
       columns: present,
       ...(rowGroups ? { rowGroups: [...rowGroups] } : {}),
     });
-    return { ipc: data.intoIPCStream(), present };
+    return data.intoIPCStream();
   } finally {
     parquet.free();
   }
@@ -167,7 +166,7 @@ async function loadTable(
   traffic: Traffic,
   held: LoadedPart[],
 ): Promise<void> {
-  const parts = await mapLimit(table.files, PARALLEL_FILES, async (file) => {
+  const choices = await mapLimit(table.files, PARALLEL_FILES, async (file) => {
     const { chosen: rowGroups, total } = await rowGroupsFor(table, file, (url, start, end) =>
       traffic.range(url, start, end),
     );
@@ -176,18 +175,22 @@ async function loadTable(
       traffic.rowGroupsRead += rowGroups.length;
       traffic.rowGroupsTotal += total;
     }
-    const { part, cached } = await loaded.acquire(
-      connection,
-      new URL(absolute(file.url)).pathname,
-      rowGroups,
-      table.read_columns,
-      () => readFile(table, file, rowGroups),
-    );
-    if (cached) traffic.cachedFiles++;
-    if (part) held.push(part);
-    return part;
+    if (rowGroups?.length === 0) return undefined;
+    const path = new URL(absolute(file.url)).pathname;
+    const found = loaded.find(path, rowGroups, table.read_columns);
+    if (found) {
+      traffic.cachedFiles++;
+      return found;
+    }
+    return { path, rowGroups, columns: table.read_columns, ipc: await readFile(table, file, rowGroups) };
   });
-  const present = new Set(parts.flatMap((p) => p?.present ?? []));
+  const reads = choices.filter((c): c is PartRead => c !== undefined && 'ipc' in c);
+  const parts = [
+    ...choices.filter((c): c is LoadedPart => c !== undefined && !('ipc' in c)),
+    ...(await loaded.load(connection, reads)),
+  ];
+  held.push(...parts);
+  const present = new Set(parts.flatMap((p) => p.present));
   const wanted = new Set(table.read_columns);
   const columns = table.columns
     .filter((c) => wanted.has(c.name))
@@ -195,8 +198,8 @@ async function loadTable(
       (c) =>
         `CAST(${present.has(c.name) ? quote(c.name) : 'NULL'} AS ${SQL_TYPES[c.type]}) AS ${quote(c.name)}`,
     );
-  const sources = parts.flatMap((p) => (p ? [`SELECT * FROM ${quote(p.table)}`] : []));
-  // A file may lack columns added later: the union goes by name and fills them with NULL.
+  const sources = loaded.sources(parts);
+  // Parts may lack columns added later: the union goes by name and fills them with NULL.
   const from = sources.length > 0 ? `(${sources.join(' UNION ALL BY NAME ')})` : '(SELECT 1) WHERE false';
   await connection.query(
     `CREATE OR REPLACE VIEW ${quote(name)} AS SELECT ${columns.join(', ')} FROM ${from}`,
