@@ -118,4 +118,24 @@ describe('loaded file parts', () => {
     expect(cache.holds('/b', ['v'])).toBe(false);
     expect(statements).toEqual([`DROP TABLE IF EXISTS "${d!.table}"`, `DROP TABLE IF EXISTS "${a!.table}"`]);
   });
+
+  it('a load that fails leaves what it inserted before the failure unheld, so the budget can drop it', async () => {
+    const { connection: c, statements } = connection();
+    let inserts = 0;
+    const failing = {
+      insertArrowFromIPCStream: async (ipc: Uint8Array, options: { name: string }) => {
+        if (++inserts === 2) throw new Error('out of memory');
+        return c.insertArrowFromIPCStream(ipc, options);
+      },
+      query: (sql: string) => c.query(sql),
+    } as unknown as AsyncDuckDBConnection;
+    const cache = new LoadedFiles(1);
+    await expect(cache.load(failing, [read('/a', 3), read('/b', 2, { w: true })])).rejects.toThrow(
+      'out of memory',
+    );
+    expect(cache.holds('/a', ['v'])).toBe(true);
+    await cache.release(c, []);
+    expect(cache.holds('/a', ['v'])).toBe(false);
+    expect(statements).toHaveLength(1);
+  });
 });

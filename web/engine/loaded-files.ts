@@ -82,35 +82,51 @@ export class LoadedFiles {
       const key = table.schema.fields.map((f) => `${f.name}:${f.type}`).join(',');
       bySchema.set(key, [...(bySchema.get(key) ?? []), i]);
     }
-    const loaded: LoadedPart[] = new Array(reads.length);
-    for (const members of bySchema.values()) {
-      const name = `__weir_load_${this.next++}`;
-      const combined = new Table(members.flatMap((i) => tables[i]!.batches));
-      const present = combined.schema.fields.map((f) => f.name);
-      await connection.insertArrowFromIPCStream(tableToIPC(combined, 'stream'), { name, create: true });
-      this.tables.set(name, { rows: combined.numRows, parts: members.length });
-      let start = 0;
-      for (const i of members) {
-        const read = reads[i]!;
-        const end = start + tables[i]!.numRows;
-        const entry: Entry = {
-          table: name,
-          start,
-          end,
-          covers: new Set(read.columns),
-          present,
-          path: read.path,
-          rowGroups: groupsKey(read.rowGroups),
-          bytes: read.ipc.byteLength,
-          holders: 1,
-        };
-        this.entries.set(`${name}#${start}`, entry);
-        this.bytes += entry.bytes;
-        loaded[i] = entry;
-        start = end;
-      }
+    const loaded: Entry[] = new Array(reads.length);
+    try {
+      for (const members of bySchema.values())
+        await this.loadGroup(connection, reads, tables, members, loaded);
+    } catch (error) {
+      // The groups loaded before the failure stay, unheld: the caller never sees them.
+      for (const entry of loaded) if (entry) entry.holders--;
+      throw error;
     }
     return loaded;
+  }
+
+  /** One insert of the reads at `members` (one Arrow schema); each becomes a held entry in `loaded`. */
+  private async loadGroup(
+    connection: AsyncDuckDBConnection,
+    reads: readonly PartRead[],
+    tables: readonly Table[],
+    members: readonly number[],
+    loaded: Entry[],
+  ): Promise<void> {
+    const name = `__weir_load_${this.next++}`;
+    const combined = new Table(members.flatMap((i) => tables[i]!.batches));
+    const present = combined.schema.fields.map((f) => f.name);
+    await connection.insertArrowFromIPCStream(tableToIPC(combined, 'stream'), { name, create: true });
+    this.tables.set(name, { rows: combined.numRows, parts: members.length });
+    let start = 0;
+    for (const i of members) {
+      const read = reads[i]!;
+      const end = start + tables[i]!.numRows;
+      const entry: Entry = {
+        table: name,
+        start,
+        end,
+        covers: new Set(read.columns),
+        present,
+        path: read.path,
+        rowGroups: groupsKey(read.rowGroups),
+        bytes: read.ipc.byteLength,
+        holders: 1,
+      };
+      this.entries.set(`${name}#${start}`, entry);
+      this.bytes += entry.bytes;
+      loaded[i] = entry;
+      start = end;
+    }
   }
 
   /** `SELECT`s of the parts' rows: a whole table where they cover it, else its rows by range. */

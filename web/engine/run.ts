@@ -1,7 +1,7 @@
 /**
- * Runs a browser session's SQL on DuckDB-WASM: each table reference becomes a table filled from
- * its files' needed row groups and columns (read by parquet-wasm over the signed URLs), then the
- * statement runs in the page. Nothing is computed on the server.
+ * Runs a browser session's SQL on DuckDB-WASM: each table reference becomes a view of its files'
+ * needed row groups and columns (read by parquet-wasm over the signed URLs, or already loaded in
+ * the page), then the statement runs in the page. Nothing is computed on the server.
  */
 import type { AsyncDuckDBConnection } from '@duckdb/duckdb-wasm';
 import type { Schema } from 'parquet-wasm/esm';
@@ -179,17 +179,19 @@ async function loadTable(
     const path = new URL(absolute(file.url)).pathname;
     const found = loaded.find(path, rowGroups, table.read_columns);
     if (found) {
+      // Held from now on: released with the query's other parts even if a later read fails.
+      held.push(found);
       traffic.cachedFiles++;
       return found;
     }
     return { path, rowGroups, columns: table.read_columns, ipc: await readFile(table, file, rowGroups) };
   });
-  const reads = choices.filter((c): c is PartRead => c !== undefined && 'ipc' in c);
-  const parts = [
-    ...choices.filter((c): c is LoadedPart => c !== undefined && !('ipc' in c)),
-    ...(await loaded.load(connection, reads)),
-  ];
-  held.push(...parts);
+  const fresh = await loaded.load(
+    connection,
+    choices.filter((c): c is PartRead => c !== undefined && 'ipc' in c),
+  );
+  held.push(...fresh);
+  const parts = [...choices.filter((c): c is LoadedPart => c !== undefined && !('ipc' in c)), ...fresh];
   const present = new Set(parts.flatMap((p) => p.present));
   const wanted = new Set(table.read_columns);
   const columns = table.columns
