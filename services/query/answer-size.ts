@@ -4,7 +4,8 @@
  * `b` rows gives at most a + b ≤ (a + 1)(b + 1)); aggregates and filters only shrink that. Row
  * sources are the table references, each VALUES list, and each SELECT (one without FROM yields
  * one row). What makes rows out of nothing has no bound: table functions (`range`,
- * `generate_series`, `unnest`), `unnest` in a select list, and recursive CTEs.
+ * `generate_series`, `unnest`), `unnest` in a select list, and recursive CTEs. A constant LIMIT on
+ * the statement itself bounds it too, whatever it reads.
  */
 import { nodesOf, type SqlNode } from './parser.js';
 
@@ -23,14 +24,51 @@ function otherSources(root: SqlNode): number[] | undefined {
   return lists;
 }
 
+/** The statement's own result modifiers (ORDER BY, LIMIT, LIMIT n%, DISTINCT ON). */
+function modifiersOf(root: SqlNode): SqlNode[] {
+  return Array.isArray(root.modifiers) ? (root.modifiers as SqlNode[]) : [];
+}
+
+/** The statement's own `LIMIT n` when n is a constant, else undefined. */
+function ownLimit(root: SqlNode): number | undefined {
+  const limit = modifiersOf(root).find((m) => m.type === 'LIMIT_MODIFIER')?.limit as SqlNode | undefined;
+  if (limit?.type !== 'VALUE_CONSTANT') return undefined;
+  const value = (limit.value as { is_null?: boolean; value?: unknown } | undefined) ?? {};
+  return !value.is_null && Number.isSafeInteger(value.value) && Number(value.value) >= 0
+    ? Number(value.value)
+    : undefined;
+}
+
 /** The bound, or undefined when there is none (or it passes 2^53). */
 export function answerRowBound(root: SqlNode, referenceRows: readonly number[]): number | undefined {
+  const limit = ownLimit(root);
   const others = otherSources(root);
-  if (others === undefined) return undefined;
+  if (others === undefined) return limit;
   let bound = 1;
   for (const rows of [...referenceRows, ...others]) {
     bound *= rows + 1;
-    if (!Number.isSafeInteger(bound)) return undefined;
+    if (!Number.isSafeInteger(bound)) return limit;
   }
-  return bound;
+  return limit === undefined ? bound : Math.min(bound, limit);
+}
+
+/**
+ * A copy of the statement that answers at most `rows` of its rows (the first ones, in its order),
+ * or undefined when it has a LIMIT (or LIMIT n%) of its own: two would not mean one.
+ */
+export function withRowLimit(root: SqlNode, rows: number): SqlNode | undefined {
+  if (!Array.isArray(root.modifiers) || modifiersOf(root).some((m) => String(m.type).startsWith('LIMIT')))
+    return undefined;
+  const limit = {
+    type: 'LIMIT_MODIFIER',
+    limit: {
+      class: 'CONSTANT',
+      type: 'VALUE_CONSTANT',
+      alias: '',
+      query_location: 0,
+      value: { type: { id: 'BIGINT', type_info: null }, is_null: false, value: rows },
+    },
+    offset: null,
+  };
+  return { ...root, modifiers: [...(root.modifiers as SqlNode[]), limit] };
 }

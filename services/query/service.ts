@@ -17,7 +17,7 @@ import {
   type VersionRef,
   WeirError,
 } from '../../catalog/index.js';
-import { answerRowBound } from './answer-size.js';
+import { answerRowBound, withRowLimit } from './answer-size.js';
 import { isDeterministic } from './cache.js';
 import type { EngineOptions } from './engines.js';
 import { TenantEngines } from './engines.js';
@@ -73,6 +73,18 @@ export interface QueryPlan {
   readonly deterministic: boolean;
   /** Most rows the answer can have (see answer-size.ts); undefined when nothing bounds it. */
   readonly rowBound?: number;
+  /** The guarded statement's tree (tables replaced by views), to render variants of it. */
+  readonly tree: SqlNode;
+}
+
+export interface RunOptions {
+  /**
+   * The caller keeps the whole answer and refuses one of more than this many rows (JSON). The
+   * answer is then computed in one DuckDB call, capped at one row more when nothing smaller bounds
+   * it, instead of prepared and streamed: a prepared statement is bound again when it runs, and
+   * binding checks every file against the engine's allowed directories (~25 µs a file).
+   */
+  readonly wholeAnswerMaxRows?: number;
 }
 
 /** A statement pinned and planned, ready to run (see `prepare`). */
@@ -182,6 +194,7 @@ export class QueryService {
       tables,
       deterministic: isDeterministic(root),
       ...(rowBound !== undefined ? { rowBound } : {}),
+      tree: root,
     };
   }
 
@@ -201,8 +214,10 @@ export class QueryService {
     request: QueryRequest,
     consume: (result: DuckDBResult, plan: QueryPlan) => Promise<T>,
     prepared?: PreparedQuery,
+    options: RunOptions = {},
   ): Promise<{ plan: QueryPlan; value: T }> {
     const { state, plan } = prepared ?? (await this.prepare(request));
+    const { sql: planned, materialized } = await this.runnable(plan, options);
     request.signal?.throwIfAborted();
     const held: HeldFiles[] = [];
     try {
@@ -217,12 +232,9 @@ export class QueryService {
         const sources: string[] = [];
         for (const [i, table] of plan.tables.entries())
           sources.push(await tableSource(connection, state, table, held[i]!.paths));
-        const sql = inlineTables(plan.sql, plan.tables, sources);
+        const sql = inlineTables(planned, plan.tables, sources);
         return this.interruptible(connection, request.signal, plan.tables, async () => {
-          // An answer known to be small is computed in one call (a prepared statement is bound
-          // again when it runs: ~1 ms more for a small query); any other is streamed.
-          if ((plan.rowBound ?? Number.POSITIVE_INFINITY) <= MATERIALIZED_ROWS)
-            return consume(await connection.run(sql), plan);
+          if (materialized) return consume(await connection.run(sql), plan);
           // One statement: prepared directly, without the statement split `stream(sql)` would add.
           const prepared = await connection.prepare(sql);
           try {
@@ -236,6 +248,24 @@ export class QueryService {
     } finally {
       for (const files of held) files.release();
     }
+  }
+
+  /**
+   * The statement to run and whether DuckDB computes its answer in one call: when the answer is
+   * known to be small, or the caller holds it whole anyway (capped one row past its limit, so an
+   * answer over the limit still fails as one). Any other answer is streamed.
+   */
+  private async runnable(
+    plan: QueryPlan,
+    options: RunOptions,
+  ): Promise<{ sql: string; materialized: boolean }> {
+    const bound = plan.rowBound ?? Number.POSITIVE_INFINITY;
+    const held = options.wholeAnswerMaxRows;
+    if (bound <= MATERIALIZED_ROWS || (held !== undefined && bound <= held + 1))
+      return { sql: plan.sql, materialized: true };
+    const capped = held === undefined ? undefined : withRowLimit(plan.tree, held + 1);
+    if (capped === undefined) return { sql: plan.sql, materialized: false };
+    return { sql: await this.parser.render(capped), materialized: true };
   }
 
   private async interruptible<T>(

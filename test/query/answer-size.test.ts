@@ -4,7 +4,7 @@
  */
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerRowBound } from '../../services/query/answer-size.js';
+import { answerRowBound, withRowLimit } from '../../services/query/answer-size.js';
 import { SqlParser } from '../../services/query/parser.js';
 
 let parser: SqlParser;
@@ -29,13 +29,18 @@ async function bound(sql: string, references: number[]): Promise<number | undefi
   return answerRowBound(await parser.parse(sql), references);
 }
 
-async function rows(sql: string): Promise<number> {
+async function answer(sql: string): Promise<{ columns: string[]; rows: unknown[][] }> {
   const connection = await duckdb.connect();
   try {
-    return (await connection.runAndReadAll(sql)).currentRowCount;
+    const reader = await connection.runAndReadAll(sql);
+    return { columns: reader.columnNames(), rows: reader.getRowsJS() };
   } finally {
     connection.closeSync();
   }
+}
+
+async function rows(sql: string): Promise<number> {
+  return (await answer(sql)).rows.length;
 }
 
 describe('the answer-size bound', () => {
@@ -64,7 +69,45 @@ describe('the answer-size bound', () => {
     expect(await bound(sql, [7])).toBeUndefined();
   });
 
+  it.each([
+    ['SELECT * FROM a LIMIT 3', 3],
+    ['SELECT * FROM range(1000000) LIMIT 4 OFFSET 10', 4],
+    // Without the LIMIT the bound is (7 + 1)(5 + 1)(1 + 1) = 96 for the references and the SELECT.
+    ['SELECT * FROM a, b ORDER BY x LIMIT 100', 96],
+    ['SELECT * FROM a, b ORDER BY x LIMIT 10', 10],
+  ])('%s is bounded by its own LIMIT', async (sql, expected) => {
+    expect(await bound(sql, [7, 5])).toBe(expected);
+  });
+
   it('gives up past 2^53 rather than overflow', async () => {
     expect(await bound('SELECT * FROM a, b', [2 ** 30, 2 ** 30])).toBeUndefined();
+  });
+});
+
+describe('a statement capped at n rows', () => {
+  it.each([
+    // Same names twice: a wrapping SELECT * FROM (…) would rename the second.
+    'SELECT x, x, x AS "X" FROM a ORDER BY x DESC',
+    'SELECT x FROM a UNION ALL SELECT y FROM b ORDER BY 1',
+    'WITH t AS (SELECT x * 2 AS x2 FROM a) SELECT * FROM t ORDER BY x2',
+    'SELECT x, count(*) AS n FROM a GROUP BY x ORDER BY x;',
+    'SELECT * FROM a JOIN b ON x = y ORDER BY x -- a trailing comment',
+  ])('%s keeps its columns and answers its first n rows in order', async (sql) => {
+    const whole = await answer(sql);
+    for (const cap of [whole.rows.length + 1, 3]) {
+      const capped = withRowLimit(await parser.parse(sql), cap);
+      expect(capped).toBeDefined();
+      const limited = await answer(await parser.render(capped!));
+      expect(limited.columns).toEqual(whole.columns);
+      expect(limited.rows).toEqual(whole.rows.slice(0, cap));
+    }
+  });
+
+  it.each([
+    'SELECT * FROM a LIMIT 2',
+    'SELECT * FROM a LIMIT 50%',
+    'SELECT * FROM a ORDER BY x OFFSET 2 LIMIT 3',
+  ])('%s has a LIMIT of its own: it is not capped again', async (sql) => {
+    expect(withRowLimit(await parser.parse(sql), 1)).toBeUndefined();
   });
 });

@@ -658,6 +658,24 @@ describe('limits', () => {
     expect(slow.json()).toMatchObject({ code: 'QUERY_TIMEOUT' });
     expect(slow.json().error).toContain('timeoutMs');
   });
+
+  it('a JSON answer nothing bounds is computed only one row past maxRows: 413, not a timeout', async () => {
+    // JSON answers are computed in one DuckDB call, capped at maxRows + 1 rows. Uncapped, these
+    // ten billion rows would outlast the 1 s timeout (408).
+    await reopen({ limits: { maxRows: 1000, maxBytes: 64 * 1024 * 1024 }, timeoutMs: 1_000 });
+    const many = await post('/api/v1/query', {
+      sql: 'SELECT range AS n, range AS n FROM range(10000000000)',
+    });
+    expect(many.statusCode).toBe(413);
+    expect(many.json()).toMatchObject({ code: 'RESULT_TOO_LARGE' });
+    // Under the limit, the capped statement answers as written: its columns (one name twice) and order.
+    const few = await post('/api/v1/query', {
+      sql: 'SELECT range AS n, range AS n FROM range(1000) ORDER BY 1 DESC;',
+    });
+    expect(few.statusCode).toBe(200);
+    expect(few.json().columns).toEqual(['n', 'n']);
+    expect(few.json().data).toEqual(Array.from({ length: 1000 }, (_, i) => [999 - i, 999 - i]));
+  });
 });
 
 /** A POST over a real socket, reporting whether the answer ended properly (its last chunk arrived). */

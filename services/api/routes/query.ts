@@ -168,7 +168,9 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
           describe(reply, prepared.plan, 'hit');
           return sendJson(reply, hit.body, started);
         }
-        const answer = await service.run(query, (result) => readJsonRows(result, limits), prepared);
+        const answer = await service.run(query, (result) => readJsonRows(result, limits), prepared, {
+          wholeAnswerMaxRows: limits.maxRows,
+        });
         const core = jsonCore(answer.value.columns, answer.value.data);
         if (key !== undefined) cache.set(key, { body: core, databases });
         describe(reply, answer.plan, key === undefined ? 'bypass' : 'miss');
