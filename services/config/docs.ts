@@ -39,14 +39,22 @@ export function renderConfigTable(): string {
   ].join('\n');
 }
 
-/** The effective config with secrets masked, for `weir config` and startup logs. */
+/**
+ * The effective config with secrets masked, for `weir config` and startup logs: every option marked
+ * secret, and the password of the Redis URL.
+ */
 export function redactConfig(config: WeirConfig): WeirConfig {
-  return {
-    ...config,
-    browser: { ...config.browser, ...(config.browser.signingSecret ? { signingSecret: '***' } : {}) },
-    s3: { ...config.s3, ...(config.s3.secretAccessKey ? { secretAccessKey: '***' } : {}) },
-    redis: { ...config.redis, ...(config.redis.url ? { url: redactUrl(config.redis.url) } : {}) },
-  };
+  const redacted = structuredClone(config);
+  for (const option of configOptions()) {
+    if (!option.secret) continue;
+    const path = option.key.split('.');
+    const name = path.pop()!;
+    let parent: Record<string, unknown> | undefined = redacted as unknown as Record<string, unknown>;
+    for (const part of path) parent = parent?.[part] as Record<string, unknown> | undefined;
+    if (parent?.[name] !== undefined) parent[name] = '***';
+  }
+  if (redacted.redis.url) redacted.redis.url = redactUrl(redacted.redis.url);
+  return redacted;
 }
 
 /** Hides the password of a URL such as redis://user:secret@host. */

@@ -156,13 +156,20 @@ describe('loadConfig', () => {
         WEIR_S3_SECRET_ACCESS_KEY: 'hunter2',
         REDIS_URL: 'redis://u:pw@h:6379',
         WEIR_SIGNING_SECRET: 'signing-secret-of-at-least-32-characters',
+        WEIR_BOOTSTRAP_TOKEN: 'weir_bootstrap_token_of_at_least_32_chars',
       },
     });
     expect(config.browser.signingSecret).toBe('signing-secret-of-at-least-32-characters');
-    const shown = JSON.stringify(redactConfig(config));
+    const redacted = redactConfig(config);
+    const shown = JSON.stringify(redacted);
     expect(shown).not.toContain('hunter2');
     expect(shown).not.toContain('signing-secret');
+    expect(shown).not.toContain('bootstrap_token');
     expect(shown).not.toContain(':pw@');
+    expect(redacted.auth.bootstrapToken).toBe('***');
+    expect(redacted.redis.url).toBe('redis://u:***@h:6379');
+    // Masking works on a copy: the running config keeps its secrets.
+    expect(config.auth.bootstrapToken).toBe('weir_bootstrap_token_of_at_least_32_chars');
   });
 
   it('makes the process exit non-zero with the bad key on stderr', () => {
