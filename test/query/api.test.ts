@@ -675,6 +675,16 @@ describe('limits', () => {
     expect(few.statusCode).toBe(200);
     expect(few.json().columns).toEqual(['n', 'n']);
     expect(few.json().data).toEqual(Array.from({ length: 1000 }, (_, i) => [999 - i, 999 - i]));
+    // A capped statement over tables (rendered from the tree, references inlined): a self-join's
+    // bound is far past 1,001 rows, its answer is per host; Arrow streams it uncapped.
+    const perHost = {
+      sql: 'SELECT a.host, count(*) AS n FROM metrics.cpu a JOIN metrics.cpu b USING (host, time) GROUP BY a.host ORDER BY a.host;',
+    };
+    const capped = await post('/api/v1/query', perHost);
+    expect(capped.statusCode).toBe(200);
+    const streamed = tableFromIPC((await post('/api/v1/query/arrow', perHost)).rawPayload);
+    expect(capped.json().data.length).toBeGreaterThan(1);
+    expect(capped.json().data).toEqual(streamed.toArray().map((row) => [row.host, Number(row.n)]));
   });
 });
 
