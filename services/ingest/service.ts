@@ -6,7 +6,7 @@
  * (its flush run is keyed by the batch id, its commit by the task id).
  */
 import { unlink } from 'node:fs/promises';
-import { type Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import type { Table } from 'apache-arrow';
 import type { Redis } from 'ioredis';
 import { type ObjectStore, paths, type TenantCatalogs } from '../../catalog/index.js';
 import { tableBytes, tableOfBatch } from './arrow.js';
@@ -18,6 +18,7 @@ import { type IngestMetrics, noMetrics } from './metrics.js';
 import { reconcileSchema } from './schema.js';
 import { encodeStagingBatch, readStagingBatch, type StagingMeta } from './staging-format.js';
 import { readSegment, WriteAheadLog } from './wal.js';
+import { decodeWalBatch, encodeWalBatch } from './wal-record.js';
 
 export type Durability = 'buffered' | 'wal';
 
@@ -199,7 +200,7 @@ export class IngestService {
       );
       if (wal && generation.segment) {
         wal.append(generation.segment, {
-          payload: tableToIPC(table, 'stream'),
+          parts: encodeWalBatch(batch),
           ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
         });
         segments.push(generation.segment);
@@ -333,7 +334,7 @@ export class IngestService {
           const { header, records } = segment;
           const key = paths.stagingKeys.batch(header.tenant, header.batchId);
           if (!(await this.options.store.head(key))) {
-            const chunks: Table[] = records.map((r) => tableFromIPC(r.payload));
+            const chunks: Table[] = records.map((r) => tableOfBatch(decodeWalBatch(r.payload)));
             const meta: StagingMeta = { ...header, sealedAt: header.createdAt };
             await this.options.store.putIfAbsent(key, encodeStagingBatch(chunks, meta));
           }

@@ -1,6 +1,7 @@
 import {
   appendFileSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -32,8 +33,8 @@ describe('write-ahead log', () => {
 
   it('reads back the header and every synced record with its idempotency key', async () => {
     const segment = wal.create(header('01AAAAAAAAAAAAAAAAAAAAAAAA'));
-    wal.append(segment, { payload: payload(1), idempotencyKey: 'k-1' });
-    wal.append(segment, { payload: payload(2) });
+    wal.append(segment, { parts: [payload(1)], idempotencyKey: 'k-1' });
+    wal.append(segment, { parts: [payload(2)] });
     await wal.sync([segment]);
     wal.close(segment);
     const read = await readSegment(segment.path);
@@ -54,8 +55,8 @@ describe('write-ahead log', () => {
 
   it('a torn tail record (a crash mid-write) ends the segment; earlier records survive', async () => {
     const segment = wal.create(header('01BBBBBBBBBBBBBBBBBBBBBBBB'));
-    wal.append(segment, { payload: payload(1) });
-    wal.append(segment, { payload: payload(2) });
+    wal.append(segment, { parts: [payload(1)] });
+    wal.append(segment, { parts: [payload(2)] });
     await wal.sync([segment]);
     wal.close(segment);
     truncateSync(segment.path, statSync(segment.path).size - 10);
@@ -64,8 +65,8 @@ describe('write-ahead log', () => {
 
   it('a record whose checksum does not match ends the segment', async () => {
     const segment = wal.create(header('01CCCCCCCCCCCCCCCCCCCCCCCC'));
-    wal.append(segment, { payload: payload(1) });
-    wal.append(segment, { payload: payload(2) });
+    wal.append(segment, { parts: [payload(1)] });
+    wal.append(segment, { parts: [payload(2)] });
     await wal.sync([segment]);
     wal.close(segment);
     const bytes = readFileSync(segment.path);
@@ -93,7 +94,7 @@ describe('write-ahead log', () => {
     ];
     const requests = Array.from({ length: 200 }, (_, i) => {
       const segment = segments[i % 2]!;
-      wal.append(segment, { payload: payload(i) });
+      wal.append(segment, { parts: [payload(i)] });
       return wal.sync([segment]);
     });
     await Promise.all(requests);
@@ -104,5 +105,48 @@ describe('write-ahead log', () => {
       wal.close(segment);
       expect((await readSegment(segment.path))?.records).toHaveLength(100);
     }
+  });
+
+  it("a staged segment's file is reused; the old records it still holds are never read as the new segment's", async () => {
+    const old = wal.create(header('01GGGGGGGGGGGGGGGGGGGGGGGG'));
+    for (let i = 0; i < 3; i++) wal.append(old, { parts: [payload(0)] });
+    await wal.sync([old]);
+    const inode = statSync(old.path).ino;
+    await wal.remove(old);
+    expect(await wal.leftovers()).toEqual([]);
+
+    // Same header size and record size: the new segment ends exactly where an old record starts.
+    const reused = wal.create(header('01HHHHHHHHHHHHHHHHHHHHHHHH'));
+    wal.append(reused, { parts: [payload(0)] });
+    await wal.sync([reused]);
+    wal.close(reused);
+    expect(statSync(reused.path).ino).toBe(inode);
+    const read = await readSegment(reused.path);
+    expect(read?.header.batchId).toBe('01HHHHHHHHHHHHHHHHHHHHHHHH');
+    expect(read?.records).toHaveLength(1);
+  });
+
+  it('a reused file whose new header never reached disk holds nothing', async () => {
+    const old = wal.create(header('01JJJJJJJJJJJJJJJJJJJJJJJJ'));
+    wal.append(old, { parts: [payload(1)] });
+    await wal.sync([old]);
+    wal.close(old);
+    // What a crash right after the rename leaves: the old segment's bytes under the new name.
+    const renamed = join(dir, '01KKKKKKKKKKKKKKKKKKKKKKKK.wal');
+    writeFileSync(renamed, readFileSync(old.path));
+    expect(await readSegment(renamed)).toBeUndefined();
+    expect((await readSegment(old.path))?.records).toHaveLength(1);
+  });
+
+  it('free files left by an earlier process are reused by the next one', async () => {
+    const first = wal.create(header('01MMMMMMMMMMMMMMMMMMMMMMMM'));
+    await wal.sync([first]);
+    const inode = statSync(first.path).ino;
+    await wal.remove(first);
+    const next = await WriteAheadLog.open(dir);
+    const segment = next.create(header('01NNNNNNNNNNNNNNNNNNNNNNNN'));
+    expect(statSync(segment.path).ino).toBe(inode);
+    expect(readdirSync(dir)).toEqual(['01NNNNNNNNNNNNNNNNNNNNNNNN.wal']);
+    next.close(segment);
   });
 });
