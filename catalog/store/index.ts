@@ -2,6 +2,7 @@ import { LocalObjectStore } from './local.js';
 import { S3ObjectStore } from './s3.js';
 import type { ObjectStore } from './types.js';
 
+export { bodyBytes, bodyParts, MAX_WRITEV_PARTS, type ObjectBody, partsAfter } from './body.js';
 export { LocalObjectStore } from './local.js';
 export { S3ObjectStore } from './s3.js';
 export type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';

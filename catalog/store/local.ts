@@ -22,6 +22,7 @@ import path from 'node:path';
 import { InvalidNameError, ObjectNotFoundError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix } from '../paths.js';
 import { assertByteRange, listAllPages, maxKeysOf } from './arguments.js';
+import { bodyParts, MAX_WRITEV_PARTS, type ObjectBody, partsAfter } from './body.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 
 /**
@@ -103,7 +104,7 @@ export class LocalObjectStore implements ObjectStore {
     return statObject(key, this.pathOf(key));
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: ObjectBody): Promise<void> {
     const file = this.pathOf(key);
     const dir = path.dirname(file);
     const temp = await this.writeTemp(key, dir, body);
@@ -116,7 +117,7 @@ export class LocalObjectStore implements ObjectStore {
     await fsyncDir(dir);
   }
 
-  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+  async putIfAbsent(key: string, body: ObjectBody): Promise<boolean> {
     const file = this.pathOf(key);
     const dir = path.dirname(file);
     const temp = await this.writeTemp(key, dir, body);
@@ -202,13 +203,16 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   /** Writes and fsyncs a uniquely named temp file in `dir`, creating `dir` when missing. */
-  private async writeTemp(key: string, dir: string, body: Uint8Array): Promise<string> {
+  private async writeTemp(key: string, dir: string, body: ObjectBody): Promise<string> {
     const temp = path.join(dir, `${LOCAL_TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     const handle = await this.createTemp(temp, dir).catch((error: unknown) => {
       throw errorCode(error) === 'ENOTDIR' ? keyCollision(key) : error;
     });
     try {
-      await handle.writeFile(body);
+      for (let parts = bodyParts(body).filter((p) => p.byteLength > 0); parts.length > 0; ) {
+        const { bytesWritten } = await handle.writev(parts.slice(0, MAX_WRITEV_PARTS));
+        parts = partsAfter(parts, bytesWritten);
+      }
       await handle.datasync(); // data and size: all a reader needs after link or rename
     } catch (error) {
       await handle.close();

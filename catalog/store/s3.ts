@@ -15,6 +15,7 @@ import {
 import { ObjectNotFoundError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix } from '../paths.js';
 import { assertByteRange, listAllPages, maxKeysOf } from './arguments.js';
+import { bodyBytes, type ObjectBody } from './body.js';
 import type { S3StoreConfig } from './index.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 
@@ -145,12 +146,16 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: body }));
+  async put(key: string, body: ObjectBody): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: bodyBytes(body) }),
+    );
   }
 
-  async putIfAbsent(key: string, body: Uint8Array): Promise<boolean> {
+  async putIfAbsent(key: string, parts: ObjectBody): Promise<boolean> {
     const Key = this.fullKey(key);
+    // One buffer: the request signs and sends a length-known body, and a retry compares bytes.
+    const body = bodyBytes(parts);
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.send(

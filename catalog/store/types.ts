@@ -1,4 +1,6 @@
 /** Byte range of a ranged read: `length` bytes from `offset` (to the end when omitted). */
+import type { ObjectBody } from './body.js';
+
 export interface ByteRange {
   offset: number;
   length?: number;
@@ -38,10 +40,10 @@ export interface ObjectStore {
   /** Like get, but answers undefined when absent (the cheap probe the commit log uses). */
   getIfExists(key: string): Promise<Uint8Array | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;
-  /** Create or replace. */
-  put(key: string, body: Uint8Array): Promise<void>;
+  /** Create or replace (a body in parts is stored as their concatenation). */
+  put(key: string, body: ObjectBody): Promise<void>;
   /** Atomic create: true when this call created the object, false when the key already existed. */
-  putIfAbsent(key: string, body: Uint8Array): Promise<boolean>;
+  putIfAbsent(key: string, body: ObjectBody): Promise<boolean>;
   /** Delete; deleting an absent key is not an error. */
   delete(key: string): Promise<void>;
   /** One page of keys under a prefix, in lexicographic order. */

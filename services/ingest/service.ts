@@ -226,10 +226,11 @@ export class IngestService {
         batchId: generation.batchId,
         sealedAt: Date.now(),
       };
-      const bytes = encodeStagingBatch(generation.chunks, meta);
+      const parts = await encodeStagingBatch(generation.chunks, meta);
+      const bytes = parts.reduce((sum, part) => sum + part.byteLength, 0);
       for (let attempt = 1; ; attempt++) {
         try {
-          await this.options.store.putIfAbsent(paths.stagingKeys.batch(meta.tenant, meta.batchId), bytes);
+          await this.options.store.putIfAbsent(paths.stagingKeys.batch(meta.tenant, meta.batchId), parts);
           if (generation.segment) await this.wal?.remove(generation.segment);
           break;
         } catch (error) {
@@ -245,7 +246,7 @@ export class IngestService {
       }
       this.sealing.delete(generation);
       this.sealingBytes -= generation.bytes;
-      this.pending.set(meta.batchId, { meta, rows: generation.rows, bytes: bytes.byteLength });
+      this.pending.set(meta.batchId, { meta, rows: generation.rows, bytes });
       await this.requestFlush(meta.batchId);
     })();
     this.stagingWrites.add(write);
@@ -336,7 +337,7 @@ export class IngestService {
           if (!(await this.options.store.head(key))) {
             const chunks: Table[] = records.map((r) => tableOfBatch(decodeWalBatch(r.payload)));
             const meta: StagingMeta = { ...header, sealedAt: header.createdAt };
-            await this.options.store.putIfAbsent(key, encodeStagingBatch(chunks, meta));
+            await this.options.store.putIfAbsent(key, await encodeStagingBatch(chunks, meta));
           }
           for (const { idempotencyKey } of records) {
             if (idempotencyKey !== undefined) await this.idempotency.complete(header.tenant, idempotencyKey);

@@ -22,6 +22,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
+import { MAX_WRITEV_PARTS, partsAfter } from '../../catalog/index.js';
 
 const MAGIC = Buffer.from('WEIRWAL1');
 const SUFFIX = '.wal';
@@ -52,9 +53,6 @@ export interface WalAppend {
   parts: readonly Uint8Array[];
 }
 
-/** Buffers per writev call, well under every platform's IOV_MAX (1024 on Linux). */
-const MAX_IOVECS = 512;
-
 export class WalSegment {
   /** Appends written / fsynced so far. */
   written = 0;
@@ -82,17 +80,10 @@ function frame(payload: Uint8Array): Buffer {
 /** Where a segment's record checksums start: records of an earlier segment in the same file never check out. */
 const recordSeed = (batchId: string): number => crc32(batchId);
 
-/** Writes the parts in order, in as few writev calls as the kernel allows (it may write fewer bytes than asked). */
+/** Writes the parts in order, in as few writev calls as the kernel allows. */
 function writevAll(fd: number, parts: readonly Uint8Array[]): void {
-  let pending = parts.filter((part) => part.byteLength > 0);
-  while (pending.length > 0) {
-    const batch = pending.slice(0, MAX_IOVECS);
-    let written = writevSync(fd, batch);
-    let done = 0;
-    while (done < batch.length && written >= batch[done]!.byteLength) written -= batch[done++]!.byteLength;
-    const rest = pending.slice(done);
-    if (written > 0) rest[0] = rest[0]!.subarray(written);
-    pending = rest;
+  for (let pending = parts.filter((part) => part.byteLength > 0); pending.length > 0; ) {
+    pending = partsAfter(pending, writevSync(fd, pending.slice(0, MAX_WRITEV_PARTS)));
   }
 }
 

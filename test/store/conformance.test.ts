@@ -216,6 +216,21 @@ function describeConformance(backend: string, open: () => Promise<StoreUnderTest
         expect(plain(await store.get('race/00001.json'))).toEqual(bodies[winners[0]!]);
       });
 
+      test('a body in parts is stored as their concatenation, past one writev call of parts', async () => {
+        // 1,500 parts of varied sizes (empty ones too): more buffers than one writev takes.
+        const parts = Array.from({ length: 1500 }, (_, i) =>
+          Uint8Array.from({ length: (i * 37) % 300 }, (_, j) => (i + j) & 0xff),
+        );
+        const whole = Buffer.concat(parts);
+        expect(await store.putIfAbsent('parts/once', parts)).toBe(true);
+        expect(await store.putIfAbsent('parts/once', [text('late')])).toBe(false);
+        expect(Buffer.from(await store.get('parts/once')).equals(whole)).toBe(true);
+        await store.put('parts/put', parts.slice(0, 700));
+        expect(Buffer.from(await store.get('parts/put')).equals(Buffer.concat(parts.slice(0, 700)))).toBe(
+          true,
+        );
+      });
+
       test('creates an empty object', async () => {
         expect(await store.putIfAbsent('empty-once', new Uint8Array(0))).toBe(true);
         expect((await store.head('empty-once'))?.size).toBe(0);

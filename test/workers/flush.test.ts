@@ -61,13 +61,15 @@ describe.each(BACKENDS)('flush executor on $name', (backend) => {
       fields: { usage: 'float64', count: 'int64', note: 'string' },
     });
     const batchId = '01JZ0000000000000000000001';
-    const bytes = encodeStagingBatch([tableOfBatch(batchOf(rows))], {
-      tenant,
-      database: 'db',
-      table: 'cpu',
-      batchId,
-      sealedAt: 1,
-    });
+    const bytes = Buffer.concat(
+      await encodeStagingBatch([tableOfBatch(batchOf(rows))], {
+        tenant,
+        database: 'db',
+        table: 'cpu',
+        batchId,
+        sealedAt: 1,
+      }),
+    );
     await store.put(paths.stagingKeys.batch(tenant, batchId), bytes);
     const state = await catalog.refresh();
     const plan = planRun(

@@ -91,6 +91,12 @@ class ItemDecoder {
    * a columnar item's time column, or -1 for a row item.
    */
   private time(table: TableBuilder, value: unknown, item: number, row: number): number | bigint {
+    if (typeof value === 'bigint') {
+      // Epoch integers arrive as bigint (int64AsType); below 2^53 they are exact as numbers, whose
+      // unit inference and scaling cost a fraction of bigint arithmetic.
+      const exact = Number(value);
+      if (exact >= 0 && exact <= Number.MAX_SAFE_INTEGER) value = exact;
+    }
     if (typeof value === 'number' || typeof value === 'bigint') {
       const unit = inferUnit(value);
       let check = this.timeChecks.get(table);
