@@ -121,8 +121,7 @@ export class WriteAheadLog {
   create(header: WalSegmentHeader): WalSegment {
     this.throwIfBroken();
     const path = join(this.dir, `${header.batchId}${SUFFIX}`);
-    const reused = this.free.pop();
-    if (reused) renameSync(reused, path);
+    const reused = this.takeFree(path);
     // A reused file is written over from its start; a new one must not exist yet.
     const fd = openSync(path, reused ? 'r+' : 'wx');
     const segment = new WalSegment(header, path, fd);
@@ -130,6 +129,19 @@ export class WriteAheadLog {
     writevAll(fd, [MAGIC, frame(payload), payload]);
     this.dirSyncNeeded = true;
     return segment;
+  }
+
+  /** Renames a free file to `path`; false when there is none left (one removed behind our back is skipped). */
+  private takeFree(path: string): boolean {
+    for (let free = this.free.pop(); free !== undefined; free = this.free.pop()) {
+      try {
+        renameSync(free, path);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+    return false;
   }
 
   /** Writes a record (not yet durable: await `sync`). The payload's parts are written as they are, not copied. */

@@ -149,4 +149,16 @@ describe('write-ahead log', () => {
     expect(readdirSync(dir)).toEqual(['01NNNNNNNNNNNNNNNNNNNNNNNN.wal']);
     next.close(segment);
   });
+
+  it('a free file removed behind its back is skipped: the next segment starts a new file', async () => {
+    const first = wal.create(header('01PPPPPPPPPPPPPPPPPPPPPPPP'));
+    await wal.sync([first]);
+    await wal.remove(first);
+    for (const name of readdirSync(dir)) rmSync(join(dir, name));
+    const segment = wal.create(header('01QQQQQQQQQQQQQQQQQQQQQQQQ'));
+    wal.append(segment, { parts: [payload(3)] });
+    await wal.sync([segment]);
+    wal.close(segment);
+    expect((await readSegment(segment.path))?.records).toHaveLength(1);
+  });
 });
