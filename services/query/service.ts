@@ -1,4 +1,3 @@
-import { appendFileSync } from 'node:fs';
 /**
  * Queries over a pinned catalog version (DESIGN.md §7): parse and guard the SQL, resolve its table
  * references within the tenant, choose each reference's files by the catalog's min/max time
@@ -235,23 +234,7 @@ export class QueryService {
           sources.push(await tableSource(connection, state, table, held[i]!.paths));
         const sql = inlineTables(planned, plan.tables, sources);
         return this.interruptible(connection, request.signal, plan.tables, async () => {
-          if (materialized) {
-            const t0 = performance.now();
-            const pr = connection.run(sql);
-            const t1 = performance.now();
-            (globalThis as any).__sync = ((globalThis as any).__sync ?? 0) + (t1 - t0);
-            (globalThis as any).__n = ((globalThis as any).__n ?? 0) + 1;
-            if ((globalThis as any).__n % 500 === 0)
-              appendFileSync(
-                '/tmp/sync.log',
-                'SYNC us/call ' +
-                  (((globalThis as any).__sync / (globalThis as any).__n) * 1000).toFixed(0) +
-                  ' len ' +
-                  sql.length +
-                  '\n',
-              );
-            return consume(await pr, plan);
-          }
+          if (materialized) return consume(await connection.run(sql), plan);
           // One statement: prepared directly, without the statement split `stream(sql)` would add.
           const prepared = await connection.prepare(sql);
           try {
