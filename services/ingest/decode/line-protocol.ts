@@ -14,6 +14,7 @@
 import type { DecodeContext, TableBatch } from '../batch.js';
 import { IngestError, locate, show } from '../errors.js';
 import { BatchBuilder, type ColumnBuilder, type ColumnKind, type TableBuilder } from './builder.js';
+import { parseDecimal } from './decimal.js';
 import { INT64_MAX, INT64_MIN } from './int64.js';
 import { type TimeUnit, toMicros } from './time.js';
 
@@ -46,6 +47,7 @@ export function decodeLineProtocol(body: Uint8Array, ctx: LineProtocolContext): 
   return new LineParser(buf, ctx, unit).parse();
 }
 
+const NEWLINE = 0x0a;
 const SPACE = 0x20;
 const TAB = 0x09;
 const RETURN = 0x0d;
@@ -55,12 +57,8 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const HASH = 0x23;
 const MINUS = 0x2d;
-const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
-
-/** Exact powers of ten: a mantissa below 2^53 divided by one of them is correctly rounded. */
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /** A key seen at some position of a table's previous line, and the column it resolved to. */
 interface ShapeEntry {
@@ -85,12 +83,6 @@ interface TableState {
 }
 
 class LineParser {
-  /**
-   * The body as one Latin-1 string: character i is byte i. String.indexOf finds line ends faster than
-   * Buffer.indexOf's per-call overhead allows, and Number() reads long floats from a slice of it
-   * without a per-value decode.
-   */
-  private readonly bytes: string;
   private readonly batch: BatchBuilder;
   private readonly tables = new Map<string, TableState>();
   private readonly tagValues = new Map<ColumnBuilder, TagValues>();
@@ -106,7 +98,6 @@ class LineParser {
     ctx: DecodeContext,
     private readonly unit: TimeUnit,
   ) {
-    this.bytes = buf.toString('latin1');
     this.batch = new BatchBuilder(ctx.database, ctx.limits);
     this.now = ctx.nowMicros <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ctx.nowMicros) : ctx.nowMicros;
   }
@@ -118,7 +109,7 @@ class LineParser {
     try {
       while (pos < length) {
         this.line++;
-        let end = this.bytes.indexOf('\n', pos);
+        let end = buf.indexOf(NEWLINE, pos);
         if (end < 0) end = length;
         const next = end + 1;
         if (end > pos && buf[end - 1] === RETURN) end--;
@@ -265,12 +256,11 @@ class LineParser {
       const text = buf.toString('utf8', valueStart, i);
       value = escaped ? unescapeKey(text) : text;
     } else {
+      hash &= 0x3fffffff; // a small integer (Smi) key: Map lookups by a heap number cost more
       const known = shape.values.get(hash);
       if (known !== undefined && sameChars(known, buf, valueStart, i)) value = known;
       else {
-        // V8 makes slices of 13+ characters views of the whole body string, which the batch would keep
-        // alive in the buffers until the flush; those get a copy of their own.
-        value = i - valueStart < 13 ? this.bytes.slice(valueStart, i) : buf.toString('latin1', valueStart, i);
+        value = buf.toString('latin1', valueStart, i);
         if (shape.values.size < MAX_REMEMBERED_TAG_VALUES) shape.values.set(hash, value);
       }
     }
@@ -368,12 +358,14 @@ class LineParser {
   }
 
   private bool(start: number, end: number, name: string): boolean {
-    const length = end - start;
-    if (length === 1 || length === 4 || length === 5) {
-      const text = this.bytes.slice(start, end);
-      if (TRUE.has(text)) return true;
-      if (FALSE.has(text)) return false;
+    const buf = this.buf;
+    if (end - start === 1) {
+      const c = buf[start];
+      if (c === 0x74 || c === 0x54) return true; // t T
+      if (c === 0x66 || c === 0x46) return false; // f F
     }
+    for (const word of TRUE) if (sameBytes(buf, start, end, word)) return true;
+    for (const word of FALSE) if (sameBytes(buf, start, end, word)) return false;
     const text = this.buf.toString('utf8', start, end);
     throw this.fail(
       `field ${name}: ${show(text)} is not a boolean (t, T, true, True, TRUE, f, F, false, False, FALSE)`,
@@ -381,31 +373,12 @@ class LineParser {
   }
 
   private float(start: number, end: number, name: string): number {
-    const buf = this.buf;
-    // Fast path: [-]digits[.digits] with at most 15 significant digits is exact as mantissa / 10^k.
-    let i = start;
-    const negative = buf[i] === MINUS;
-    if (negative) i++;
-    let mantissa = 0;
-    let digits = 0;
-    let fraction = -1;
-    for (; i < end; i++) {
-      const c = buf[i]!;
-      if (c >= ZERO && c <= NINE) {
-        mantissa = mantissa * 10 + (c - ZERO);
-        digits++;
-      } else if (c === DOT && fraction < 0) fraction = i;
-      else break;
-    }
-    if (i === end && digits > 0 && digits <= 15) {
-      const value = fraction < 0 ? mantissa : mantissa / POWERS_OF_TEN[end - fraction - 1]!;
-      return negative ? -value : value;
-    }
-    // Longer mantissas (16-17 digits are common) and exponents: Number() rounds correctly. Digits with
-    // one dot are known to be valid; anything else is checked first, as Number() accepts more than
-    // line protocol does ("0x1f", "Infinity", " 1").
-    const text = this.bytes.slice(start, end);
-    const value = (i === end && digits > 0) || FLOAT.test(text) ? Number(text) : Number.NaN;
+    const fast = parseDecimal(this.buf, start, end);
+    if (fast !== undefined) return fast;
+    // Exponents, 20+ digits, the rare value too close to a rounding midpoint: Number() rounds
+    // correctly, once the text is known to be a float (it accepts "0x1f", "Infinity", " 1").
+    const text = this.buf.toString('latin1', start, end);
+    const value = FLOAT.test(text) ? Number(text) : Number.NaN;
     if (!Number.isFinite(value)) {
       throw this.fail(
         `field ${name}: ${show(text)} is not a number (floats as 1.5 or -2e3, integers with an i suffix, ` +
@@ -479,8 +452,8 @@ class LineParser {
   }
 }
 
-const TRUE = new Set(['t', 'T', 'true', 'True', 'TRUE']);
-const FALSE = new Set(['f', 'F', 'false', 'False', 'FALSE']);
+const TRUE = ['true', 'True', 'TRUE'].map((word) => Buffer.from(word));
+const FALSE = ['false', 'False', 'FALSE'].map((word) => Buffer.from(word));
 const FLOAT = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 function decimal(buf: Buffer, start: number, end: number): number {
