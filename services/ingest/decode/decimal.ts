@@ -27,11 +27,19 @@ const MIDPOINT_MARGIN = 2 ** -30;
 const scratch = new Float64Array(1);
 const scratchWords = new Uint32Array(scratch.buffer);
 
+/** Where a read stopped and what it read. */
+export interface DecimalRead {
+  value: number;
+  /** The first byte after the number: not a digit, or a second dot, or the limit. */
+  end: number;
+}
+
 /**
- * The double of bytes [start, end) when they are `[-]digits[.digits]` in the fast range; undefined
- * for anything else (exponents, more digits, invalid text), which the caller reads another way.
+ * Reads `[-]digits[.digits]` from `start`, stopping before `limit` or at the first byte that cannot
+ * continue it; the caller checks what follows. False when there is no number there or it is out
+ * of the fast range (more digits); the caller then reads the text another way (exponents included).
  */
-export function parseDecimal(bytes: Uint8Array, start: number, end: number): number | undefined {
+export function readDecimal(bytes: Uint8Array, start: number, limit: number, out: DecimalRead): boolean {
   let i = start;
   const negative = bytes[i] === MINUS;
   if (negative) i++;
@@ -41,7 +49,7 @@ export function parseDecimal(bytes: Uint8Array, start: number, end: number): num
   let significant = 0;
   let digits = 0;
   let dot = -1;
-  for (; i < end; i++) {
+  for (; i < limit; i++) {
     const c = bytes[i]!;
     if (c >= ZERO && c <= NINE) {
       digits++;
@@ -52,14 +60,16 @@ export function parseDecimal(bytes: Uint8Array, start: number, end: number): num
         lowDigits++;
       }
     } else if (c === DOT && dot < 0) dot = i;
-    else return undefined;
+    else break;
   }
-  if (digits === 0 || significant > 19) return undefined;
-  const scale = dot < 0 ? 0 : end - dot - 1;
-  if (scale > 22) return undefined;
+  if (digits === 0 || significant > 19) return false;
+  const scale = dot < 0 ? 0 : i - dot - 1;
+  if (scale > 22) return false;
   const value = significant <= 15 ? high / POWERS_OF_TEN[scale]! : refined(high, low, lowDigits, scale);
-  if (value === undefined) return undefined;
-  return negative ? -value : value;
+  if (value === undefined) return false;
+  out.value = negative ? -value : value;
+  out.end = i;
+  return true;
 }
 
 /** (high · 10^lowDigits + low) / 10^scale, correctly rounded, or undefined when too close to call. */

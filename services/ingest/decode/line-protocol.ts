@@ -14,7 +14,7 @@
 import type { DecodeContext, TableBatch } from '../batch.js';
 import { IngestError, locate, show } from '../errors.js';
 import { BatchBuilder, type ColumnBuilder, type ColumnKind, type TableBuilder } from './builder.js';
-import { parseDecimal } from './decimal.js';
+import { type DecimalRead, readDecimal } from './decimal.js';
 import { INT64_MAX, INT64_MIN } from './int64.js';
 import { type TimeUnit, toMicros } from './time.js';
 
@@ -300,7 +300,15 @@ class LineParser {
     const c = buf[valueStart]!;
     let i: number;
     let kind: ColumnKind;
-    if (c === QUOTE) {
+    // The usual float is read in the same pass that finds its end.
+    const decimal = this.decimal;
+    const fastFloat =
+      readDecimal(buf, valueStart, end, decimal) &&
+      (decimal.end === end || buf[decimal.end] === COMMA || buf[decimal.end] === SPACE);
+    if (fastFloat) {
+      kind = 'float64';
+      i = decimal.end;
+    } else if (c === QUOTE) {
       kind = 'string';
       i = this.stringEnd(valueStart, end, name);
     } else {
@@ -322,7 +330,7 @@ class LineParser {
     if (column.lastRow === row) throw this.fail(`field ${name} appears twice`);
     switch (kind) {
       case 'float64':
-        column.setFloat(row, this.float(valueStart, i, name));
+        column.setFloat(row, fastFloat ? decimal.value : this.float(valueStart, i, name));
         break;
       case 'int64':
         this.integer(column, valueStart, i);
@@ -340,6 +348,7 @@ class LineParser {
   }
 
   private readonly origin = (): string => `line ${this.line}`;
+  private readonly decimal: DecimalRead = { value: 0, end: 0 };
 
   /** Position after the closing quote of a string field opening at `p`. */
   private stringEnd(p: number, end: number, name: string): number {
@@ -373,8 +382,8 @@ class LineParser {
   }
 
   private float(start: number, end: number, name: string): number {
-    const fast = parseDecimal(this.buf, start, end);
-    if (fast !== undefined) return fast;
+    const decimal = this.decimal;
+    if (readDecimal(this.buf, start, end, decimal) && decimal.end === end) return decimal.value;
     // Exponents, 20+ digits, the rare value too close to a rounding midpoint: Number() rounds
     // correctly, once the text is known to be a float (it accepts "0x1f", "Infinity", " 1").
     const text = this.buf.toString('latin1', start, end);

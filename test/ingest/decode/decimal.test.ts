@@ -1,14 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDecimal } from '../../../services/ingest/decode/decimal.js';
+import { readDecimal } from '../../../services/ingest/decode/decimal.js';
 
-/** parseDecimal over a string's bytes; undefined means "left to Number()". */
+/** readDecimal over a whole string's bytes; undefined means "left to Number()". */
 const parse = (text: string) => {
   const bytes = Buffer.from(text, 'latin1');
-  return parseDecimal(bytes, 0, bytes.length);
+  const out = { value: 0, end: 0 };
+  return readDecimal(bytes, 0, bytes.length, out) && out.end === bytes.length ? out.value : undefined;
 };
 
-/** Every answer parseDecimal gives must be Number()'s, bit for bit (-0 included). */
+/** Every answer readDecimal gives must be Number()'s, bit for bit (-0 included). */
 function expectLikeNumber(text: string): boolean {
   const value = parse(text);
   if (value !== undefined)
@@ -16,7 +17,19 @@ function expectLikeNumber(text: string): boolean {
   return value !== undefined;
 }
 
-describe('parseDecimal', () => {
+describe('readDecimal', () => {
+  it('stops at the first byte that cannot continue the number and says where', () => {
+    const read = (text: string, start = 0) => {
+      const out = { value: 0, end: 0 };
+      return readDecimal(Buffer.from(text), start, text.length, out) ? out : undefined;
+    };
+    expect(read('v=12.5,w=1', 2)).toEqual({ value: 12.5, end: 6 });
+    expect(read('107i')).toEqual({ value: 107, end: 3 });
+    expect(read('1.2.3')).toEqual({ value: 1.2, end: 3 });
+    expect(read('-0.30000000000000004 9')).toEqual({ value: -0.30000000000000004, end: 20 });
+    expect(read('true')).toBeUndefined();
+  });
+
   it('answers the shortest text of random doubles exactly as Number() does, almost always itself', () => {
     let answered = 0;
     let total = 0;
