@@ -381,11 +381,12 @@ class LineParser {
     );
   }
 
+  /**
+   * A float readDecimal declined (exponents, 20+ digits, the rare value too close to a rounding
+   * midpoint, invalid text): Number() rounds correctly, once the text is known to be a float (it
+   * accepts "0x1f", "Infinity", " 1").
+   */
   private float(start: number, end: number, name: string): number {
-    const decimal = this.decimal;
-    if (readDecimal(this.buf, start, end, decimal) && decimal.end === end) return decimal.value;
-    // Exponents, 20+ digits, the rare value too close to a rounding midpoint: Number() rounds
-    // correctly, once the text is known to be a float (it accepts "0x1f", "Infinity", " 1").
     const text = this.buf.toString('latin1', start, end);
     const value = FLOAT.test(text) ? Number(text) : Number.NaN;
     if (!Number.isFinite(value)) {
