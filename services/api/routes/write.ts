@@ -20,6 +20,7 @@ import {
   type TableBatch,
 } from '../../ingest/index.js';
 import { assertDatabaseAccess } from '../auth.js';
+import { bufferBodyParser } from '../body.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
 
@@ -56,11 +57,7 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
   const { service } = options;
   // Every body is bytes here: the decoders parse it (JSON included, which may be compressed).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: options.maxBodyBytes },
-    (_request, body, done) => done(null, body),
-  );
+  app.addContentTypeParser('*', { bodyLimit: options.maxBodyBytes }, bufferBodyParser(options.maxBodyBytes));
 
   async function write(
     request: FastifyRequest,

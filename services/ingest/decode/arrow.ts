@@ -2,10 +2,13 @@
  * Arrow IPC stream writes (ARC-COMPAT "Arrow IPC"): one table per request, a `time` column that is a
  * Timestamp of any unit (time zone ignored) or an integer epoch (unit inferred per value).
  *
- * apache-arrow only frames the stream; values are read from each chunk's buffers and copied into
- * typed arrays, never through `get()` (which turns int64 timestamps into float milliseconds). In
- * arrow-js a chunk's fixed-width `values` and `valueOffsets` already start at its first row, while
- * validity and boolean bitmaps do not: their bits start at `data.offset`.
+ * apache-arrow only frames the stream; values are read from each chunk's buffers, never through
+ * `get()` (which turns int64 timestamps into float milliseconds). A column in one chunk already in
+ * Weir's type (float64, int64, microsecond times, UTF-8) is used in place, as a view of the request
+ * body: copying it cost more than the rest of decoding (a fresh allocation per column per request).
+ * Anything else is converted into new typed arrays. In arrow-js a chunk's fixed-width `values` and
+ * `valueOffsets` already start at its first row, while validity and boolean bitmaps do not: their
+ * bits start at `data.offset`.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -186,12 +189,12 @@ function readTime(chunks: readonly Data[], rows: number, table: string): BigInt6
       `the time column of table ${table} has Arrow type ${type}; send a Timestamp or an integer epoch`,
     );
   }
-  const times = new TimeColumn(
-    rows,
-    DT.isTimestamp(type) ? UNIT_OF[type.unit] : undefined,
-    !DT.isInt(type) || type.isSigned,
-    table,
-  );
+  const unit = DT.isTimestamp(type) ? UNIT_OF[type.unit] : undefined;
+  if (unit === 'us' && chunks.length === 1) {
+    const inPlace = microsInPlace(chunks[0]!, rows);
+    if (inPlace) return inPlace;
+  }
+  const times = new TimeColumn(rows, unit, !DT.isInt(type) || type.isSigned, table);
   let at = 0;
   for (const data of chunks) {
     const n = data.length;
@@ -215,6 +218,21 @@ function readTime(chunks: readonly Data[], rows: number, table: string): BigInt6
     at += n;
   }
   return times.out;
+}
+
+/**
+ * A microsecond Timestamp chunk without nulls whose every value Weir can store, as a view of the
+ * request body (no copy); undefined when any row needs the general path (which names the bad row).
+ */
+function microsInPlace(data: Data, rows: number): BigInt64Array | undefined {
+  const values = data.values as unknown;
+  if (data.nullCount !== 0 || !(values instanceof BigInt64Array) || values.length < rows) return undefined;
+  const words = new Int32Array(values.buffer, values.byteOffset, rows * 2);
+  for (let i = 0; i < rows; i++) {
+    const hi = words[2 * i + HI]!;
+    if (hi < 0 || hi > MAX_HI || (hi === MAX_HI && words[2 * i + LO]! >>> 0 > MAX_LO)) return undefined;
+  }
+  return values.subarray(0, rows);
 }
 
 /** The time column being converted: a known unit (Timestamp) or one inferred per value (integer epoch). */
@@ -308,6 +326,12 @@ function readColumn(
   };
   switch (kind) {
     case 'float64': {
+      const only = chunks.length === 1 ? chunks[0]!.values : undefined;
+      if (only instanceof Float64Array) {
+        checkLength(only, rows);
+        markNulls(chunks[0]!);
+        return { ...base, type: 'float64', values: only.subarray(0, rows), valid };
+      }
       const values = new Float64Array(rows);
       for (const data of chunks) {
         checkLength(data.values, data.length);
@@ -318,6 +342,12 @@ function readColumn(
       return { ...base, type: 'float64', values, valid };
     }
     case 'int64': {
+      const only = chunks.length === 1 ? chunks[0]!.values : undefined;
+      if (only instanceof BigInt64Array) {
+        checkLength(only, rows);
+        markNulls(chunks[0]!);
+        return { ...base, type: 'int64', values: only.subarray(0, rows), valid };
+      }
       const values = new BigInt64Array(rows);
       for (const data of chunks) {
         checkLength(data.values, data.length);

@@ -20,6 +20,7 @@ import {
 } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { decodeArrowIpc } from '../../../services/ingest/decode/index.js';
+import { MAX_MICROS } from '../../../services/ingest/decode/time.js';
 import { arrowColumn, arrowTimes, columnOf, context, ipc, rawUtf8, valuesOf } from './helpers.js';
 
 const arrow = (body: Uint8Array, tags?: string[]) =>
@@ -82,6 +83,41 @@ describe('Arrow IPC', () => {
       const body = ipc([arrowTimes(type, [value]), arrowColumn('v', [1], new Float64())]);
       expect([...arrow(body)[0]!.time], String(type)).toEqual([micros]);
     }
+  });
+
+  it('uses one-chunk columns already in Weir types in place, and still refuses bad microsecond times', () => {
+    const body = ipc([
+      arrowTimes(new TimestampMicrosecond(), [1_700_000_000_000_001n, MAX_MICROS]),
+      arrowColumn('f', [1.5, null], new Float64()),
+      arrowColumn('i', [7n, -8n], new Int64()),
+      arrowColumn('s', ['a', 'bc'], new Utf8()),
+      arrowColumn('f32', [0.5, 1], new Float32()),
+    ]);
+    const batch = arrow(body)[0]!;
+    const bufferOf = (name: string) => {
+      const column = columnOf(batch, name);
+      return column.type === 'string' ? column.data.buffer : column.values.buffer;
+    };
+    // Views of the body: nothing copied.
+    expect(batch.time.buffer).toBe(body.buffer);
+    for (const name of ['f', 'i', 's']) expect(bufferOf(name), name).toBe(body.buffer);
+    expect(bufferOf('f32')).not.toBe(body.buffer);
+    expect([...batch.time]).toEqual([1_700_000_000_000_001n, MAX_MICROS]);
+    expect(valuesOf(batch, 'f')).toEqual([1.5, null]);
+    expect(valuesOf(batch, 'i')).toEqual([7n, -8n]);
+    expect(valuesOf(batch, 's')).toEqual(['a', 'bc']);
+
+    const times = (values: bigint[]) =>
+      ipc([
+        arrowTimes(new TimestampMicrosecond(), values),
+        arrowColumn(
+          'v',
+          values.map(() => 1),
+          new Float64(),
+        ),
+      ]);
+    expect(() => arrow(times([1n, MAX_MICROS + 1n]))).toThrow(/row 2: invalid time .*after 2262-04-11/);
+    expect(() => arrow(times([1n, 2n, -1n]))).toThrow(/row 3: invalid time -1: before 1970/);
   });
 
   it('infers the unit of an integer epoch time column per value', () => {
