@@ -23,6 +23,16 @@ function grownCapacity(capacity: number, needed: number): number {
   return Math.max(needed, capacity * 2, INITIAL_CAPACITY);
 }
 
+/**
+ * A column's storage for `rows` rows: the array itself, a view when at most an eighth of it is
+ * unused (row hints overshoot a little; a copy of the rest would cost more than the slack), else a
+ * trimmed copy.
+ */
+function trimmed<T extends Float64Array | BigInt64Array | Uint8Array>(array: T, rows: number): T {
+  if (array.length === rows) return array;
+  return (array.length - rows <= array.length >> 3 ? array.subarray(0, rows) : array.slice(0, rows)) as T;
+}
+
 function resized<T extends Float64Array | BigInt64Array | Uint8Array>(array: T, length: number): T {
   const next = new (array.constructor as new (length: number) => T)(length);
   next.set(array as never);
@@ -181,18 +191,18 @@ export class ColumnBuilder {
       return { ...base, type: 'string', ...encodeStrings(values) };
     }
     this.reserve(rows);
-    const valid = this.count === rows ? undefined : this.valid.slice(0, rows);
+    const valid = this.count === rows ? undefined : trimmed(this.valid, rows);
     switch (this.kind) {
       case 'float64':
-        return { ...base, type: 'float64', values: this.f64.slice(0, rows), valid };
+        return { ...base, type: 'float64', values: trimmed(this.f64, rows), valid };
       case 'int64':
-        return { ...base, type: 'int64', values: this.i64.slice(0, rows), valid };
+        return { ...base, type: 'int64', values: trimmed(this.i64, rows), valid };
       case 'bool':
-        return { ...base, type: 'bool', values: this.u8.slice(0, rows), valid };
+        return { ...base, type: 'bool', values: trimmed(this.u8, rows), valid };
       default:
         return this.allIntegers
           ? { ...base, type: 'int64', values: this.integers(rows), valid }
-          : { ...base, type: 'float64', values: this.f64.slice(0, rows), valid };
+          : { ...base, type: 'float64', values: trimmed(this.f64, rows), valid };
     }
   }
 
@@ -222,6 +232,8 @@ export class TableBuilder {
     readonly database: string,
     readonly table: string,
     private readonly limits: DecodeLimits,
+    /** Rows the request is expected to hold: the first allocation's size, so columns rarely grow. */
+    private readonly rowHint = 0,
   ) {}
 
   /** Appends `count` rows whose cells start missing; returns the index of the first. */
@@ -229,7 +241,7 @@ export class TableBuilder {
     const first = this.rows;
     const needed = first + count;
     if (needed > this.capacity) {
-      this.capacity = grownCapacity(this.capacity, needed);
+      this.capacity = grownCapacity(this.capacity, Math.max(needed, first === 0 ? this.rowHint : 0));
       this.time = resized(this.time, this.capacity);
       this.timeWords = wordsOf(this.time);
     }
@@ -311,7 +323,7 @@ export class TableBuilder {
       database: this.database,
       table: this.table,
       rows,
-      time: this.capacity === rows ? this.time : this.time.slice(0, rows),
+      time: trimmed(this.time, rows),
       columns: [...this.columns.values()].map((column) => column.finish(rows)),
     };
   }
@@ -328,6 +340,8 @@ export class BatchBuilder {
   constructor(
     readonly database: string,
     private readonly limits: DecodeLimits,
+    /** Rows the request is expected to hold (see TableBuilder). */
+    private readonly rowHint = 0,
   ) {
     paths.assertName('database', database);
   }
@@ -336,7 +350,7 @@ export class BatchBuilder {
     let table = this.tables.get(name);
     if (table === undefined) {
       paths.assertName('table', name);
-      table = new TableBuilder(this.database, name, this.limits);
+      table = new TableBuilder(this.database, name, this.limits, this.rowHint);
       this.tables.set(name, table);
     }
     return table;
