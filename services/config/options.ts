@@ -28,6 +28,7 @@ export const ENV_NAMES: Readonly<Record<string, readonly string[]>> = {
   workerLockMs: ['WEIR_WORKER_LOCK_MS'],
   schedulerIntervalMs: ['WEIR_SCHEDULER_INTERVAL_MS'],
   shutdownTimeoutMs: ['WEIR_SHUTDOWN_TIMEOUT_MS'],
+  heapGrowingPercent: ['WEIR_HEAP_GROWING_PERCENT'],
   'auth.bootstrapToken': ['WEIR_BOOTSTRAP_TOKEN'],
   'auth.cacheTtlMs': ['WEIR_AUTH_CACHE_TTL_MS'],
   'ingest.durability': ['WEIR_INGEST_DURABILITY'],

@@ -68,6 +68,15 @@ export const configSchema = z
       .min(100)
       .default(10_000)
       .describe('Longest a graceful shutdown may take before the process exits non-zero.'),
+    heapGrowingPercent: z
+      .number()
+      .int()
+      .min(0)
+      .max(900)
+      .default(300)
+      .describe(
+        'After a full garbage collection the JS heap may grow to (1 + n/100) × what survived before the next one (V8 `--heap-growing-percent`); 0 leaves it to V8. Higher means fewer full collections under sustained ingest, for more memory.',
+      ),
     auth: z
       .strictObject({
         bootstrapToken: z

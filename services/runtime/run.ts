@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig, type WeirConfig } from '../config/index.js';
 import { RedisUnavailableError } from '../redis/index.js';
+import { tuneHeapGrowth } from './heap.js';
 import { createLogger } from './logger.js';
 import { type Role, startServer } from './server.js';
 import { followParent } from './worker-processes.js';
@@ -48,6 +49,7 @@ export function loadConfigOrReport(
 export async function runServer(options: RunOptions): Promise<number> {
   const config = loadConfigOrReport(options.configFile, options.flags);
   if (!config) return 1;
+  tuneHeapGrowth(config.heapGrowingPercent);
   const log = createLogger(config.logLevel, options.role);
 
   const stopRequested = nextSignal();

@@ -44,6 +44,7 @@ describe('loadConfig', () => {
       workerLockMs: 30_000,
       schedulerIntervalMs: 15_000,
       shutdownTimeoutMs: 10_000,
+      heapGrowingPercent: 300,
       auth: { cacheTtlMs: 5_000 },
       ingest: {
         durability: 'wal',
