@@ -1,8 +1,7 @@
 /**
- * JS heap sizing for server processes (ADR 0025). Under sustained ingest V8 promoted request-lived
- * objects fast enough to run a full collection every ~80 ms on a ~50 MB heap, and its concurrent
- * marking threads took CPU the API's event loop needed. A larger growth factor after each full
- * collection spaces them out. V8 reads this flag each time it sets the next limit, so it takes
+ * JS heap sizing for server processes (ADR 0025). Under sustained ingest V8 ran a full collection
+ * about every 80 ms on a ~50 MB heap, and its concurrent marking threads took CPU the API's event
+ * loop needed. A larger growth factor after each full collection spaces them out. V8 reads this flag each time it sets the next limit, so it takes
  * effect when set at start, unlike the heap size flags, which only the command line can set.
  */
 import { setFlagsFromString } from 'node:v8';

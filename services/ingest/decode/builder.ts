@@ -25,8 +25,7 @@ function grownCapacity(capacity: number, needed: number): number {
 
 /**
  * A column's storage for `rows` rows: the array itself, a view when at most an eighth of it is
- * unused (row hints overshoot a little; a copy of the rest would cost more than the slack), else a
- * trimmed copy.
+ * unused (a copy would cost more than the slack it frees), else a trimmed copy.
  */
 function trimmed<T extends Float64Array | BigInt64Array | Uint8Array>(array: T, rows: number): T {
   if (array.length === rows) return array;
@@ -232,8 +231,6 @@ export class TableBuilder {
     readonly database: string,
     readonly table: string,
     private readonly limits: DecodeLimits,
-    /** Rows the request is expected to hold: the first allocation's size, so columns rarely grow. */
-    private readonly rowHint = 0,
   ) {}
 
   /** Appends `count` rows whose cells start missing; returns the index of the first. */
@@ -241,7 +238,7 @@ export class TableBuilder {
     const first = this.rows;
     const needed = first + count;
     if (needed > this.capacity) {
-      this.capacity = grownCapacity(this.capacity, Math.max(needed, first === 0 ? this.rowHint : 0));
+      this.capacity = grownCapacity(this.capacity, needed);
       this.time = resized(this.time, this.capacity);
       this.timeWords = wordsOf(this.time);
     }
@@ -340,8 +337,6 @@ export class BatchBuilder {
   constructor(
     readonly database: string,
     private readonly limits: DecodeLimits,
-    /** Rows the request is expected to hold (see TableBuilder). */
-    private readonly rowHint = 0,
   ) {
     paths.assertName('database', database);
   }
@@ -350,7 +345,7 @@ export class BatchBuilder {
     let table = this.tables.get(name);
     if (table === undefined) {
       paths.assertName('table', name);
-      table = new TableBuilder(this.database, name, this.limits, this.rowHint);
+      table = new TableBuilder(this.database, name, this.limits);
       this.tables.set(name, table);
     }
     return table;

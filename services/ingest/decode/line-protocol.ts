@@ -60,16 +60,6 @@ const MINUS = 0x2d;
 const ZERO = 0x30;
 const NINE = 0x39;
 
-/** A row hint never allocates more than this many rows up front (a short first line must not cost much). */
-const MAX_ROW_HINT = 16_384;
-
-/** The body's row count, guessed from its first line's length (lines of one writer are alike), plus 1/16. */
-function rowsExpected(buf: Buffer): number {
-  const firstLine = buf.indexOf(NEWLINE) + 1 || buf.length;
-  const rows = Math.ceil(buf.length / Math.max(firstLine, 1));
-  return Math.min(rows + (rows >> 4), MAX_ROW_HINT);
-}
-
 /** A key seen at some position of a table's previous line, and the column it resolved to. */
 interface ShapeEntry {
   readonly key: Buffer;
@@ -108,7 +98,7 @@ class LineParser {
     ctx: DecodeContext,
     private readonly unit: TimeUnit,
   ) {
-    this.batch = new BatchBuilder(ctx.database, ctx.limits, rowsExpected(buf));
+    this.batch = new BatchBuilder(ctx.database, ctx.limits);
     this.now = ctx.nowMicros <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(ctx.nowMicros) : ctx.nowMicros;
   }
 

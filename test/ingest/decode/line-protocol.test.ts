@@ -98,25 +98,6 @@ describe('line protocol', () => {
     expect(valuesOf(batch, 'v')).toEqual(texts.map(Number));
   });
 
-  it('keeps every row however far the first line misjudges the row count', () => {
-    const line = (i: number, pad: number) => `m,t=${'x'.repeat(pad)} v=${i}i,s="${'y'.repeat(pad)}" ${i}`;
-    const bodies = [
-      // A blank first line: the guess is as many rows as bytes (capped).
-      `\n${Array.from({ length: 300 }, (_, i) => line(i, 3)).join('\n')}`,
-      // A long first line, then short ones: the guess is far too low.
-      [line(0, 500), ...Array.from({ length: 299 }, (_, i) => line(i + 1, 1))].join('\n'),
-      // Short, then long: too high.
-      [line(0, 1), ...Array.from({ length: 299 }, (_, i) => line(i + 1, 40))].join('\n'),
-    ];
-    for (const body of bodies) {
-      const batch = lp(body)[0]!;
-      expect(batch.rows).toBe(300);
-      expect(batch.time.length).toBe(300);
-      expect(valuesOf(batch, 'v')).toEqual(Array.from({ length: 300 }, (_, i) => BigInt(i)));
-      expect(valuesOf(batch, 's')).toHaveLength(300);
-    }
-  });
-
   it('returns nothing for a body of comments and blank lines', () => {
     expect(lp('# only\n\n   \n')).toEqual([]);
   });
