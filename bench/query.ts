@@ -377,6 +377,8 @@ const runStarted = performance.now();
 const server = await startBenchServer({
   name: 'weir-bench-query',
   env: { WEIR_QUERY_THREADS: String(THREADS) },
+  // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the server.
+  nodeArgs: process.env.BENCH_QUERY_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
 });
 const store = new LocalObjectStore(join(server.dataDir, 'objects'));
 const catalogs = new TenantCatalogs(store);
