@@ -96,6 +96,10 @@ class Guard {
       if (typeof own === 'string') scope = new Set([...scope, own.toLowerCase()]);
       if (node.type === 'SELECT_NODE') this.boundTimes(node, scope);
     }
+    // The engine binds its own parameters (each reference's file list): a statement's own would
+    // take their values.
+    if (node.class === 'PARAMETER')
+      throw new QueryRefusedError('parameters ($1, ?, $name); write values into the statement');
     if (isTableRef(node)) checkTableRef(node);
     if (typeof node.function_name === 'string') checkFunction(node.function_name);
     if (node.at_clause !== undefined && node.at_clause !== null)

@@ -4,7 +4,16 @@
  * against its time predicates, and run the rewritten statement on the tenant's engine over views
  * of exactly those files. SHOW statements are answered from the catalog.
  */
-import type { DuckDBConnection, DuckDBResult } from '@duckdb/node-api';
+import {
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+  type DuckDBResult,
+  type DuckDBType,
+  type DuckDBValue,
+  LIST,
+  listValue,
+  VARCHAR,
+} from '@duckdb/node-api';
 import {
   type ColumnType,
   type FileEntry,
@@ -229,16 +238,17 @@ export class QueryService {
           ),
         );
       const value = await this.engines.withConnection(request.tenant, async (connection) => {
+        const lists = new FileListParameters();
         const sources: string[] = [];
         for (const [i, table] of plan.tables.entries())
-          sources.push(await tableSource(connection, state, table, held[i]!.paths));
+          sources.push(await tableSource(connection, state, table, held[i]!.paths, lists));
         const sql = inlineTables(planned, plan.tables, sources);
         return this.interruptible(connection, request.signal, plan.tables, async () => {
-          if (materialized) return consume(await connection.run(sql), plan);
           // One statement: prepared directly, without the statement split `stream(sql)` would add.
           const prepared = await connection.prepare(sql);
           try {
-            return await consume(await prepared.stream(), plan);
+            lists.bindTo(prepared);
+            return await consume(await (materialized ? prepared.run() : prepared.stream()), plan);
           } finally {
             prepared.destroySync();
           }
@@ -370,10 +380,13 @@ export class QueryService {
     );
     try {
       const counts = await this.engines.withConnection(request.tenant, async (connection) => {
-        const source = await tableSource(connection, state, planned!, held.paths, FILE_COLUMN);
+        const lists = new FileListParameters();
+        const source = await tableSource(connection, state, planned!, held.paths, lists, FILE_COLUMN);
         return this.interruptible(connection, request.signal, [planned!], async () => {
           const result = await connection.runAndReadAll(
             `SELECT ${FILE_COLUMN}, count(*)::BIGINT FROM ${source} AS ${sqlIdentifier(entry.name)} WHERE (${predicate}) GROUP BY ${FILE_COLUMN}`,
+            lists.values(),
+            lists.types(),
           );
           return new Map(result.getRows().map((row) => [String(row[0]), Number(row[1])]));
         });
@@ -484,6 +497,8 @@ async function tableSource(
   state: TenantState,
   table: PlannedTable,
   paths: readonly string[],
+  /** Where the file list goes: the statement names it as a parameter. */
+  lists: FileListParameters,
   /** Also a column of this name holding each row's local file path. */
   fileColumn?: string,
 ): Promise<string> {
@@ -491,7 +506,8 @@ async function tableSource(
   // Data keys look like hive partitions (`date=…/hour=…`): DuckDB would add, or override, columns
   // of those names from the path.
   const fileOption = `, hive_partitioning = false${fileColumn === undefined ? '' : `, filename = ${sqlString(fileColumn)}`}`;
-  const list = `[${paths.map(sqlString).join(', ')}]`;
+  // An empty list names no parameter: a statement must use every parameter it is given.
+  const list = paths.length > 0 ? lists.add(paths) : '[]';
   let present = new Set<string>();
   let files: string;
   let typed = false;
@@ -506,7 +522,11 @@ async function tableSource(
     files = `read_parquet(${list}, union_by_name = true${fileOption})`;
     if (columnSets) for (const set of columnSets) for (const name of set) present.add(name);
     else if (paths.length > 0) {
-      const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${files}`);
+      // Files written before column statistics were kept: DuckDB reads their schemas (rare).
+      const literal = `[${paths.map(sqlString).join(', ')}]`;
+      const described = await connection.runAndReadAll(
+        `DESCRIBE SELECT * FROM read_parquet(${literal}, union_by_name = true${fileOption})`,
+      );
       for (const row of described.getRowObjects()) present.add(String(row.column_name));
     }
   }
@@ -534,6 +554,35 @@ function unusedViewPrefix(sql: string, root: SqlNode): string {
   for (let n = 0; ; n++) {
     const prefix = `__weir${n === 0 ? '' : n}_t`;
     if (!text.includes(prefix)) return prefix;
+  }
+}
+
+/**
+ * The file lists of a statement's references as parameters (`$1`, `$2`, …) instead of literals.
+ * A statement is bound when it is prepared and again when it runs, and each bind checks every
+ * literal file against the engine's allowed directories (~25 µs a file, ADR 0022). A list that is
+ * a parameter cannot be bound when preparing, so DuckDB binds the statement once, when it runs
+ * with the values; the allowed-directory check still applies to every file.
+ */
+class FileListParameters {
+  private readonly lists: (readonly string[])[] = [];
+
+  /** Adds a list and answers the parameter that names it. */
+  add(paths: readonly string[]): string {
+    this.lists.push(paths);
+    return `$${this.lists.length}`;
+  }
+
+  values(): DuckDBValue[] {
+    return this.lists.map((paths) => listValue([...paths]));
+  }
+
+  types(): DuckDBType[] {
+    return this.lists.map(() => LIST(VARCHAR));
+  }
+
+  bindTo(prepared: DuckDBPreparedStatement): void {
+    if (this.lists.length > 0) prepared.bind(this.values(), this.types());
   }
 }
 

@@ -2,8 +2,9 @@
  * The query service on real DuckDB over real Parquet: the same answers as raw DuckDB over the same
  * files, pruning by the catalog's times, time travel, SHOW, and the SQL guard's refusals.
  */
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeirError } from '../../catalog/index.js';
 import type { TenantEngines } from '../../services/query/engines.js';
@@ -393,6 +394,10 @@ const ATTACKS: [string, number, string, string][] = [
   ["SELECT json_execute_serialized_sql('{}')", 400, 'QUERY_REFUSED', 'json_execute_serialized_sql'],
   ['SELECT * FROM __weir_t0', 404, 'TABLE_NOT_FOUND', '__weir_t0'],
   ['SELEC * FROM cpu', 400, 'INVALID_SQL', 'syntax error'],
+  // The engine names each reference's file list as a parameter: a statement's own would read it.
+  ['SELECT $1', 400, 'QUERY_REFUSED', 'parameters'],
+  ['SELECT * FROM cpu WHERE host = ?', 400, 'QUERY_REFUSED', 'parameters'],
+  ['SELECT count(*) FROM cpu WHERE host = $name', 400, 'QUERY_REFUSED', 'parameters'],
 ];
 
 describe('the SQL guard', () => {
@@ -470,6 +475,17 @@ describe('the SQL guard', () => {
     await expect(probeEngine(sql)).rejects.toThrow(/Permission Error|file system operations are disabled/);
     await expect(probeEngine(`SELECT * FROM read_text('/etc/passwd')`)).rejects.toThrow(/disabled/);
     await expect(probeEngine('SET enable_external_access = true')).rejects.toThrow(/locked/);
+    // File lists reach the engine as parameters (bound when the statement runs): the wall checks
+    // those files too.
+    const otherData = join(root(), 'tenants/other/data');
+    const otherFiles = readdirSync(otherData, { recursive: true, encoding: 'utf8' })
+      .filter((name) => name.endsWith('.parquet'))
+      .map((name) => join(otherData, name));
+    expect(otherFiles.length).toBeGreaterThan(0);
+    for (const files of [otherFiles, ['/etc/passwd']])
+      await expect(probeEngine('SELECT count(*) FROM read_parquet($1)', files)).rejects.toThrow(
+        /Permission Error|file system operations are disabled/,
+      );
   });
 });
 
@@ -489,8 +505,12 @@ describe('engine connections', () => {
   });
 });
 
-/** Runs SQL unguarded on acme's engine (test-only access to the second wall). */
-async function probeEngine(sql: string): Promise<unknown> {
+/** Runs SQL unguarded on acme's engine (test-only access to the second wall), with `$1` bound to `files`. */
+async function probeEngine(sql: string, files?: string[]): Promise<unknown> {
   const { engines } = service as unknown as { engines: TenantEngines };
-  return engines.withConnection('acme', (connection) => connection.runAndReadAll(sql));
+  return engines.withConnection('acme', (connection) =>
+    files
+      ? connection.runAndReadAll(sql, [listValue(files)], [LIST(VARCHAR)])
+      : connection.runAndReadAll(sql),
+  );
 }
