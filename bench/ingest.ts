@@ -320,6 +320,23 @@ async function untilQueryable(server: Server, table: string, rows: number, start
   }
 }
 
+/** The WAL's grouped fdatasync totals from the server's /metrics (zero in buffered mode). */
+interface WalSyncTotals {
+  rounds: number;
+  seconds: number;
+  writes: number;
+}
+
+async function walSyncTotals(server: Server): Promise<WalSyncTotals> {
+  const text = await (await fetch(`http://${server.host}:${server.port}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    rounds: value('weir_ingest_wal_sync_seconds_count'),
+    seconds: value('weir_ingest_wal_sync_seconds_sum'),
+    writes: value('weir_ingest_wal_sync_group_size_sum'),
+  };
+}
+
 interface CaseResult {
   format: Format;
   batch: number;
@@ -336,6 +353,8 @@ interface CaseResult {
   clientCpu: number;
   serverPeakKiB: number;
   redisPeakKiB: number;
+  /** The WAL's fdatasync rounds while the requests were sent. */
+  walSync: WalSyncTotals;
 }
 
 async function runCase(
@@ -349,11 +368,13 @@ async function runCase(
   globalThis.gc?.();
   resetPeak(server.pid);
   if (server.redisPid) resetPeak(server.redisPid);
+  const syncsBefore = await walSyncTotals(server);
   const cpu = cpuSeconds(server.pid);
   const clientCpu = process.cpuUsage();
   const started = performance.now();
   const sent = await send(server, format, table, list);
   const serverCpu = cpuSeconds(server.pid) - cpu;
+  const syncsAfter = await walSyncTotals(server);
   const { user, system } = process.cpuUsage(clientCpu);
   const queryableMs = await untilQueryable(server, table, rows, started);
   const serverCpuQueryable = cpuSeconds(server.pid) - cpu;
@@ -371,6 +392,11 @@ async function runCase(
     clientCpu: (user + system) / 1e6,
     serverPeakKiB: statusKiB(server.pid, 'VmHWM'),
     redisPeakKiB: server.redisPid ? statusKiB(server.redisPid, 'VmHWM') : Number.NaN,
+    walSync: {
+      rounds: syncsAfter.rounds - syncsBefore.rounds,
+      seconds: syncsAfter.seconds - syncsBefore.seconds,
+      writes: syncsAfter.writes - syncsBefore.writes,
+    },
   };
 }
 
@@ -499,10 +525,13 @@ for (const format of formats) {
     const wal = find(format.key, batch, 'wal');
     const buffered = find(format.key, batch, 'buffered');
     if (!wal || !buffered) continue;
+    const syncs = wal.walSync;
     rows.push([
       `wal / buffered, ${format.label}, ${batch / 1000}K batches`,
       fmt.ratio(rate(wal.rows, wal.sent.ms) / rate(buffered.rows, buffered.sent.ms)),
-      `until queryable: ${fmt.ratio(rate(wal.rows, wal.queryableMs) / rate(buffered.rows, buffered.queryableMs))}`,
+      `until queryable: ${fmt.ratio(rate(wal.rows, wal.queryableMs) / rate(buffered.rows, buffered.queryableMs))}; ` +
+        `${num(syncs.rounds)} fdatasync rounds, mean ${((syncs.seconds / syncs.rounds) * 1000).toFixed(2)} ms, ` +
+        `${(syncs.writes / syncs.rounds).toFixed(1)} writes each (weir_ingest_wal_sync_*)`,
     ]);
   }
 }

@@ -1,5 +1,5 @@
 /** Ingest metrics (DESIGN.md §9), registered on the API's registry. */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface IngestMetrics {
   rows(format: string, count: number): void;
@@ -7,6 +7,8 @@ export interface IngestMetrics {
   flushRequested(): void;
   flushFailed(): void;
   observe(bufferedBytes: number, stagingBacklog: number): void;
+  /** One grouped fdatasync of the WAL: its duration and the waiting writes it acknowledged. */
+  walSynced(seconds: number, waiters: number): void;
 }
 
 export const noMetrics: IngestMetrics = {
@@ -15,6 +17,7 @@ export const noMetrics: IngestMetrics = {
   flushRequested: () => {},
   flushFailed: () => {},
   observe: () => {},
+  walSynced: () => {},
 };
 
 export function ingestMetrics(registry: Registry): IngestMetrics {
@@ -51,6 +54,18 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     help: 'Staged batches of this node awaiting their flush.',
     registers,
   });
+  const walSync = new Histogram({
+    name: 'weir_ingest_wal_sync_seconds',
+    help: 'Duration of each grouped fdatasync of the WAL (durability wal); acknowledged writes wait for one.',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers,
+  });
+  const walGroup = new Histogram({
+    name: 'weir_ingest_wal_sync_group_size',
+    help: 'Writes (requests and tables) acknowledged by one grouped fdatasync of the WAL.',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+    registers,
+  });
   return {
     rows: (format, count) => rows.inc({ format }, count),
     rejected: (reason) => rejected.inc({ reason }),
@@ -59,6 +74,10 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     observe: (bytes, staged) => {
       buffered.set(bytes);
       backlog.set(staged);
+    },
+    walSynced: (seconds, waiters) => {
+      walSync.observe(seconds);
+      walGroup.observe(waiters);
     },
   };
 }

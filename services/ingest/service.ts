@@ -93,7 +93,11 @@ export class IngestService {
 
   /** Opens the WAL, recovers what a crash left behind, and starts the buffer clock. */
   async start(): Promise<void> {
-    if (this.options.durability === 'wal') this.wal = await WriteAheadLog.open(this.options.walDir);
+    if (this.options.durability === 'wal') {
+      this.wal = await WriteAheadLog.open(this.options.walDir);
+      // Through `this.metrics`, which `useMetrics` may replace later.
+      this.wal.onSync = (seconds, waiters) => this.metrics.walSynced(seconds, waiters);
+    }
     await this.recover();
     const tickMs = this.options.tickMs ?? Math.max(10, Math.min(250, this.options.thresholds.maxAgeMs / 4));
     this.timer = setInterval(() => void this.tick(), tickMs);

@@ -92,6 +92,8 @@ describe('write-ahead log', () => {
       wal.create(header('01EEEEEEEEEEEEEEEEEEEEEEEE')),
       wal.create(header('01FFFFFFFFFFFFFFFFFFFFFFFF')),
     ];
+    const rounds: { seconds: number; waiters: number }[] = [];
+    wal.onSync = (seconds, waiters) => rounds.push({ seconds, waiters });
     const requests = Array.from({ length: 200 }, (_, i) => {
       const segment = segments[i % 2]!;
       wal.append(segment, { parts: [payload(i)] });
@@ -100,6 +102,10 @@ describe('write-ahead log', () => {
     await Promise.all(requests);
     expect(wal.syncRounds).toBeGreaterThan(0);
     expect(wal.syncRounds).toBeLessThan(20);
+    // Each round reports its duration and the waiters it acknowledged: every request once.
+    expect(rounds).toHaveLength(wal.syncRounds);
+    expect(rounds.reduce((sum, r) => sum + r.waiters, 0)).toBe(200);
+    for (const round of rounds) expect(round.seconds).toBeGreaterThan(0);
     for (const segment of segments) {
       expect(segment.synced).toBe(segment.written);
       wal.close(segment);

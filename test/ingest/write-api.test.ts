@@ -274,6 +274,13 @@ describe('write API', () => {
       expect(Number(value), format).toBeGreaterThanOrEqual(3);
     }
     expect(metrics).toMatch(/^weir_ingest_flush_runs_requested_total \d+$/m);
+    // This app writes with durability wal: every acknowledged write waited for a grouped fdatasync.
+    const count = (name: string) => Number(new RegExp(`^${name}_count (\\d+)$`, 'm').exec(metrics)?.[1]);
+    const rounds = count('weir_ingest_wal_sync_seconds');
+    expect(rounds).toBeGreaterThan(0);
+    expect(count('weir_ingest_wal_sync_group_size')).toBe(rounds);
+    const acknowledged = Number(/^weir_ingest_wal_sync_group_size_sum (\d+)$/m.exec(metrics)?.[1]);
+    expect(acknowledged).toBeGreaterThanOrEqual(rounds);
   });
 
   it('new columns extend the table; existing ones keep their type', async () => {
