@@ -1,4 +1,4 @@
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, DuckDBMaterializedResult } from '@duckdb/node-api';
 import { MessageHeader, MessageReader, type Table, tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -464,6 +464,15 @@ describe('multi-chunk results', () => {
 
   it('JSON keeps row order and count', async () => {
     const { data } = await json(SQL);
+    expect(data).toHaveLength(ROWS);
+    expect(data.every((row, k) => row[0] === k && row[1] === String(k))).toBe(true);
+  });
+
+  it('JSON from a materialized result (its chunks read in place) keeps row order and count', async () => {
+    const result = await connection.run(SQL);
+    expect(result).toBeInstanceOf(DuckDBMaterializedResult);
+    expect((result as DuckDBMaterializedResult).chunkCount).toBeGreaterThan(1);
+    const { data } = await readJsonRows(result, UNLIMITED);
     expect(data).toHaveLength(ROWS);
     expect(data.every((row, k) => row[0] === k && row[1] === String(k))).toBe(true);
   });

@@ -8,7 +8,7 @@
  * Arrow's LSB-first bitmap), strings and blobs as 16-byte duckdb_string_t, 128-bit integers as
  * {uint64 lower, int64 upper}. Little-endian hosts only, like DuckDB's own Node packages.
  */
-import type { DuckDBDataChunk, DuckDBResult } from '@duckdb/node-api';
+import { type DuckDBDataChunk, DuckDBMaterializedResult, type DuckDBResult } from '@duckdb/node-api';
 import bindings from '@duckdb/node-bindings';
 
 const TWO_POW_32 = 4294967296;
@@ -17,9 +17,18 @@ const SAFE_HIGH_WORD = 0x200000;
 
 /**
  * The result's chunks in order, until DuckDB answers none or an empty one. Asks for the next
- * chunk before handing out the current one, so DuckDB's threads produce it while we convert.
+ * chunk before handing out the current one, so DuckDB's threads produce it while we convert. A
+ * materialized result already holds its chunks: they are read in place, without the round trip
+ * through the thread pool that each fetch costs (~0.1 ms, and one more to learn there is no more).
  */
 export async function* chunksOf(result: DuckDBResult): AsyncGenerator<DuckDBDataChunk> {
+  if (result instanceof DuckDBMaterializedResult) {
+    for (let index = 0; index < result.chunkCount; index++) {
+      const chunk = result.getChunk(index);
+      if (chunk.rowCount > 0) yield chunk;
+    }
+    return;
+  }
   let next = prefetch(result);
   for (;;) {
     const chunk = await next;
