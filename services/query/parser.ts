@@ -8,7 +8,6 @@ import {
   type DuckDBConnection,
   DuckDBInstance,
   type DuckDBPreparedStatement,
-  type DuckDBResultReader,
   DuckDBTimestampValue,
 } from '@duckdb/node-api';
 import { QueryError, QueryRefusedError } from './errors.js';
@@ -103,8 +102,7 @@ export class SqlParser {
   /** The statement's query node; refuses anything but exactly one SELECT. */
   async parse(sql: string): Promise<SqlNode> {
     if (sql.includes('\u0000')) throw new QueryError('INVALID_SQL', 'the SQL text contains a NUL character');
-    const result = await this.runPrepared(this.serialize, sql);
-    const parsed = readTree(String(result.getRows()[0]![0]));
+    const parsed = readTree(await this.runPrepared(this.serialize, sql));
     if (parsed.error) {
       if (parsed.error_type === 'not implemented')
         throw new QueryRefusedError(
@@ -121,8 +119,7 @@ export class SqlParser {
   /** SQL text of a (rewritten) query node. */
   async render(node: SqlNode): Promise<string> {
     const tree = { error: false, statements: [{ node, named_param_map: [] }] };
-    const result = await this.runPrepared(this.deserialize, treeText(tree));
-    return String(result.getRows()[0]![0]);
+    return this.runPrepared(this.deserialize, treeText(tree));
   }
 
   /**
@@ -161,15 +158,19 @@ export class SqlParser {
       try_cast: true,
     }));
     const sql = await this.render(statement);
-    const result = await this.exclusive(() => this.connection.runAndReadAll(sql));
-    const row = result.getRows()[0] ?? [];
+    const result = await this.exclusive(() => this.connection.run(sql));
+    const row = result.getChunk(0).getRows()[0] ?? [];
     return expressions.map((_, i) => (row[i] instanceof DuckDBTimestampValue ? row[i].micros : undefined));
   }
 
-  private runPrepared(statement: DuckDBPreparedStatement, text: string): Promise<DuckDBResultReader> {
-    return this.exclusive(() => {
+  /** The text a one-value statement answers for `text`. */
+  private runPrepared(statement: DuckDBPreparedStatement, text: string): Promise<string> {
+    return this.exclusive(async () => {
       statement.bindVarchar(1, text);
-      return statement.runAndReadAll();
+      // The materialized answer's one chunk is read in place: a reader would fetch it (and then
+      // the end) through the thread pool, a round trip each.
+      const result = await statement.run();
+      return String(result.getChunk(0).getColumnVector(0).getItem(0));
     });
   }
 
