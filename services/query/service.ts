@@ -507,9 +507,8 @@ async function tableSource(
     if (columnSets) for (const set of columnSets) for (const name of set) present.add(name);
     else if (paths.length > 0) {
       // Files written before column statistics were kept: DuckDB reads their schemas (rare).
-      const literal = `[${paths.map(sqlString).join(', ')}]`;
       const described = await connection.runAndReadAll(
-        `DESCRIBE SELECT * FROM read_parquet(${literal}, union_by_name = true${fileOption})`,
+        `DESCRIBE SELECT * FROM read_parquet(${literalList(paths)}, union_by_name = true${fileOption})`,
       );
       for (const row of described.getRowObjects()) present.add(String(row.column_name));
     }
@@ -541,6 +540,11 @@ function unusedViewPrefix(sql: string, root: SqlNode): string {
   }
 }
 
+/** A file list as a SQL literal. */
+function literalList(paths: readonly string[]): string {
+  return `[${paths.map(sqlString).join(', ')}]`;
+}
+
 /**
  * Statements reading more files than this get their file lists as parameters; up to it, as
  * literals (see FileLists).
@@ -569,7 +573,7 @@ class FileLists {
 
   /** The SQL that names the list. */
   add(paths: readonly string[]): string {
-    if (!this.asParameters) return `[${paths.map(sqlString).join(', ')}]`;
+    if (!this.asParameters) return literalList(paths);
     this.lists.push(paths);
     return `$${this.lists.length}`;
   }
