@@ -230,13 +230,13 @@ export class QueryService {
         );
       const value = await this.engines.withConnection(request.tenant, async (connection) => {
         const files = held.reduce((sum, h) => sum + h.paths.length, 0);
-        const lists = FileLists.forStatement(!materialized, files);
+        const lists = new FileLists(!materialized, files);
         const sources: string[] = [];
         for (const [i, table] of plan.tables.entries())
           sources.push(await tableSource(connection, state, table, held[i]!.paths, lists));
         const sql = inlineTables(planned, plan.tables, sources);
         return this.interruptible(connection, request.signal, plan.tables, () =>
-          lists.run(connection, sql, !materialized, (result) => consume(result, plan)),
+          lists.run(connection, sql, (result) => consume(result, plan)),
         );
       });
       return { plan, value };
@@ -365,11 +365,11 @@ export class QueryService {
     );
     try {
       const counts = await this.engines.withConnection(request.tenant, async (connection) => {
-        const lists = FileLists.forStatement(false, held.paths.length);
+        const lists = new FileLists(false, held.paths.length);
         const source = await tableSource(connection, state, planned!, held.paths, lists, FILE_COLUMN);
         const sql = `SELECT ${FILE_COLUMN}, count(*)::BIGINT FROM ${source} AS ${sqlIdentifier(entry.name)} WHERE (${predicate}) GROUP BY ${FILE_COLUMN}`;
         return this.interruptible(connection, request.signal, [planned!], () =>
-          lists.run(connection, sql, false, async (result) => {
+          lists.run(connection, sql, async (result) => {
             const rows = await result.getRows();
             return new Map(rows.map((row) => [String(row[0]), Number(row[1])]));
           }),
@@ -563,12 +563,14 @@ const LITERAL_LIST_MAX_FILES = 64;
  */
 class FileLists {
   private readonly lists: (readonly string[])[] = [];
+  private readonly asParameters: boolean;
 
-  constructor(readonly asParameters: boolean) {}
-
-  /** For a statement run in one call when it reads few files, else prepared. */
-  static forStatement(prepared: boolean, files: number): FileLists {
-    return new FileLists(prepared || files > LITERAL_LIST_MAX_FILES);
+  /** For a statement whose answer is streamed, or computed in one call, reading `files` files. */
+  constructor(
+    private readonly streamed: boolean,
+    files: number,
+  ) {
+    this.asParameters = streamed || files > LITERAL_LIST_MAX_FILES;
   }
 
   /** The SQL that names the list. */
@@ -586,10 +588,9 @@ class FileLists {
   async run<T>(
     connection: DuckDBConnection,
     sql: string,
-    stream: boolean,
     consume: (result: DuckDBResult) => Promise<T>,
   ): Promise<T> {
-    if (!this.asParameters && !stream) return consume(await connection.run(sql));
+    if (!this.asParameters) return consume(await connection.run(sql));
     const prepared = await connection.prepare(sql);
     try {
       if (this.lists.length > 0)
@@ -597,7 +598,7 @@ class FileLists {
           this.lists.map((paths) => listValue([...paths])),
           this.lists.map(() => LIST(VARCHAR)),
         );
-      return await consume(await (stream ? prepared.stream() : prepared.run()));
+      return await consume(await (this.streamed ? prepared.stream() : prepared.run()));
     } finally {
       prepared.destroySync();
     }
