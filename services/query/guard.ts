@@ -13,7 +13,7 @@ const ALLOWED_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
 
 /** Scalar, aggregate and window functions that reach outside the query's own rows. */
 const REFUSED_FUNCTION = new RegExp(
-  '^(read_|glob$|getenv$|current_setting$|duckdb_|pragma_|sniff_csv$|parquet_|query$|query_table$|' +
+  '^(read_|glob$|getenv$|current_setting$|current_query$|duckdb_|pragma_|sniff_csv$|parquet_|query$|query_table$|' +
     'load|install|which_secret$|checkpoint$|force_checkpoint$|json_execute_serialized_sql$|' +
     'json_serialize_sql$|json_deserialize_sql$|json_serialize_plan$|iceberg_|delta_|sqlite_|postgres_|' +
     'mysql_|enable_|disable_|set_|export_|import_|file_|http)',
@@ -29,6 +29,12 @@ const TABLE_REF_KINDS = new Set([
   'EMPTY',
 ]);
 const QUERY_NODE_KINDS = new Set(['SELECT_NODE', 'SET_OPERATION_NODE', 'RECURSIVE_CTE_NODE', 'CTE_NODE']);
+
+/**
+ * The part of a named query node in which its name means itself. A recursive CTE's anchor does not
+ * see it: `WITH RECURSIVE r AS (FROM r UNION ALL …)` reads table r first.
+ */
+const SELF_REFERENCING_PART: Record<string, string> = { RECURSIVE_CTE_NODE: 'right', CTE_NODE: 'child' };
 
 /** One reference to a tenant table in the statement, and the time range its WHERE allows. */
 export interface TableUse {
@@ -90,10 +96,14 @@ class Guard {
     if (value === null || typeof value !== 'object') return;
     const node = value as SqlNode;
     let scope = ctes;
+    /** Where a recursive CTE's own name binds to itself: its recursive term only. */
+    let recursiveTerm: { key: string; scope: ReadonlySet<string> } | undefined;
     if (typeof node.type === 'string' && QUERY_NODE_KINDS.has(node.type)) {
       scope = withCtes(node, ctes);
       const own = node.ctename ?? node.cte_name;
-      if (typeof own === 'string') scope = new Set([...scope, own.toLowerCase()]);
+      const term = SELF_REFERENCING_PART[node.type];
+      if (typeof own === 'string' && term !== undefined)
+        recursiveTerm = { key: term, scope: new Set([...scope, foldName(own)]) };
       if (node.type === 'SELECT_NODE') this.boundTimes(node, scope);
     }
     // The engine binds its own parameters (each reference's file list): a statement's own would
@@ -109,10 +119,21 @@ class Guard {
       return;
     }
     for (const [key, child] of Object.entries(node)) {
-      if (key === 'cte_map') {
-        const entries = (child as { map?: { value: unknown }[] } | null)?.map ?? [];
-        for (const entry of entries) this.walk(entry.value, scope);
-      } else this.walk(child, scope);
+      if (key === 'cte_map') this.walkCtes(child, ctes);
+      else this.walk(child, key === recursiveTerm?.key ? recursiveTerm.scope : scope);
+    }
+  }
+
+  /**
+   * A WITH list as DuckDB binds it: each entry sees the names outside and the entries before it,
+   * never itself or a later one (`WITH a AS (FROM b), b AS (…)` reads table b in a). Seeing more
+   * here would leave a real table reference unchecked, for DuckDB to read as a file.
+   */
+  private walkCtes(cteMap: unknown, outer: ReadonlySet<string>): void {
+    let visible = outer;
+    for (const entry of (cteMap as { map?: { key: string; value: unknown }[] } | null)?.map ?? []) {
+      this.walk(entry.value, visible);
+      visible = new Set([...visible, foldName(entry.key)]);
     }
   }
 
@@ -122,7 +143,7 @@ class Guard {
     const name = String(node.table_name ?? '');
     if (catalog !== '')
       throw new QueryRefusedError(`three-part name ${catalog}.${schema}.${name}; use database.table`);
-    if (schema === '' && ctes.has(name.toLowerCase())) return;
+    if (schema === '' && ctes.has(foldName(name))) return;
     const database = schema === '' ? this.context.database : schema;
     const found = this.context.resolve(database, name);
     if (!found) {
@@ -178,7 +199,15 @@ class Guard {
 function withCtes(node: SqlNode, outer: ReadonlySet<string>): ReadonlySet<string> {
   const entries = (node.cte_map as { map?: { key: string }[] } | undefined)?.map ?? [];
   if (entries.length === 0) return outer;
-  return new Set([...outer, ...entries.map((e) => e.key.toLowerCase())]);
+  return new Set([...outer, ...entries.map((e) => foldName(e.key))]);
+}
+
+/**
+ * A name as DuckDB compares names: ASCII letters folded, nothing else (`"\u212A"`, the Kelvin
+ * sign, is not `k` to DuckDB, though JavaScript's toLowerCase makes it one).
+ */
+function foldName(name: string): string {
+  return name.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
 }
 
 function isTableRef(node: SqlNode): boolean {

@@ -377,6 +377,34 @@ const ATTACKS: [string, number, string, string][] = [
     'read_parquet',
   ],
   ['WITH mem AS (SELECT * FROM other.cpu) SELECT * FROM mem', 404, 'TABLE_NOT_FOUND', 'other.cpu'],
+  // A WITH entry sees only the entries before it (as DuckDB binds it): a later one, or itself, is a
+  // table name to check, not a CTE; pg_settings would show the engine's allowed directories.
+  [
+    'WITH a AS (SELECT name, setting FROM pg_settings), pg_settings AS (SELECT 1) SELECT * FROM a',
+    404,
+    'TABLE_NOT_FOUND',
+    'pg_settings',
+  ],
+  [
+    'WITH pg_settings AS (SELECT * FROM pg_settings) SELECT * FROM pg_settings',
+    404,
+    'TABLE_NOT_FOUND',
+    'pg_settings',
+  ],
+  [
+    'WITH RECURSIVE pg_settings AS (SELECT name FROM pg_settings UNION ALL SELECT name FROM pg_settings WHERE false) SELECT * FROM pg_settings',
+    404,
+    'TABLE_NOT_FOUND',
+    'pg_settings',
+  ],
+  // DuckDB folds ASCII letters only: the Kelvin sign is no k to it.
+  [
+    'WITH "duc\u212Adb_databases" AS (SELECT 1) SELECT * FROM duckdb_databases',
+    404,
+    'TABLE_NOT_FOUND',
+    'duckdb_databases',
+  ],
+  ['SELECT current_query()', 400, 'QUERY_REFUSED', 'current_query'],
   ["SELECT (SELECT content FROM read_text('/etc/hostname'))", 400, 'QUERY_REFUSED', 'read_text'],
   [
     "SELECT * FROM cpu WHERE host IN (SELECT * FROM read_csv('/etc/passwd'))",
@@ -467,6 +495,32 @@ describe('the SQL guard', () => {
     const { value, plan } = await ask('WITH cpu AS (SELECT 42 AS answer) SELECT * FROM cpu');
     expect(value).toEqual([{ answer: 42 }]);
     expect(plan.tables).toEqual([]);
+    // Where DuckDB binds the name to the CTE, so does the guard: later entries, the main query and
+    // a recursive CTE's recursive term see it.
+    const chained = await ask(
+      'WITH cpu AS (SELECT 1 AS k), twice AS (SELECT k * 2 AS k FROM cpu) SELECT (SELECT k FROM twice) AS k, count(*) AS n FROM cpu',
+    );
+    expect(chained.value).toEqual([{ k: 2, n: 1n }]);
+    expect(chained.plan.tables).toEqual([]);
+    const counted = await ask(
+      'WITH RECURSIVE r AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM r WHERE i < 3) SELECT sum(i) AS s FROM r',
+    );
+    expect(counted.value).toEqual([{ s: 6n }]);
+  });
+
+  it('a name the guard takes for a CTE is one DuckDB binds to it: a later entry’s name cannot pass a file path', async () => {
+    // Before: the guard put every WITH name in scope of every entry, so this read the file
+    // directly, past the catalog (other databases, deleted rows, as_of).
+    const files = `${join(root(), 'tenants/acme/data')}/**/*.parquet`;
+    const sql = `WITH a AS (SELECT count(*) AS n FROM '${files}'), "${files}" AS (SELECT 1) SELECT * FROM a`;
+    const error = await ask(sql).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(WeirError);
+    expect((error as WeirError).code).toBe('TABLE_NOT_FOUND');
+    // The statement itself is one the engine would run: the guard is what stops it.
+    expect(await probeEngine(`SELECT count(*) AS n FROM '${files}'`)).toBeDefined();
   });
 
   it('behind the guard, the engine itself cannot open files outside the tenant’s data', async () => {
