@@ -29,8 +29,10 @@ import {
   type Orchestrator,
   type RunView,
 } from '../orchestrator/index.js';
-import { CQ_PLACEHOLDERS, cqSql, type QueryService } from '../query/index.js';
+import { CQ_PLACEHOLDERS, cqSql, type QueryRequest, type QueryService } from '../query/index.js';
 
+/** Throws ForbiddenError for a database the request may not read. */
+type Authorize = NonNullable<QueryRequest['authorize']>;
 export interface CqInput {
   name: string;
   database: string;
@@ -158,20 +160,20 @@ export class ContinuousQueries {
    * Creates a CQ (and its destination table if absent). Throws CQ_INVALID (400) naming the field,
    * CQ_EXISTS (409), TABLE_NOT_FOUND (404), and the query engine's refusals of the query (400).
    */
-  async create(tenant: string, input: CqInput): Promise<CqView> {
+  async create(tenant: string, input: CqInput, authorize?: Authorize): Promise<CqView> {
     const catalog = this.deps.catalogs.forTenant(tenant);
     const state = await catalog.refresh();
     const id = cqIdOf(input.name);
     if (state.policies.has(id))
       throw new WeirError('CQ_EXISTS', `a continuous query named ${input.name} already exists`, 409, { id });
     const definition = this.definitionOf(input, undefined);
-    const actions = await this.checkedActions(tenant, state, id, input, definition);
+    const actions = await this.checkedActions(tenant, state, id, input, definition, authorize);
     const { state: next } = await catalog.commit(actions, { operation: 'cq-definition' });
     return viewOf(next, findCq(next, id));
   }
 
   /** Replaces a CQ's definition; its name, start and progress stay. */
-  async update(tenant: string, id: string, input: CqInput): Promise<CqView> {
+  async update(tenant: string, id: string, input: CqInput, authorize?: Authorize): Promise<CqView> {
     const catalog = this.deps.catalogs.forTenant(tenant);
     const state = await catalog.refresh();
     const current = findCq(state, id);
@@ -181,7 +183,7 @@ export class ContinuousQueries {
     if (input.database !== current.database)
       throw invalid('a continuous query cannot move to another database', 'database');
     const definition = this.definitionOf(input, old.start_us);
-    const actions = await this.checkedActions(tenant, state, id, input, definition);
+    const actions = await this.checkedActions(tenant, state, id, input, definition, authorize);
     const { state: next } = await catalog.commit(actions, { operation: 'cq-definition' });
     return viewOf(next, findCq(next, id));
   }
@@ -206,7 +208,12 @@ export class ContinuousQueries {
    * window), one window per task, each replacing that window's earlier output. A dry run runs the
    * query over the range and counts its rows, writing nothing.
    */
-  async execute(tenant: string, id: string, input: ExecuteInput): Promise<ExecuteOutcome> {
+  async execute(
+    tenant: string,
+    id: string,
+    input: ExecuteInput,
+    authorize?: Authorize,
+  ): Promise<ExecuteOutcome> {
     const state = await this.deps.catalogs.forTenant(tenant).refresh();
     const policy = findCq(state, id);
     const definition = cqDefinitionOf(policy);
@@ -230,6 +237,13 @@ export class ContinuousQueries {
       windows: windows.length,
       dryRun: input.dry_run ?? false,
     };
+    // Whoever runs it now must reach every database its query reads, as whoever defined it had to.
+    await this.deps.query.plan({
+      tenant,
+      database: policy.database,
+      sql: cqSql(definition.query, from, to),
+      ...(authorize ? { authorize } : {}),
+    });
     if (input.dry_run) {
       // Window by window, as the runs would: each window's answer counts once.
       let records = 0;
@@ -314,6 +328,8 @@ export class ContinuousQueries {
     id: string,
     input: CqInput,
     definition: CqDefinition,
+    /** Refuses each database the query reads that the request may not (the ticks run as its definer). */
+    authorize: Authorize | undefined,
   ): Promise<TenantActionInput[]> {
     const { database } = input;
     if (!state.tables.has(tableKey(database, definition.source_measurement))) {
@@ -329,6 +345,7 @@ export class ContinuousQueries {
         tenant,
         database,
         sql: cqSql(definition.query, definition.start_us - width, definition.start_us),
+        ...(authorize ? { authorize } : {}),
       },
       async (result) => answerColumns(result),
     );

@@ -46,6 +46,8 @@ export interface QueryRequest {
   readonly signal?: AbortSignal;
   /** Throws when the caller may not read this database (token scope); called before anything is read. */
   readonly authorize?: (database: string) => void;
+  /** Whether the caller may read this database, for listings that leave the others out (default: all). */
+  readonly readable?: (database: string) => boolean;
 }
 
 /** A reference's files after pruning, out of how many the table has. */
@@ -150,7 +152,7 @@ export class QueryService {
     if (!match) return undefined;
     const state = await this.pin(request.tenant, request.asOf);
     if (match[1]!.toLowerCase() === 'databases') {
-      const names = [...state.databases.keys()].sort();
+      const names = [...state.databases.keys()].filter((name) => request.readable?.(name) ?? true).sort();
       return { version: state.version, columns: ['name'], data: names.map((name) => [name]) };
     }
     const database = match[2]?.replace(/^"|"$/g, '') ?? request.database;

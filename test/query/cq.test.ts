@@ -328,4 +328,37 @@ describe('continuous query endpoints', () => {
     expect(list.json().count).toBe(0);
     expect((await api('GET', '/api/v1/continuous_queries/cq_0000000000000000')).statusCode).toBe(404);
   });
+
+  it('reads only databases in the token’s scope: its ticks copy what its query reads', async () => {
+    const stealing = {
+      name: 'copies-metrics',
+      database: 'ops',
+      source_measurement: 'deploys',
+      destination_measurement: 'copied',
+      query: `SELECT time, host, usage FROM metrics.cpu WHERE time >= '{start_time}' AND time < '{end_time}'`,
+      interval: '1h',
+      start_time: day(0),
+    };
+    const before = (await fixture.catalogs.forTenant('acme').refresh()).version;
+    const refused = await api('POST', '/api/v1/continuous_queries', stealing, tokens.ops);
+    expect(refused.statusCode, refused.body).toBe(403);
+    expect(refused.json().error).toContain('database metrics');
+    expect((await fixture.catalogs.forTenant('acme').refresh()).version).toBe(before);
+    // One an unscoped admin defined: the scoped token may neither change nor run it.
+    const created = await api('POST', '/api/v1/continuous_queries', stealing);
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json().query as { id: string };
+    const replaced = await api('PUT', `/api/v1/continuous_queries/${id}`, stealing, tokens.ops);
+    expect(replaced.statusCode, replaced.body).toBe(403);
+    for (const dry_run of [true, false]) {
+      const run = await api(
+        'POST',
+        `/api/v1/continuous_queries/${id}/execute`,
+        { start_time: day(0), end_time: day(0, 1), dry_run },
+        tokens.ops,
+      );
+      expect(run.statusCode, run.body).toBe(403);
+    }
+    expect((await api('DELETE', `/api/v1/continuous_queries/${id}`)).statusCode).toBe(200);
+  });
 });

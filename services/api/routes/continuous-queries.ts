@@ -53,6 +53,10 @@ export const continuousQueryRoutes: FastifyPluginAsyncZod<ContinuousQueryRoutesO
   app,
   { cqs },
 ) => {
+  /** A CQ's query may read only databases the request's token reaches (its ticks run unattended). */
+  const readableBy = (request: FastifyRequest) => (database: string) =>
+    assertDatabaseAccess(request, database);
+
   /** The CQ, once the request's token is shown to reach its database. */
   const find = async (request: FastifyRequest, id: string): Promise<CqView> => {
     const cq = await cqs.get(tenantOf(request), id);
@@ -92,7 +96,7 @@ export const continuousQueryRoutes: FastifyPluginAsyncZod<ContinuousQueryRoutesO
     },
     async (request, reply) => {
       assertDatabaseAccess(request, request.body.database);
-      const query = await cqs.create(tenantOf(request), request.body);
+      const query = await cqs.create(tenantOf(request), request.body, readableBy(request));
       return reply.status(201).send({ success: true as const, query });
     },
   );
@@ -125,7 +129,7 @@ export const continuousQueryRoutes: FastifyPluginAsyncZod<ContinuousQueryRoutesO
     },
     async (request) => {
       await find(request, request.params.id);
-      const query = await cqs.update(tenantOf(request), request.params.id, request.body);
+      const query = await cqs.update(tenantOf(request), request.params.id, request.body, readableBy(request));
       return { success: true as const, query };
     },
   );
@@ -187,7 +191,12 @@ export const continuousQueryRoutes: FastifyPluginAsyncZod<ContinuousQueryRoutesO
     async (request) => {
       const started = performance.now();
       await find(request, request.params.id);
-      const outcome = await cqs.execute(tenantOf(request), request.params.id, request.body);
+      const outcome = await cqs.execute(
+        tenantOf(request),
+        request.params.id,
+        request.body,
+        readableBy(request),
+      );
       return {
         success: true as const,
         query_id: outcome.cq.id,

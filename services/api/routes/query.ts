@@ -107,6 +107,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
       ...(body.as_of ? { asOf: body.as_of } : {}),
       signal: abort.signal,
       authorize: (db) => assertDatabaseAccess(request, db),
+      readable: (db) => hasDatabaseAccess(authOf(request), db),
     };
   };
 
