@@ -13,7 +13,7 @@ import type { DispatchEnvelope, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
 import { duckdbType, type TableShape, writeSortedFiles } from './data-files.js';
-import { sqlIdentifier, sqlString, withConnection } from './duckdb.js';
+import { sqlIdentifier, sqlString, withLockedDuckDB } from './duckdb.js';
 import { fetchInputs, liveInputs } from './inputs.js';
 import { commitSwap, discardOutputs, publishDataFile, recordedCommit, sumRows } from './outputs.js';
 import { fileRef, taskResult } from './result.js';
@@ -75,11 +75,11 @@ export async function runDelete(
     const outputs: FileSpec[] = [];
     let rowsKept = 0;
     let filesRemoved = 0;
-    await withConnection(
-      ctx.duckdb,
+    // The predicate is tenant SQL: it runs where only this task's files can be opened, with times
+    // compared in UTC, as on the query engine that counted the matches.
+    await withLockedDuckDB(
+      dir,
       async (connection) => {
-        // Predicates compare times in UTC, as the query engine that counted the matches does.
-        await connection.run(`SET TimeZone = 'UTC'`);
         for (const [i, input] of inputs.files.entries()) {
           ctx.signal?.throwIfAborted();
           const source = await rowsWithout(connection, shape, inputs.table, local[i]!, inputs.predicate);

@@ -3,7 +3,9 @@
  * never installed or loaded behind our back (httpfs cannot be downloaded here, so a query that
  * wants one fails fast), and anything that goes into SQL text is quoted by sqlString / sqlIdentifier.
  */
+import { join, sep } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { lockDown } from '../../services/query/index.js';
 
 // The quoting helpers live with the query engine, which puts tenant values into SQL too.
 export { sqlIdentifier, sqlString } from '../../services/query/index.js';
@@ -54,5 +56,30 @@ export async function withConnection<T>(
   } finally {
     signal?.removeEventListener('abort', interrupt);
     connection.closeSync();
+  }
+}
+
+/**
+ * Runs `work` on an instance of its own that can open nothing outside `dir` and whose settings are
+ * locked (times in UTC): the second wall (DESIGN.md §7) for a task that runs tenant SQL, such as a
+ * delete's predicate, should the guard ever let something through. The instance closes after.
+ */
+export async function withLockedDuckDB<T>(
+  dir: string,
+  work: (connection: DuckDBConnection) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const instance = await openWorkerDuckDB({ tempDirectory: join(dir, 'spill') });
+  try {
+    return await withConnection(
+      instance,
+      async (connection) => {
+        await lockDown(connection, [dir.endsWith(sep) ? dir : dir + sep]);
+        return work(connection);
+      },
+      signal,
+    );
+  } finally {
+    instance.closeSync();
   }
 }
