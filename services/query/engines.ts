@@ -4,6 +4,9 @@
  * the guard wrongly let through still cannot read another tenant's files or the server's disk.
  * Instances are created on first use and the least recently used idle one is closed past the limit.
  */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { lockDown } from './parser.js';
 
@@ -14,10 +17,12 @@ export interface EngineOptions {
   memoryLimit?: string;
   /** Most instances kept open at once. */
   maxInstances: number;
+  /** Where each instance gets a spill directory of its own (default: the OS temp directory). */
+  spillDir?: string;
 }
 
 interface Engine {
-  instance: Promise<DuckDBInstance>;
+  instance: Promise<{ instance: DuckDBInstance; spill: string }>;
   active: number;
   /** Connections a finished query left, for the next (queries leave no state on them). */
   idle: DuckDBConnection[];
@@ -49,7 +54,7 @@ export class TenantEngines {
     this.engines.set(tenant, engine);
     engine.active++;
     try {
-      const connection = engine.idle.pop() ?? (await (await engine.instance).connect());
+      const connection = engine.idle.pop() ?? (await (await engine.instance).instance.connect());
       let reusable = false;
       try {
         const value = await work(connection);
@@ -66,23 +71,39 @@ export class TenantEngines {
     }
   }
 
-  private async open(tenant: string): Promise<DuckDBInstance> {
+  private async open(tenant: string): Promise<{ instance: DuckDBInstance; spill: string }> {
+    // DuckDB lets an instance open its spill directory whatever allowed_directories says: one per
+    // instance, so no tenant's engine can open another's spilled data (DuckDB's default, ./.tmp,
+    // would be shared by all).
+    const root = this.options.spillDir ?? tmpdir();
+    await mkdir(root, { recursive: true });
+    const spill = await mkdtemp(join(root, `weir-spill-${tenant}-`));
     const config: Record<string, string> = {
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
+      temp_directory: spill,
     };
     if (this.options.threads !== undefined) config.threads = String(this.options.threads);
     if (this.options.memoryLimit !== undefined) config.memory_limit = this.options.memoryLimit;
-    const instance = await DuckDBInstance.create(':memory:', config);
-    const connection = await instance.connect();
+    const instance = await DuckDBInstance.create(':memory:', config).catch(async (error: unknown) => {
+      await rm(spill, { recursive: true, force: true });
+      throw error;
+    });
     try {
-      // Data files never change: their footers are read once per instance, not once per query.
-      await connection.run('SET GLOBAL parquet_metadata_cache = true');
-      await lockDown(connection, this.directories(tenant));
-    } finally {
-      connection.closeSync();
+      const connection = await instance.connect();
+      try {
+        // Data files never change: their footers are read once per instance, not once per query.
+        await connection.run('SET GLOBAL parquet_metadata_cache = true');
+        await lockDown(connection, this.directories(tenant));
+      } finally {
+        connection.closeSync();
+      }
+    } catch (error) {
+      instance.closeSync();
+      await rm(spill, { recursive: true, force: true });
+      throw error;
     }
-    return instance;
+    return { instance, spill };
   }
 
   private evict(): void {
@@ -102,5 +123,10 @@ export class TenantEngines {
 
 function shut(engine: Engine): void {
   for (const connection of engine.idle.splice(0)) connection.closeSync();
-  void engine.instance.then((instance) => instance.closeSync()).catch(() => undefined);
+  void engine.instance
+    .then(({ instance, spill }) => {
+      instance.closeSync();
+      return rm(spill, { recursive: true, force: true });
+    })
+    .catch(() => undefined);
 }

@@ -94,6 +94,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
         files: queryFilesFor(store, join(workDir, 'query-cache'), options.query?.maxCacheBytes ?? 1 << 30),
         engine: {
           maxInstances: options.query?.maxEngines ?? 4,
+          spillDir: join(workDir, 'query-spill'),
           ...(options.query?.threads !== undefined ? { threads: options.query.threads } : {}),
           ...(options.query?.memoryLimit !== undefined ? { memoryLimit: options.query.memoryLimit } : {}),
         },

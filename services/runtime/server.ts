@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -129,6 +130,9 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       .check()
       .catch((error: Error) => log.warn({ err: error }, 'redis does not answer yet; /ready reports 503'));
 
+    // Spill directories of the engines this process ran before (a crash leaves them).
+    const querySpill = join(config.dataDir, 'query-spill');
+    await rm(querySpill, { recursive: true, force: true });
     const query = await QueryService.open({
       catalogs: platform.catalogs,
       files: queryFilesFor(
@@ -138,6 +142,7 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       ),
       engine: {
         maxInstances: config.query.maxEngines,
+        spillDir: querySpill,
         ...(config.query.threads !== undefined ? { threads: config.query.threads } : {}),
         ...(config.query.memoryLimit !== undefined ? { memoryLimit: config.query.memoryLimit } : {}),
       },

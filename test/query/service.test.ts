@@ -2,7 +2,7 @@
  * The query service on real DuckDB over real Parquet: the same answers as raw DuckDB over the same
  * files, pruning by the catalog's times, time travel, SHOW, and the SQL guard's refusals.
  */
-import { readdirSync } from 'node:fs';
+import { copyFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -540,6 +540,23 @@ describe('the SQL guard', () => {
       await expect(probeEngine('SELECT count(*) FROM read_parquet($1)', files)).rejects.toThrow(
         /Permission Error|file system operations are disabled/,
       );
+    // DuckDB always lets an instance open its spill directory: each engine has its own, so one
+    // tenant's engine cannot open what another's spilled.
+    const { engines } = service as unknown as { engines: TenantEngines };
+    const spillOf = (tenant: string) =>
+      engines.withConnection(tenant, async (c) =>
+        String((await c.runAndReadAll(`SELECT current_setting('temp_directory')`)).getRows()[0]![0]),
+      );
+    const [mine, theirs] = [await spillOf('acme'), await spillOf('other')];
+    expect(mine).not.toBe(theirs);
+    const planted = join(theirs, 'spilled.parquet');
+    copyFileSync(otherFiles[0]!, planted);
+    await expect(probeEngine(`SELECT count(*) FROM read_parquet('${planted}')`)).rejects.toThrow(
+      /Permission Error|file system operations are disabled/,
+    );
+    expect(await spillOf('other').then((dir) => statSync(join(dir, 'spilled.parquet')).size)).toBeGreaterThan(
+      0,
+    );
   });
 });
 
