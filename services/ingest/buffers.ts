@@ -26,6 +26,8 @@ export interface BufferGeneration extends TableBufferKey {
   readonly batchId: string;
   readonly createdAt: number;
   readonly chunks: Table[];
+  /** Type of each column in the chunks, by name (Arrow's type as text). */
+  readonly types: Map<string, string>;
   rows: number;
   bytes: number;
   segment?: WalSegment;
@@ -43,29 +45,47 @@ export class TableBuffers {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The open generation of the table, started (with `start`, e.g. to open its WAL segment) when there is none. */
-  generation(key: TableBufferKey, start: (generation: BufferGeneration) => void): BufferGeneration {
+  /**
+   * The open generation of the table to add `chunk` to, started (with `start`, e.g. to open its WAL
+   * segment) when there is none. An open one holding a same-named column of another type (the
+   * table was dropped and re-created since) is sealed first and handed back as `sealed`, so a
+   * generation, and the staging batch it becomes, has one type per column.
+   */
+  generation(
+    key: TableBufferKey,
+    chunk: Table,
+    start: (generation: BufferGeneration) => void,
+  ): { generation: BufferGeneration; sealed?: BufferGeneration } {
     const k = keyOf(key);
-    let generation = this.open.get(k);
-    if (!generation) {
-      generation = {
-        tenant: key.tenant,
-        database: key.database,
-        table: key.table,
-        batchId: ulid(this.now()),
-        createdAt: this.now(),
-        chunks: [],
-        rows: 0,
-        bytes: 0,
-      };
-      start(generation);
-      this.open.set(k, generation);
-    }
-    return generation;
+    const open = this.open.get(k);
+    if (
+      open &&
+      chunk.schema.fields.every((f) => (open.types.get(f.name) ?? String(f.type)) === String(f.type))
+    )
+      return { generation: open };
+    const generation: BufferGeneration = {
+      tenant: key.tenant,
+      database: key.database,
+      table: key.table,
+      batchId: ulid(this.now()),
+      createdAt: this.now(),
+      chunks: [],
+      types: new Map(),
+      rows: 0,
+      bytes: 0,
+    };
+    // Started before the open one is sealed: when `start` fails, nothing changed.
+    start(generation);
+    const sealed = open && this.seal(open);
+    this.open.set(k, generation);
+    return { generation, ...(sealed ? { sealed } : {}) };
   }
 
   add(generation: BufferGeneration, chunk: Table, bytes: number): void {
     generation.chunks.push(chunk);
+    for (const field of chunk.schema.fields) {
+      if (!generation.types.has(field.name)) generation.types.set(field.name, String(field.type));
+    }
     generation.rows += chunk.numRows;
     generation.bytes += bytes;
     this.openBytes += bytes;

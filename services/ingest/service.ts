@@ -17,7 +17,7 @@ import { IdempotencyKeys } from './idempotency.js';
 import { type IngestMetrics, noMetrics } from './metrics.js';
 import { reconcileSchema } from './schema.js';
 import { encodeStagingBatch, readStagingBatch, type StagingMeta } from './staging-format.js';
-import { readSegment, WriteAheadLog } from './wal.js';
+import { type WalSegment, WriteAheadLog } from './wal.js';
 import { decodeWalBatch, encodeWalBatch } from './wal-record.js';
 
 export type Durability = 'buffered' | 'wal';
@@ -69,6 +69,8 @@ interface PendingFlush {
 /** A staged batch whose flush has not finished after this long gets its run looked at. */
 const FLUSH_CHECK_AFTER_MS = 10_000;
 const RETRY_AFTER_SECONDS = 1;
+/** Tries at marking a key done once its rows are accepted. */
+const COMPLETE_ATTEMPTS = 4;
 
 export class IngestService {
   private readonly buffers: TableBuffers;
@@ -143,8 +145,8 @@ export class IngestService {
   }
 
   /**
-   * Writes a request's batches: schema commit if needed, buffers (and WAL), then resolves once
-   * the rows are as durable as the mode promises. Nothing is buffered when any batch is refused.
+   * Writes a request's batches: schema commit if needed, WAL and buffers, then resolves once the
+   * rows are as durable as the mode promises. Nothing is buffered when any batch is refused.
    */
   async write(tenant: string, batches: readonly TableBatch[], options: WriteOptions): Promise<WriteOutcome> {
     this.admit();
@@ -160,37 +162,69 @@ export class IngestService {
         );
       }
     }
+    let accepted: { rows: number; segments: WalSegment[] };
     try {
-      const rows = await this.append(tenant, batches, idempotencyKey);
-      if (idempotencyKey !== undefined) await this.idempotency.complete(tenant, idempotencyKey);
-      for (const batch of batches) this.metrics.rows(options.format, batch.rows);
-      return { rows, duplicate: false };
+      accepted = await this.accept(tenant, batches, idempotencyKey);
     } catch (error) {
       if (idempotencyKey !== undefined)
         await this.idempotency.abandon(tenant, idempotencyKey).catch(() => undefined);
       throw error;
     }
+    // The rows are in the buffers now and will be staged: releasing the key would let a retry write
+    // them twice. A failed sync (the WAL is broken) still answers an error, since the rows were not
+    // made durable, but they land with the buffers, so the key is marked done all the same.
+    try {
+      if (this.wal) await this.wal.sync(accepted.segments);
+    } finally {
+      if (idempotencyKey !== undefined) await this.markDone(tenant, idempotencyKey);
+    }
+    for (const batch of batches) this.metrics.rows(options.format, batch.rows);
+    return { rows: accepted.rows, duplicate: false };
   }
 
-  private async append(
+  /**
+   * Marks a key whose rows were accepted done, retrying a little. When Redis keeps failing, the
+   * rows are acknowledged anyway (they are as durable as promised; the failure is reported) and the
+   * key stays pending: retries get 409 until it expires, after which one could write them again.
+   */
+  private async markDone(tenant: string, idempotencyKey: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.idempotency.complete(tenant, idempotencyKey);
+        return;
+      } catch (error) {
+        if (attempt >= COMPLETE_ATTEMPTS) {
+          this.options.onError?.(error, { tenant, attempt, stage: 'idempotency' });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  /**
+   * Puts the request's rows in the WAL and the buffers, and answers the segments to sync. Whatever
+   * can fail comes first (schema, Arrow conversion, starting generations); then the WAL records of
+   * every table (all or none); only then the buffers. So memory never holds part of a request, and
+   * no segment of it is staged (and removed) before all of its records are written.
+   */
+  private async accept(
     tenant: string,
     batches: readonly TableBatch[],
     idempotencyKey?: string,
-  ): Promise<number> {
+  ): Promise<{ rows: number; segments: WalSegment[] }> {
     const reconciled = await reconcileSchema(this.options.catalogs.forTenant(tenant), batches);
-    // Arrow conversion first: a failure here leaves the buffers untouched.
     const chunks = reconciled.map((batch) => {
       const table = tableOfBatch(batch);
       return { batch, table, bytes: tableBytes(table) };
     });
     this.admit();
     const wal = this.wal;
-    const segments = [];
-    let rows = 0;
-    // No await from here to the sync: buffers and WAL see the request as one step.
-    for (const { batch, table, bytes } of chunks) {
-      const generation = this.buffers.generation(
-        { tenant, database: batch.database, table: batch.table },
+    // No await from here on: buffers and WAL see the request as one step.
+    const targets = chunks.map((chunk) => {
+      const { generation, sealed } = this.buffers.generation(
+        { tenant, database: chunk.batch.database, table: chunk.batch.table },
+        chunk.table,
         (g) => {
           if (wal)
             g.segment = wal.create({
@@ -202,20 +236,28 @@ export class IngestService {
             });
         },
       );
-      if (wal && generation.segment) {
-        wal.append(generation.segment, {
-          parts: encodeWalBatch(batch),
-          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-        });
-        segments.push(generation.segment);
-      }
+      if (sealed) this.stage(sealed);
+      return { ...chunk, generation };
+    });
+    const segments: WalSegment[] = [];
+    if (wal) {
+      const writes = targets.map(({ batch, generation }) => ({
+        segment: generation.segment!,
+        parts: encodeWalBatch(batch),
+      }));
+      wal.append(writes, idempotencyKey);
+      segments.push(...new Set(writes.map((w) => w.segment)));
+    }
+    let rows = 0;
+    for (const { batch, table, bytes, generation } of targets) {
       this.buffers.add(generation, table, bytes);
       rows += batch.rows;
+    }
+    for (const generation of new Set(targets.map((t) => t.generation))) {
       const sealed = this.buffers.sealIfFull(generation);
       if (sealed) this.stage(sealed);
     }
-    if (wal) await wal.sync(segments);
-    return rows;
+    return { rows, segments };
   }
 
   /** Turns a sealed generation into a staging batch (retrying until the store takes it), then asks for its flush. */
@@ -223,38 +265,55 @@ export class IngestService {
     this.sealing.add(generation);
     this.sealingBytes += generation.bytes;
     const write = (async () => {
-      const meta: StagingMeta = {
-        tenant: generation.tenant,
-        database: generation.database,
-        table: generation.table,
-        batchId: generation.batchId,
-        sealedAt: Date.now(),
-      };
-      const parts = await encodeStagingBatch(generation.chunks, meta);
-      const bytes = parts.reduce((sum, part) => sum + part.byteLength, 0);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.options.store.putIfAbsent(paths.stagingKeys.batch(meta.tenant, meta.batchId), parts);
-          if (generation.segment) await this.wal?.remove(generation.segment);
-          break;
-        } catch (error) {
-          this.options.onError?.(error, { batchId: meta.batchId, attempt, stage: 'staging' });
-          // On shutdown, give up after a few tries: in `wal` mode the segment still holds the rows.
-          if (this.closed && attempt >= 3) {
-            this.sealing.delete(generation);
-            this.sealingBytes -= generation.bytes;
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
-        }
+      let staged: PendingFlush | undefined;
+      try {
+        staged = await this.writeStagingBatch(generation);
+      } catch (error) {
+        // A batch that cannot be encoded (or a generation whose segment cannot be removed). The
+        // rows stay where they are durable: in `wal` mode the segment stays on disk and the next
+        // start stages it, or reports it and leaves it for an operator; `buffered` mode loses them.
+        this.options.onError?.(error, { batchId: generation.batchId, stage: 'staging' });
+      } finally {
+        this.sealing.delete(generation);
+        this.sealingBytes -= generation.bytes;
       }
-      this.sealing.delete(generation);
-      this.sealingBytes -= generation.bytes;
-      this.pending.set(meta.batchId, { meta, rows: generation.rows, bytes });
-      await this.requestFlush(meta.batchId);
+      if (staged) {
+        this.pending.set(staged.meta.batchId, staged);
+        await this.requestFlush(staged.meta.batchId);
+      }
     })();
     this.stagingWrites.add(write);
     void write.finally(() => this.stagingWrites.delete(write));
+  }
+
+  /** Writes the generation's staging batch and drops its segment; undefined when there is nothing to flush. */
+  private async writeStagingBatch(generation: BufferGeneration): Promise<PendingFlush | undefined> {
+    if (generation.rows === 0) {
+      // Started by a request that failed after that: no rows, nothing to stage.
+      if (generation.segment) await this.wal?.remove(generation.segment);
+      return undefined;
+    }
+    const meta: StagingMeta = {
+      tenant: generation.tenant,
+      database: generation.database,
+      table: generation.table,
+      batchId: generation.batchId,
+      sealedAt: Date.now(),
+    };
+    const parts = await encodeStagingBatch(generation.chunks, meta);
+    const bytes = parts.reduce((sum, part) => sum + part.byteLength, 0);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.options.store.putIfAbsent(paths.stagingKeys.batch(meta.tenant, meta.batchId), parts);
+        if (generation.segment) await this.wal?.remove(generation.segment);
+        return { meta, rows: generation.rows, bytes };
+      } catch (error) {
+        this.options.onError?.(error, { batchId: meta.batchId, attempt, stage: 'staging' });
+        // On shutdown, give up after a few tries: in `wal` mode the segment still holds the rows.
+        if (this.closed && attempt >= 3) return undefined;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+      }
+    }
   }
 
   private async requestFlush(batchId: string): Promise<void> {
@@ -329,19 +388,30 @@ export class IngestService {
 
   /**
    * WAL segments become staging batches (unless staged before the crash), and every staging
-   * batch found gets its flush run asked for again; batch-keyed runs make that exactly once.
+   * batch found gets its flush run asked for again; batch-keyed runs make that exactly once. Keys
+   * are marked done only from records that count (a multi-table request that never finished has
+   * none).
    */
   private async recover(): Promise<void> {
     if (this.wal) {
-      for (const path of await this.wal.leftovers()) {
-        const segment = await readSegment(path);
-        if (segment && segment.records.length > 0) {
-          const { header, records } = segment;
+      for await (const { path, contents } of this.wal.readLeftovers()) {
+        if (contents && contents.records.length > 0) {
+          const { header, records } = contents;
           const key = paths.stagingKeys.batch(header.tenant, header.batchId);
           if (!(await this.options.store.head(key))) {
-            const chunks: Table[] = records.map((r) => tableOfBatch(decodeWalBatch(r.payload)));
             const meta: StagingMeta = { ...header, sealedAt: header.createdAt };
-            await this.options.store.putIfAbsent(key, await encodeStagingBatch(chunks, meta));
+            let parts: Uint8Array[];
+            try {
+              const chunks: Table[] = records.map((r) => tableOfBatch(decodeWalBatch(r.payload)));
+              parts = await encodeStagingBatch(chunks, meta);
+            } catch (error) {
+              // E.g. a segment written before generations kept one type per column. Start-up goes on
+              // without it; the file stays for an operator (tried again at every start), and its
+              // keys stay unmarked: its rows have not landed.
+              this.options.onError?.(error, { segment: path, stage: 'recovery' });
+              continue;
+            }
+            await this.options.store.putIfAbsent(key, parts);
           }
           for (const { idempotencyKey } of records) {
             if (idempotencyKey !== undefined) await this.idempotency.complete(header.tenant, idempotencyKey);

@@ -1,13 +1,23 @@
 /**
  * The write-ahead log of durability mode `wal` (DESIGN.md §5, ADR 0013). One segment file per
  * buffer generation of one table: the segment and the staging batch it becomes share an id, so
- * recovery knows whether a segment was already staged. Appends are plain writes; durability is a
- * grouped fdatasync: every request waiting when a sync starts is acknowledged by that one sync.
+ * recovery knows whether a segment was already staged. Appends are plain (positional) writes;
+ * durability is a grouped fdatasync: every request waiting when a sync starts is acknowledged by
+ * that one sync.
  *
- * Segment layout: the 8-byte magic `WEIRWAL1`, then records `[u32 length][u32 crc32][payload]`
- * (little endian). Record 0 is the JSON header; the others are `[u16 key length][idempotency
- * key][rows]` (the rows as `wal-record.ts` lays them out). A torn or corrupt tail record (a crash
- * mid-write) ends the segment: no request that wrote it was acknowledged.
+ * Segment layout: the 8-byte magic `WEIRWAL2`, then records `[u32 length][u32 crc32][payload]`
+ * (little endian). Record 0 is the JSON header; the others start with a kind byte:
+ * - `0` a whole request's rows for this table: `[0][u16 key length][idempotency key][rows]` (the
+ *   rows as `wal-record.ts` lays them out);
+ * - `1` one table's part of a multi-table request: `[1][u16 key length][key][u32 request id][rows]`;
+ * - `2` a multi-table request's completion marker: `[2][u32 request id][id of its last segment]`.
+ * A request writes its parts, then a marker to every segment it touched, in id order. A part counts
+ * only when its marker follows it and the request's last marker (in its segment of greatest id) was
+ * written too (`readLeftovers`): otherwise the request never finished, was never acknowledged, and
+ * none of it is read. `WEIRWAL1` segments (before the markers) are still read: their records are kind 0
+ * without the kind byte. A torn or corrupt tail record (a crash mid-write) ends the segment: no
+ * request that wrote it was acknowledged. Records are written at the segment's tracked offset, and a
+ * failed append is cut off again, so a torn record never sits in front of later ones.
  *
  * Segment files are recycled: a staged segment's file is renamed into a small free pool and the
  * next segment overwrites it from the start. Overwriting blocks the file already has costs about
@@ -17,7 +27,7 @@
  * out) and a header whose id is not the file's name holds nothing (a crash between the rename and
  * the new header reaching disk).
  */
-import { closeSync, fdatasync, fsync, openSync, renameSync, writevSync } from 'node:fs';
+import { closeSync, fdatasync, fsync, ftruncateSync, openSync, renameSync, writevSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -25,7 +35,13 @@ import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { MAX_WRITEV_PARTS, partsAfter } from '../../catalog/index.js';
 
-const MAGIC = Buffer.from('WEIRWAL1');
+const MAGIC = Buffer.from('WEIRWAL2');
+/** Segments written before records had kinds (every record a whole request), still read after an upgrade. */
+const MAGIC_V1 = Buffer.from('WEIRWAL1');
+/** Record kinds (the first payload byte of a `WEIRWAL2` data record). */
+const WHOLE = 0;
+const PART = 1;
+const DONE = 2;
 const SUFFIX = '.wal';
 const FREE_SUFFIX = '.free';
 /** Staged segment files kept for reuse (each up to a buffer generation's size, `ingest.maxBufferBytes` or so). */
@@ -42,15 +58,24 @@ export interface WalSegmentHeader {
   createdAt: number;
 }
 
-/** A record as read back: its payload is one view of the segment's bytes. */
+/** A record as read back: its payload (the rows) is one view of the segment's bytes. */
 export interface WalRecord {
   idempotencyKey?: string;
   payload: Uint8Array;
+  /** Set on a part of a multi-table request: the request and the segment its last marker went to. */
+  request?: { id: number; lastSegment: string };
 }
 
-/** A record to append: its payload in parts, written as they are (one writev, no joined copy). */
-export interface WalAppend {
-  idempotencyKey?: string;
+/** What a segment holds: its records that count, and the multi-table requests it saw complete. */
+export interface WalSegmentContents {
+  header: WalSegmentHeader;
+  records: WalRecord[];
+  completed: ReadonlySet<number>;
+}
+
+/** One table's rows of a request: the payload in parts, written as they are (one writev, no joined copy). */
+export interface WalWrite {
+  segment: WalSegment;
   parts: readonly Uint8Array[];
 }
 
@@ -66,6 +91,8 @@ export class WalSegment {
     readonly header: WalSegmentHeader,
     readonly path: string,
     readonly fd: number,
+    /** Where the next record goes: records are written there, not at the file position, so a failed write can be undone. */
+    public offset: number,
   ) {
     this.seed = recordSeed(header.batchId);
   }
@@ -81,11 +108,35 @@ function frame(payload: Uint8Array): Buffer {
 /** Where a segment's record checksums start: records of an earlier segment in the same file never check out. */
 const recordSeed = (batchId: string): number => crc32(batchId);
 
-/** Writes the parts in order, in as few writev calls as the kernel allows. */
-function writevAll(fd: number, parts: readonly Uint8Array[]): void {
+/** Writes the parts in order at `position`, in as few writev calls as the kernel allows; answers the position after them. */
+function writeAt(fd: number, parts: readonly Uint8Array[], position: number): number {
+  let at = position;
   for (let pending = parts.filter((part) => part.byteLength > 0); pending.length > 0; ) {
-    pending = partsAfter(pending, writevSync(fd, pending.slice(0, MAX_WRITEV_PARTS)));
+    const written = writevSync(fd, pending.slice(0, MAX_WRITEV_PARTS), at);
+    at += written;
+    pending = partsAfter(pending, written);
   }
+  return at;
+}
+
+/** A data record's first bytes: 8 left for its frame, then `[kind][u16 key length][key]` and, for a part, the request id. */
+function recordHead(kind: number, key: Buffer, request?: number): Buffer {
+  const head = Buffer.allocUnsafe(11 + key.byteLength + (request === undefined ? 0 : 4));
+  head[8] = kind;
+  head.writeUInt16LE(key.byteLength, 9);
+  key.copy(head, 11);
+  if (request !== undefined) head.writeUInt32LE(request, 11 + key.byteLength);
+  return head;
+}
+
+/** A completion marker with 8 bytes left for its frame. */
+function markerHead(request: number, lastSegment: string): Buffer {
+  const id = Buffer.from(lastSegment, 'utf8');
+  const head = Buffer.allocUnsafe(13 + id.byteLength);
+  head[8] = DONE;
+  head.writeUInt32LE(request, 9);
+  id.copy(head, 13);
+  return head;
 }
 
 /** Fatal I/O on the log: after a failed fsync the kernel may have dropped the pages, so nothing may be acknowledged again. */
@@ -107,6 +158,8 @@ export class WriteAheadLog {
   private broken: Error | undefined;
   /** Files of staged segments, to be overwritten by new ones. */
   private readonly free: string[] = [];
+  /** Id of the next multi-table request (it only has to differ from the others in the same segments). */
+  private nextRequest = 0;
 
   private constructor(readonly dir: string) {}
 
@@ -127,11 +180,17 @@ export class WriteAheadLog {
     const reused = this.takeFree(path);
     // A reused file is written over from its start; a new one must not exist yet.
     const fd = openSync(path, reused ? 'r+' : 'wx');
-    const segment = new WalSegment(header, path, fd);
     const payload = Buffer.from(JSON.stringify(header));
-    writevAll(fd, [MAGIC, frame(payload), payload]);
+    let offset: number;
+    try {
+      offset = writeAt(fd, [MAGIC, frame(payload), payload], 0);
+    } catch (error) {
+      // The file holds no segment (a torn header reads as nothing): the next start removes it.
+      closeSync(fd);
+      throw error;
+    }
     this.dirSyncNeeded = true;
-    return segment;
+    return new WalSegment(header, path, fd, offset);
   }
 
   /** Renames a free file to `path`; false when there is none left (one removed behind our back is skipped). */
@@ -147,25 +206,64 @@ export class WriteAheadLog {
     return false;
   }
 
-  /** Writes a record (not yet durable: await `sync`). The payload's parts are written as they are, not copied. */
-  append(segment: WalSegment, record: WalAppend): void {
+  /**
+   * Writes one request's rows, one record per table (not yet durable: await `sync`). The payload's
+   * parts are written as they are, not copied. A request of several tables writes its parts, then
+   * a completion marker to every segment it touched, in name order: the last one (recovery's proof
+   * that all parts were written) goes to the greatest name. On an error every record of the request
+   * is cut off again; when that fails too the log is broken.
+   */
+  append(writes: readonly WalWrite[], idempotencyKey?: string): void {
     this.throwIfBroken();
-    if (segment.closed) throw new Error(`WAL segment ${segment.header.batchId} is closed`);
-    const key = Buffer.from(record.idempotencyKey ?? '', 'utf8');
-    const head = Buffer.allocUnsafe(10 + key.byteLength);
-    head.writeUInt16LE(key.byteLength, 8);
-    key.copy(head, 10);
-    const keyPart = head.subarray(8);
-    let length = keyPart.byteLength;
-    let sum = crc32(keyPart, segment.seed);
-    for (const part of record.parts) {
-      length += part.byteLength;
-      sum = crc32(part, sum);
+    for (const { segment } of writes) {
+      if (segment.closed) throw new Error(`WAL segment ${segment.header.batchId} is closed`);
     }
-    head.writeUInt32LE(length, 0);
-    head.writeUInt32LE(sum, 4);
-    writevAll(segment.fd, [head, ...record.parts]);
-    segment.written++;
+    const key = Buffer.from(idempotencyKey ?? '', 'utf8');
+    /** Where the request's records start in each segment it wrote to. */
+    const starts = new Map<WalSegment, number>();
+    const put = (segment: WalSegment, head: Buffer, parts: readonly Uint8Array[] = []) => {
+      if (!starts.has(segment)) starts.set(segment, segment.offset);
+      let length = head.byteLength - 8;
+      let sum = crc32(head.subarray(8), segment.seed);
+      for (const part of parts) {
+        length += part.byteLength;
+        sum = crc32(part, sum);
+      }
+      head.writeUInt32LE(length, 0);
+      head.writeUInt32LE(sum, 4);
+      segment.offset = writeAt(segment.fd, [head, ...parts], segment.offset);
+    };
+    try {
+      if (writes.length === 1) {
+        put(writes[0]!.segment, recordHead(WHOLE, key), writes[0]!.parts);
+      } else if (writes.length > 1) {
+        const request = this.nextRequest;
+        this.nextRequest = (request + 1) >>> 0;
+        for (const { segment, parts } of writes) put(segment, recordHead(PART, key, request), parts);
+        const touched = [...new Set(writes.map((w) => w.segment))].sort((a, b) =>
+          a.header.batchId < b.header.batchId ? -1 : 1,
+        );
+        const last = touched.at(-1)!.header.batchId;
+        for (const segment of touched) put(segment, markerHead(request, last));
+      }
+    } catch (error) {
+      this.cutOff(starts);
+      throw error;
+    }
+    for (const segment of starts.keys()) segment.written++;
+  }
+
+  /** Truncates each segment back to where a failed request's records start, so the next record goes where a reader expects one. */
+  private cutOff(starts: ReadonlyMap<WalSegment, number>): void {
+    for (const [segment, start] of starts) {
+      try {
+        ftruncateSync(segment.fd, start);
+        segment.offset = start;
+      } catch (error) {
+        // Torn bytes stay in front of where later records would go: nothing may be acknowledged again.
+        this.broken ??= error as Error;
+      }
+    }
   }
 
   /** Resolves once everything appended to the segments so far is on disk (one fdatasync for all waiters). */
@@ -257,24 +355,76 @@ export class WriteAheadLog {
   /** Segment files left by an earlier process (recovery reads them before any new segment exists). */
   async leftovers(): Promise<string[]> {
     const names = await readdir(this.dir);
+    // In the order of their ids, the order `append` gives a request's markers.
     return names
       .filter((n) => n.endsWith(SUFFIX))
+      .map((n) => n.slice(0, -SUFFIX.length))
       .sort()
-      .map((n) => join(this.dir, n));
+      .map((id) => join(this.dir, `${id}${SUFFIX}`));
   }
+
+  /**
+   * The leftover segments in name order with the records recovery stages. A part of a multi-table
+   * request counts only when its marker follows it (`readSegment`) and the request's last marker
+   * reached its last segment too, unless that segment is gone: a segment is removed only once
+   * staged, which happens only after every request on it finished. A crash between two markers
+   * thus drops the request everywhere. The last segment has the greatest name and recovery removes
+   * segments in name order, so it outlives every segment that refers to it, across restarts too.
+   */
+  async *readLeftovers(): AsyncGenerator<{ path: string; contents: WalSegmentContents | undefined }> {
+    const finishedIn = new Map<string, Promise<ReadonlySet<number> | 'gone'>>();
+    const completedIn = (batchId: string) => {
+      let completed = finishedIn.get(batchId);
+      if (!completed) {
+        completed = readSegment(join(this.dir, `${batchId}${SUFFIX}`)).then(
+          (contents) => contents?.completed ?? new Set<number>(),
+          (error: NodeJS.ErrnoException) => {
+            if (error.code === 'ENOENT') return 'gone' as const;
+            throw error;
+          },
+        );
+        finishedIn.set(batchId, completed);
+      }
+      return completed;
+    };
+    for (const path of await this.leftovers()) {
+      const contents = await readSegment(path);
+      if (!contents) {
+        yield { path, contents };
+        continue;
+      }
+      const records: WalRecord[] = [];
+      for (const record of contents.records) {
+        const { request } = record;
+        if (request && request.lastSegment !== contents.header.batchId) {
+          const completed = await completedIn(request.lastSegment);
+          if (completed !== 'gone' && !completed.has(request.id)) continue;
+        }
+        records.push(record);
+      }
+      yield { path, contents: { ...contents, records } };
+    }
+  }
+}
+
+/** `[u16 key length][key]` at `at`: the key (none when empty) and where what follows starts. */
+function readKey(payload: Buffer, at: number): { idempotencyKey?: string; end: number } {
+  const length = payload.readUInt16LE(at);
+  const key = payload.toString('utf8', at + 2, at + 2 + length);
+  return { ...(key ? { idempotencyKey: key } : {}), end: at + 2 + length };
 }
 
 /**
  * Reads a segment up to its first torn or corrupt record. A file too short for its header (a
  * crash right after creating it), or whose header names another segment (a recycled file whose
- * new header never reached disk), answers no header: nothing in it was acknowledged.
+ * new header never reached disk), answers no header: nothing in it was acknowledged. A part of a
+ * multi-table request counts only when the request's completion marker follows it here.
  */
-export async function readSegment(
-  path: string,
-): Promise<{ header: WalSegmentHeader; records: WalRecord[] } | undefined> {
+export async function readSegment(path: string): Promise<WalSegmentContents | undefined> {
   const bytes = await readFile(path);
-  if (bytes.byteLength < MAGIC.byteLength || !bytes.subarray(0, MAGIC.byteLength).equals(MAGIC))
-    return undefined;
+  const magic = bytes.subarray(0, MAGIC.byteLength);
+  const v1 = magic.equals(MAGIC_V1);
+  if (!v1 && !magic.equals(MAGIC)) return undefined;
   let offset = MAGIC.byteLength;
   /** The next record's payload, or undefined at a torn or corrupt record. */
   const next = (seed: number): Buffer | undefined => {
@@ -292,13 +442,33 @@ export async function readSegment(
   if (header.batchId !== basename(path, SUFFIX)) return undefined;
   const seed = recordSeed(header.batchId);
   const records: WalRecord[] = [];
+  /** Parts whose request's marker has not come (yet). */
+  const unfinished = new Map<number, WalRecord[]>();
+  const completed = new Set<number>();
   for (let payload = next(seed); payload; payload = next(seed)) {
-    const keyLength = payload.readUInt16LE(0);
-    const key = payload.subarray(2, 2 + keyLength).toString('utf8');
-    records.push({
-      ...(key ? { idempotencyKey: key } : {}),
-      payload: payload.subarray(2 + keyLength),
-    });
+    const kind = v1 ? WHOLE : payload[0];
+    if (kind === WHOLE) {
+      const { end, ...key } = readKey(payload, v1 ? 0 : 1);
+      records.push({ ...key, payload: payload.subarray(end) });
+    } else if (kind === PART) {
+      const { end, ...key } = readKey(payload, 1);
+      const record: WalRecord = { ...key, payload: payload.subarray(end + 4) };
+      const request = payload.readUInt32LE(end);
+      const parts = unfinished.get(request);
+      if (parts) parts.push(record);
+      else unfinished.set(request, [record]);
+      records.push(record);
+    } else if (kind === DONE) {
+      const id = payload.readUInt32LE(1);
+      const lastSegment = payload.toString('utf8', 5);
+      for (const record of unfinished.get(id) ?? []) record.request = { id, lastSegment };
+      unfinished.delete(id);
+      completed.add(id);
+    } else {
+      // A checksummed record this version does not know (written by a newer one): never skip rows silently.
+      throw new Error(`WAL segment ${path} has a record of unknown kind ${kind}`);
+    }
   }
-  return { header, records };
+  const dropped = new Set([...unfinished.values()].flat());
+  return { header, records: records.filter((r) => !dropped.has(r)), completed };
 }

@@ -95,8 +95,8 @@ describe('WAL record rows', () => {
       batchId: '01WALRECORD0000000000000000',
       createdAt: 1,
     });
-    wal.append(segment, { parts: encodeWalBatch(batch), idempotencyKey: 'req-1' });
-    wal.append(segment, { parts: encodeWalBatch({ ...batch, rows: 1 }) });
+    wal.append([{ segment, parts: encodeWalBatch(batch) }], 'req-1');
+    wal.append([{ segment, parts: encodeWalBatch({ ...batch, rows: 1 }) }]);
     await wal.sync([segment]);
     wal.close(segment);
 

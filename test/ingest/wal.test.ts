@@ -10,8 +10,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readSegment, type WalSegmentHeader, WriteAheadLog } from '../../services/ingest/wal.js';
+import { cutLast } from './wal-files.js';
 
 const header = (batchId: string): WalSegmentHeader => ({
   tenant: 't',
@@ -21,6 +23,11 @@ const header = (batchId: string): WalSegmentHeader => ({
   createdAt: 1,
 });
 const payload = (n: number) => Uint8Array.from({ length: 100 + n }, (_, i) => (i * 7 + n) & 0xff);
+
+/** Payloads (as their numbers in `payload`) and keys of the records that count. */
+async function contents(path: string) {
+  return (await readSegment(path))?.records.map((r) => [r.payload.byteLength - 100, r.idempotencyKey]);
+}
 
 describe('write-ahead log', () => {
   let dir: string;
@@ -33,8 +40,8 @@ describe('write-ahead log', () => {
 
   it('reads back the header and every synced record with its idempotency key', async () => {
     const segment = wal.create(header('01AAAAAAAAAAAAAAAAAAAAAAAA'));
-    wal.append(segment, { parts: [payload(1)], idempotencyKey: 'k-1' });
-    wal.append(segment, { parts: [payload(2)] });
+    wal.append([{ segment, parts: [payload(1)] }], 'k-1');
+    wal.append([{ segment, parts: [payload(2)] }]);
     await wal.sync([segment]);
     wal.close(segment);
     const read = await readSegment(segment.path);
@@ -55,8 +62,8 @@ describe('write-ahead log', () => {
 
   it('a torn tail record (a crash mid-write) ends the segment; earlier records survive', async () => {
     const segment = wal.create(header('01BBBBBBBBBBBBBBBBBBBBBBBB'));
-    wal.append(segment, { parts: [payload(1)] });
-    wal.append(segment, { parts: [payload(2)] });
+    wal.append([{ segment, parts: [payload(1)] }]);
+    wal.append([{ segment, parts: [payload(2)] }]);
     await wal.sync([segment]);
     wal.close(segment);
     truncateSync(segment.path, statSync(segment.path).size - 10);
@@ -65,8 +72,8 @@ describe('write-ahead log', () => {
 
   it('a record whose checksum does not match ends the segment', async () => {
     const segment = wal.create(header('01CCCCCCCCCCCCCCCCCCCCCCCC'));
-    wal.append(segment, { parts: [payload(1)] });
-    wal.append(segment, { parts: [payload(2)] });
+    wal.append([{ segment, parts: [payload(1)] }]);
+    wal.append([{ segment, parts: [payload(2)] }]);
     await wal.sync([segment]);
     wal.close(segment);
     const bytes = readFileSync(segment.path);
@@ -96,7 +103,7 @@ describe('write-ahead log', () => {
     wal.onSync = (seconds, waiters) => rounds.push({ seconds, waiters });
     const requests = Array.from({ length: 200 }, (_, i) => {
       const segment = segments[i % 2]!;
-      wal.append(segment, { parts: [payload(i)] });
+      wal.append([{ segment, parts: [payload(i)] }]);
       return wal.sync([segment]);
     });
     await Promise.all(requests);
@@ -115,7 +122,7 @@ describe('write-ahead log', () => {
 
   it("a staged segment's file is reused; the old records it still holds are never read as the new segment's", async () => {
     const old = wal.create(header('01GGGGGGGGGGGGGGGGGGGGGGGG'));
-    for (let i = 0; i < 3; i++) wal.append(old, { parts: [payload(0)] });
+    for (let i = 0; i < 3; i++) wal.append([{ segment: old, parts: [payload(0)] }]);
     await wal.sync([old]);
     const inode = statSync(old.path).ino;
     await wal.remove(old);
@@ -123,7 +130,7 @@ describe('write-ahead log', () => {
 
     // Same header size and record size: the new segment ends exactly where an old record starts.
     const reused = wal.create(header('01HHHHHHHHHHHHHHHHHHHHHHHH'));
-    wal.append(reused, { parts: [payload(0)] });
+    wal.append([{ segment: reused, parts: [payload(0)] }]);
     await wal.sync([reused]);
     wal.close(reused);
     expect(statSync(reused.path).ino).toBe(inode);
@@ -134,7 +141,7 @@ describe('write-ahead log', () => {
 
   it('a reused file whose new header never reached disk holds nothing', async () => {
     const old = wal.create(header('01JJJJJJJJJJJJJJJJJJJJJJJJ'));
-    wal.append(old, { parts: [payload(1)] });
+    wal.append([{ segment: old, parts: [payload(1)] }]);
     await wal.sync([old]);
     wal.close(old);
     // What a crash right after the rename leaves: the old segment's bytes under the new name.
@@ -162,9 +169,111 @@ describe('write-ahead log', () => {
     await wal.remove(first);
     for (const name of readdirSync(dir)) rmSync(join(dir, name));
     const segment = wal.create(header('01QQQQQQQQQQQQQQQQQQQQQQQQ'));
-    wal.append(segment, { parts: [payload(3)] });
+    wal.append([{ segment, parts: [payload(3)] }]);
     await wal.sync([segment]);
     wal.close(segment);
     expect((await readSegment(segment.path))?.records).toHaveLength(1);
+  });
+
+  describe('a request of several tables', () => {
+    const X = '01XXXXXXXXXXXXXXXXXXXXXXXX';
+    const Y = '01YYYYYYYYYYYYYYYYYYYYYYYY';
+
+    /** Segments X and Y holding one request's parts and markers (X's last record is its marker, Y's too). */
+    async function written() {
+      const x = wal.create(header(X));
+      const y = wal.create(header(Y));
+      wal.append(
+        [
+          { segment: x, parts: [payload(1)] },
+          { segment: y, parts: [payload(2)] },
+        ],
+        'multi',
+      );
+      await wal.sync([x, y]);
+      wal.close(x);
+      wal.close(y);
+      return { x: x.path, y: y.path };
+    }
+
+    it('counts its parts once its completion marker follows them, in every segment it touched', async () => {
+      const { x, y } = await written();
+      expect(await contents(x)).toEqual([[1, 'multi']]);
+      expect(await contents(y)).toEqual([[2, 'multi']]);
+      // Both parts name the segment the last marker went to: the greater name.
+      expect((await readSegment(x))?.records[0]?.request?.lastSegment).toBe(Y);
+      const read = [];
+      for await (const { contents } of wal.readLeftovers()) read.push(contents?.records.length);
+      expect(read).toEqual([1, 1]);
+    });
+
+    it('a part without its marker (a crash before the markers) is not read; the records before it are', async () => {
+      const x = wal.create(header(X));
+      wal.append([{ segment: x, parts: [payload(0)] }], 'before');
+      const y = wal.create(header(Y));
+      wal.append(
+        [
+          { segment: x, parts: [payload(1)] },
+          { segment: y, parts: [payload(2)] },
+        ],
+        'multi',
+      );
+      await wal.sync([x, y]);
+      wal.close(x);
+      wal.close(y);
+      cutLast(x.path);
+      cutLast(y.path, 2);
+      expect(await contents(x.path)).toEqual([[0, 'before']]);
+      expect(await contents(y.path)).toEqual([]);
+    });
+
+    it("a crash between the markers drops the request everywhere: the last segment's marker is missing", async () => {
+      const { x, y } = await written();
+      cutLast(y);
+      // X alone says complete; the leftovers, read together, say not.
+      expect(await contents(x)).toEqual([[1, 'multi']]);
+      const read: Record<string, unknown> = {};
+      for await (const { path, contents } of wal.readLeftovers()) read[path] = contents?.records.length;
+      expect(read).toEqual({ [x]: 0, [y]: 0 });
+    });
+
+    it('a part counts when its last segment is gone: removed only once staged, after the request finished', async () => {
+      const { x, y } = await written();
+      rmSync(y);
+      const read: Record<string, unknown> = {};
+      for await (const { path, contents } of wal.readLeftovers()) read[path] = contents?.records.length;
+      expect(read).toEqual({ [x]: 1 });
+    });
+  });
+
+  it('reads segments of the first format (WEIRWAL1, no record kinds) as before', async () => {
+    const batchId = '01VVVVVVVVVVVVVVVVVVVVVVVV';
+    const framed = (bytes: Buffer, seed: number) => {
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(bytes.byteLength, 0);
+      head.writeUInt32LE(crc32(bytes, seed), 4);
+      return [head, bytes];
+    };
+    const record = (key: string, n: number) => {
+      const k = Buffer.from(key);
+      const keyLength = Buffer.alloc(2);
+      keyLength.writeUInt16LE(k.byteLength);
+      return framed(Buffer.concat([keyLength, k, payload(n)]), crc32(batchId));
+    };
+    const path = join(dir, `${batchId}.wal`);
+    writeFileSync(
+      path,
+      Buffer.concat([
+        Buffer.from('WEIRWAL1'),
+        ...framed(Buffer.from(JSON.stringify(header(batchId))), 0),
+        ...record('old-key', 1),
+        ...record('', 2),
+      ]),
+    );
+    expect((await readSegment(path))?.header).toEqual(header(batchId));
+    expect(await contents(path)).toEqual([
+      [1, 'old-key'],
+      [2, undefined],
+    ]);
   });
 });

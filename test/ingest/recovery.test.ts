@@ -1,0 +1,276 @@
+/**
+ * The ingest service over WAL directories a crash leaves, and over faults after a request's rows
+ * are accepted: a request of several tables lands whole or not at all, keys are marked done only
+ * for rows that land, a segment that cannot be staged does not stop start-up, and a column that
+ * changes type never mixes in one staging batch. Flush runs are not run: what lands is what the
+ * staging batches hold.
+ */
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { monotonicFactory } from 'ulid';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LocalObjectStore, paths, TenantCatalogs } from '../../catalog/index.js';
+import type { TableBatch } from '../../services/ingest/batch.js';
+import { IdempotencyKeys } from '../../services/ingest/idempotency.js';
+import { IngestService } from '../../services/ingest/service.js';
+import { readStagingBatch } from '../../services/ingest/staging-format.js';
+import { WalBrokenError, type WalSegment, WriteAheadLog } from '../../services/ingest/wal.js';
+import { encodeWalBatch } from '../../services/ingest/wal-record.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { cutLast } from './wal-files.js';
+
+const T0 = 1_772_323_200_000_000n;
+const TENANT = 'default';
+
+/** Rows of `db.<table>`: one float64 field `v` (or a string `v` when the values are strings). */
+function batch(table: string, values: readonly number[] | readonly string[]): TableBatch {
+  const time = BigInt64Array.from({ length: values.length }, (_, i) => T0 + BigInt(i));
+  const base = { name: 'v', role: 'field', roleDeclared: true } as const;
+  if (typeof values[0] === 'string') {
+    const bytes = Buffer.from((values as string[]).join(''));
+    const offsets = new Int32Array(values.length + 1);
+    (values as string[]).forEach((v, i) => {
+      offsets[i + 1] = offsets[i]! + Buffer.byteLength(v);
+    });
+    return {
+      database: 'db',
+      table,
+      rows: values.length,
+      time,
+      columns: [{ ...base, type: 'string', offsets, data: bytes }],
+    };
+  }
+  return {
+    database: 'db',
+    table,
+    rows: values.length,
+    time,
+    columns: [{ ...base, type: 'float64', values: Float64Array.from(values as number[]) }],
+  };
+}
+
+describe('ingest recovery and accepted rows', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let root: string;
+  let walDir: string;
+  let store: LocalObjectStore;
+  let catalogs: TenantCatalogs;
+  let errors: { error: unknown; context: Record<string, unknown> }[];
+  const nextId = monotonicFactory();
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    client = new Redis({ host: redis.host, port: redis.port, maxRetriesPerRequest: null });
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await redis?.stop();
+  });
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'weir-recovery-'));
+    walDir = join(root, 'wal');
+    store = new LocalObjectStore(join(root, 'objects'));
+    catalogs = new TenantCatalogs(store);
+    errors = [];
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  async function startService(): Promise<IngestService> {
+    const service = new IngestService({
+      store,
+      catalogs,
+      redis: client,
+      flushRuns: { submit: async () => ({ runId: 'run' }), status: async () => 'running' },
+      tenants: async () => [TENANT],
+      durability: 'wal',
+      walDir,
+      thresholds: { maxRows: 100_000, maxBytes: 64 * 1024 * 1024, maxAgeMs: 60_000 },
+      maxTotalBufferBytes: 256 * 1024 * 1024,
+      maxStagingBacklog: 64,
+      onError: (error, context) => errors.push({ error, context }),
+    });
+    await service.start();
+    return service;
+  }
+
+  /** Rows each table's staging batches hold, and the type of `v` in each batch. */
+  async function staged(): Promise<{ rows: Record<string, number>; types: Record<string, string[]> }> {
+    const rows: Record<string, number> = {};
+    const types: Record<string, string[]> = {};
+    for await (const object of store.listAll(paths.stagingKeys.prefix(TENANT))) {
+      const { meta, table } = readStagingBatch(await store.get(object.key));
+      rows[meta.table] = (rows[meta.table] ?? 0) + table.numRows;
+      const type = String(table.schema.fields.find((f) => f.name === 'v')?.type);
+      types[meta.table] = [...(types[meta.table] ?? []), type];
+    }
+    return { rows, types };
+  }
+
+  const write = (service: IngestService, batches: TableBatch[], idempotencyKey: string) =>
+    service.write(TENANT, batches, { idempotencyKey, format: 'test' });
+
+  it('a request of several tables cut short by a crash lands nowhere and keeps no key; a finished one lands once', async () => {
+    const wal = await WriteAheadLog.open(walDir);
+    const segments: WalSegment[] = [];
+    /** One request's parts in new segments of its tables (names in creation order), with their markers. */
+    const request = (key: string, tables: Record<string, number[]>) => {
+      const created = Object.entries(tables).map(([table, values]) => {
+        const segment = wal.create({
+          tenant: TENANT,
+          database: 'db',
+          table,
+          batchId: nextId(),
+          createdAt: 1,
+        });
+        segments.push(segment);
+        return { segment, parts: encodeWalBatch(batch(table, values)) };
+      });
+      wal.append(created, key);
+      return created.map((c) => c.segment.path);
+    };
+    // Killed after x's part, before y's: x holds a part without its marker, y its header only.
+    const [ax, ay] = request('req-cut', { a_x: [1, 2], a_y: [3, 4, 5] });
+    // Killed between the two markers: both parts, x's marker, not y's (the last one).
+    const [, cy] = request('req-between', { c_x: [1], c_y: [2] });
+    request('req-whole', { b_x: [1, 2], b_y: [3, 4, 5] });
+    await wal.sync(segments);
+    for (const segment of segments) wal.close(segment);
+    cutLast(ax!);
+    cutLast(ay!, 2);
+    cutLast(cy!);
+
+    const service = await startService();
+    try {
+      expect(readdirSync(walDir).filter((n) => n.endsWith('.wal'))).toEqual([]);
+      expect((await staged()).rows).toEqual({ b_x: 2, b_y: 3 });
+      // The keys of the requests that did not land are free: their retries write both tables.
+      expect(await write(service, [batch('a_x', [1, 2]), batch('a_y', [3, 4, 5])], 'req-cut')).toEqual({
+        rows: 5,
+        duplicate: false,
+      });
+      expect(await write(service, [batch('c_x', [1]), batch('c_y', [2])], 'req-between')).toEqual({
+        rows: 2,
+        duplicate: false,
+      });
+      expect(await write(service, [batch('b_x', [1, 2]), batch('b_y', [3, 4, 5])], 'req-whole')).toEqual({
+        rows: 0,
+        duplicate: true,
+      });
+    } finally {
+      await service.close();
+    }
+    expect((await staged()).rows).toEqual({ a_x: 2, a_y: 3, b_x: 2, b_y: 3, c_x: 1, c_y: 1 });
+    expect(errors).toEqual([]);
+  });
+
+  it('a leftover segment that cannot be staged is reported and left for an operator; start-up goes on', async () => {
+    const wal = await WriteAheadLog.open(walDir);
+    const header = (table: string) => ({
+      tenant: TENANT,
+      database: 'db',
+      table,
+      batchId: nextId(),
+      createdAt: 1,
+    });
+    // Written before generations kept one type per column: `v` is a float64, then a string.
+    const mixed = wal.create(header('mixed'));
+    wal.append([{ segment: mixed, parts: encodeWalBatch(batch('mixed', [1])) }], 'req-mixed');
+    wal.append([{ segment: mixed, parts: encodeWalBatch(batch('mixed', ['one'])) }]);
+    const good = wal.create(header('good'));
+    wal.append([{ segment: good, parts: encodeWalBatch(batch('good', [1, 2])) }], 'req-good');
+    await wal.sync([mixed, good]);
+    wal.close(mixed);
+    wal.close(good);
+
+    const service = await startService();
+    try {
+      expect(errors.map((e) => [String(e.error), e.context])).toEqual([
+        [
+          expect.stringMatching(/column v changes type between chunks/),
+          { segment: mixed.path, stage: 'recovery' },
+        ],
+      ]);
+      expect(existsSync(mixed.path)).toBe(true);
+      expect(existsSync(good.path)).toBe(false);
+      expect((await staged()).rows).toEqual({ good: 2 });
+      // Its rows have not landed, so its key is not done.
+      expect((await write(service, [batch('mixed', [1])], 'req-mixed')).duplicate).toBe(false);
+      expect((await write(service, [batch('good', [1, 2])], 'req-good')).duplicate).toBe(true);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('a column that changes type (table dropped and re-created) starts a new buffer generation', async () => {
+    const service = await startService();
+    try {
+      await write(service, [batch('retype', [1, 2])], 'retype-1');
+      await catalogs.forTenant(TENANT).commit([{ op: 'dropTable', database: 'db', table: 'retype' }]);
+      await write(service, [batch('retype', ['a'])], 'retype-2');
+    } finally {
+      await service.close();
+    }
+    expect(errors).toEqual([]);
+    expect(await staged()).toEqual({ rows: { retype: 3 }, types: { retype: ['Float64', 'Utf8'] } });
+    expect(readdirSync(walDir).filter((n) => n.endsWith('.wal'))).toEqual([]);
+  });
+
+  describe('faults after the rows are accepted', () => {
+    it('a key that fails to be marked once is marked on a second try: its retry is a duplicate', async () => {
+      const complete = vi
+        .spyOn(IdempotencyKeys.prototype, 'complete')
+        .mockRejectedValueOnce(new Error('redis went away'));
+      const service = await startService();
+      try {
+        expect(await write(service, [batch('idem', [1, 2])], 'idem-1')).toEqual({
+          rows: 2,
+          duplicate: false,
+        });
+        expect(complete).toHaveBeenCalledTimes(2);
+        expect(await write(service, [batch('idem', [1, 2])], 'idem-1')).toEqual({ rows: 0, duplicate: true });
+      } finally {
+        await service.close();
+      }
+      expect(errors).toEqual([]);
+      expect((await staged()).rows).toEqual({ idem: 2 });
+    });
+
+    it('when Redis keeps failing the rows are acknowledged, the failure reported, and the key stays pending', async () => {
+      vi.spyOn(IdempotencyKeys.prototype, 'complete').mockRejectedValue(new Error('redis went away'));
+      const service = await startService();
+      try {
+        expect(await write(service, [batch('idem', [1, 2])], 'idem-2')).toEqual({
+          rows: 2,
+          duplicate: false,
+        });
+        expect(errors.map((e) => e.context)).toEqual([{ tenant: TENANT, attempt: 4, stage: 'idempotency' }]);
+        vi.restoreAllMocks();
+        // Not released: a retry is told the request is still in progress instead of writing again.
+        await expect(write(service, [batch('idem', [1, 2])], 'idem-2')).rejects.toMatchObject({
+          code: 'IDEMPOTENCY_KEY_IN_USE',
+        });
+      } finally {
+        await service.close();
+      }
+      expect((await staged()).rows).toEqual({ idem: 2 });
+    });
+
+    it('a failed WAL sync answers an error, but the buffered rows land once: the key is done', async () => {
+      const service = await startService();
+      vi.spyOn(WriteAheadLog.prototype, 'sync').mockRejectedValueOnce(new WalBrokenError('fdatasync failed'));
+      try {
+        await expect(write(service, [batch('idem', [1, 2])], 'idem-3')).rejects.toThrow(WalBrokenError);
+        expect(await write(service, [batch('idem', [1, 2])], 'idem-3')).toEqual({ rows: 0, duplicate: true });
+      } finally {
+        await service.close();
+      }
+      expect((await staged()).rows).toEqual({ idem: 2 });
+    });
+  });
+});
