@@ -1,4 +1,5 @@
 export {
+  attemptsOf,
   backoffDelay,
   DEFAULT_RETRY,
   Dispatcher,

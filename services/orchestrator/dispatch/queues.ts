@@ -16,11 +16,24 @@ export function queueName(kind: string): string {
 
 export interface RetryPolicy {
   attempts: number;
+  /** Attempts of the kinds that need more than `attempts`. */
+  attemptsByKind?: Readonly<Partial<Record<TaskKind, number>>>;
   baseDelayMs: number;
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 5,
+  // A flush carries acknowledged rows, and a flush run that failed leaves its staging batch to an
+  // operator: it outlasts an object-store or Redis outage of about an hour (1 s doubling to 60 s).
+  attemptsByKind: { flush: 60 },
+  baseDelayMs: 1000,
+  maxDelayMs: 60_000,
+};
+
+export function attemptsOf(policy: RetryPolicy, kind: string): number {
+  return policy.attemptsByKind?.[kind as TaskKind] ?? policy.attempts;
+}
 
 /** Capped exponential backoff; BullMQ calls it with the attempts made so far (≥ 1). */
 export function backoffDelay(policy: RetryPolicy, attemptsMade: number): number {
@@ -48,10 +61,10 @@ export class Dispatcher {
     return queue;
   }
 
-  private jobOptions(jobId: string) {
+  private jobOptions(jobId: string, kind: string) {
     return {
       jobId,
-      attempts: this.retry.attempts,
+      attempts: attemptsOf(this.retry, kind),
       backoff: { type: 'weir' },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
@@ -61,7 +74,7 @@ export class Dispatcher {
   /** Validates the envelope (the worker validates it again) and enqueues it once per job id. */
   async enqueue(envelope: DispatchEnvelope, jobId = envelope.taskId): Promise<Job> {
     const data = parseDispatchEnvelope(envelope);
-    return this.queue(data.kind).add(data.kind, data, this.jobOptions(jobId));
+    return this.queue(data.kind).add(data.kind, data, this.jobOptions(jobId, data.kind));
   }
 
   /** Many envelopes in one round trip per kind (a run with thousands of tasks). */
@@ -76,7 +89,7 @@ export class Dispatcher {
       for (let i = 0; i < list.length; i += 1000) {
         const chunk = list.slice(i, i + 1000);
         await this.queue(kind).addBulk(
-          chunk.map((data) => ({ name: kind, data, opts: this.jobOptions(data.taskId) })),
+          chunk.map((data) => ({ name: kind, data, opts: this.jobOptions(data.taskId, kind) })),
         );
       }
     }
