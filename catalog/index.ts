@@ -35,6 +35,7 @@ export {
   type DatabaseEntry,
   type FileEntry,
   fileColumnStats,
+  fileRecency,
   liveFiles,
   type PolicyEntry,
   type TableEntry,

@@ -32,7 +32,7 @@ export const taskInputSchemas = {
       database: name,
       table: name,
       partition: z.string().min(1),
-      /** Input files in the order of the commits that added them (oldest first): dedup keeps the newest. */
+      /** Input files by the recency of their rows (`fileRecency`, oldest first): dedup keeps the newest. */
       files: z.array(inputFileSchema).min(1),
       columns: z.array(columnSchema).min(1),
       sortKey: z.array(name).min(1),

@@ -52,6 +52,12 @@ export const fileSchema = z
     maxTime: micros,
     sha256: z.string().regex(/^[0-9a-f]{64}$/, 'sha256 must be 64 lowercase hex digits'),
     columnStats: columnStatsSchema.optional(),
+    /**
+     * The newest catalog version at which any of the file's rows was first committed, for a file
+     * whose rows were committed before it (a compaction's or a rewrite's output); absent means
+     * the version that adds the file. See `fileRecency`.
+     */
+    sourceVersion: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict()
   .refine((f) => f.minTime <= f.maxTime, { message: 'minTime must not exceed maxTime' });

@@ -164,6 +164,12 @@ function filesTable(files: FileEntry[], tombstones: Tombstone[]): Table {
         (t) => t.addedVersion,
       ),
     ),
+    source_version: column.int64(
+      pick(
+        (f) => f.sourceVersion ?? null,
+        () => null,
+      ),
+    ),
     removed_version: column.int64(
       pick(
         () => null,
@@ -274,6 +280,8 @@ function readFiles(table: Table): { live: Map<string, FileEntry[]>; tombstones: 
   const sha256 = readStringColumn(table, 'sha256');
   const stats = readStringColumn(table, 'column_stats');
   const added = readNonNullBigintColumn(table, 'added_version');
+  // Checkpoints written before files carried a source version have no such column.
+  const sources = table.getChild('source_version') ? readBigintColumn(table, 'source_version') : [];
   const removed = readBigintColumn(table, 'removed_version');
   const removedAt = readBigintColumn(table, 'removed_at');
   const live = new Map<string, FileEntry[]>();
@@ -294,6 +302,7 @@ function readFiles(table: Table): { live: Map<string, FileEntry[]>; tombstones: 
       continue;
     }
     const statsJson = stats[i];
+    const sourceVersion = sources[i];
     const file: FileEntry = {
       path: paths[i]!,
       database: databases[i]!,
@@ -306,6 +315,7 @@ function readFiles(table: Table): { live: Map<string, FileEntry[]>; tombstones: 
       sha256: sha256[i]!,
       addedVersion: added[i]!,
       ...(statsJson ? { columnStatsJson: statsJson } : {}),
+      ...(typeof sourceVersion === 'number' ? { sourceVersion } : {}),
     };
     const key = tableKey(file.database, file.table);
     const list = live.get(key);

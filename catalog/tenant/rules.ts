@@ -350,6 +350,13 @@ function addFile(draft: Draft, spec: FileSpec) {
       { column: unknown },
     );
   }
+  if (spec.sourceVersion !== undefined && spec.sourceVersion >= draft.at.version) {
+    throw new CatalogRequestError(
+      'INVALID_SOURCE_VERSION',
+      `file ${spec.path} claims rows first committed at version ${spec.sourceVersion}, not before this commit (${draft.at.version})`,
+      { path: spec.path, sourceVersion: spec.sourceVersion },
+    );
+  }
   const files = draft.partitionFiles(entry, spec.partition);
   if (files.has(spec.path) || draft.isPathTaken(spec.path)) {
     throw new CatalogConflictError(

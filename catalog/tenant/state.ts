@@ -36,6 +36,15 @@ export function fileColumnStats(file: FileEntry): ColumnStats {
   return stats;
 }
 
+/**
+ * How recent a file's rows are: the newest version at which one of them was first committed. A
+ * deduplicating compaction keeps the row of the most recent file; a rewrite (compaction, delete)
+ * gets a new `addedVersion` but must not make old rows look new.
+ */
+export function fileRecency(file: Pick<FileEntry, 'addedVersion' | 'sourceVersion'>): number {
+  return file.sourceVersion ?? file.addedVersion;
+}
+
 /** Files of one partition, by path. */
 export type PartitionFiles = ReadonlyMap<string, FileEntry>;
 

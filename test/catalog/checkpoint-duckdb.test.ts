@@ -40,6 +40,7 @@ const DOCUMENTED: Record<string, Record<string, string>> = {
     sha256: 'VARCHAR',
     column_stats: 'VARCHAR',
     added_version: 'BIGINT',
+    source_version: 'BIGINT',
     removed_version: 'BIGINT',
     removed_at: 'TIMESTAMP',
   },

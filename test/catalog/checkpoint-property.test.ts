@@ -1,3 +1,4 @@
+import { Table } from 'apache-arrow';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -9,15 +10,16 @@ import {
   type TenantState,
   WeirError,
 } from '../../catalog/index.js';
+import { tenantStateFromTables, tenantStateToTables } from '../../catalog/tenant/checkpoint-codec.js';
 import { BACKENDS } from '../helpers/stores.js';
-import { addFile, createTable } from './fixtures/actions.js';
+import { addFile, createTable, removeFile } from './fixtures/actions.js';
 import { describeState } from './state-description.js';
 
 /** A random step: the generator draws an intent, the model aims it at entities that exist. */
 type Intent =
   | { kind: 'createDb' | 'dropDb' | 'createTable' | 'dropTable' | 'removeFile' | 'checkpoint'; pick: number }
   | { kind: 'addColumn'; pick: number; col: number; type: 'int64' | 'string' }
-  | { kind: 'addFiles'; pick: number; hours: number[] }
+  | { kind: 'addFiles'; pick: number; hours: number[]; source: number | null }
   | { kind: 'policy'; pick: number; id: number };
 
 const pick = fc.nat(1000);
@@ -41,6 +43,8 @@ const intent: fc.Arbitrary<Intent> = fc.oneof(
       kind: fc.constant('addFiles' as const),
       pick,
       hours: fc.array(fc.nat(47), { minLength: 1, maxLength: 3 }),
+      // A rewrite's source version (1…head, sometimes the commit's own: refused), or none.
+      source: fc.option(fc.nat(1000)),
     }),
   },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('removeFile' as const), pick }) },
@@ -80,9 +84,17 @@ function toActions(step: Intent, head: TenantState): TenantActionInput[] {
         },
       ];
     case 'addFiles':
-      return step.hours.map((h) =>
-        addFile('prop', table?.database ?? 'missing', table?.name ?? 'missing', h, `f${fileCounter++}`),
-      );
+      return step.hours.map((h) => {
+        const action = addFile(
+          'prop',
+          table?.database ?? 'missing',
+          table?.name ?? 'missing',
+          h,
+          `f${fileCounter++}`,
+        );
+        if (step.source === null) return action;
+        return { ...action, file: { ...action.file, sourceVersion: 1 + (step.source % (head.version + 1)) } };
+      });
     case 'removeFile': {
       const file = at(files, step.pick);
       return file
@@ -212,6 +224,34 @@ describe.each(BACKENDS)('checkpoints on $name storage', (backend) => {
     await expect(new TenantCatalog(store, 'acme').refresh()).rejects.toMatchObject({
       code: 'CATALOG_CORRUPT',
     });
+  });
+
+  it('a checkpoint from before files carried a source version loads, every file without one', async () => {
+    const catalog = new TenantCatalog(store, 'acme');
+    await catalog.commit([{ op: 'createDatabase', database: 'db' }, ...createTable('db', 'cpu')]);
+    const f1 = addFile('acme', 'db', 'cpu', 0, 'f1');
+    await catalog.commit([f1, addFile('acme', 'db', 'cpu', 0, 'f2')]);
+    const rewrite = addFile('acme', 'db', 'cpu', 0, 'f3');
+    const { state } = await catalog.commit([
+      removeFile(f1),
+      { ...rewrite, file: { ...rewrite.file, sourceVersion: 2 } },
+    ]);
+    const tables = tenantStateToTables(state);
+    const files = tables.files!;
+    const withoutColumn = new Table(
+      Object.fromEntries(
+        files.schema.fields
+          .filter((f) => f.name !== 'source_version')
+          .map((f) => [f.name, files.getChild(f.name)!]),
+      ),
+    );
+    const old = tenantStateFromTables('acme', { ...tables, files: withoutColumn }, state);
+    const expected = describeState(state);
+    for (const table of expected.tables)
+      table.files = table.files.map(({ sourceVersion: _, ...file }) => file);
+    expect(describeState(old)).toEqual(expected);
+    // With the column, the source version comes back.
+    expect(describeState(tenantStateFromTables('acme', tables, state))).toEqual(describeState(state));
   });
 
   it('checkpointing the same state twice gives identical bytes (deterministic snapshots)', async () => {

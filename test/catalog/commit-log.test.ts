@@ -166,6 +166,14 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     const wrongHour = addFile('acme', 'db', 'cpu', 0, 'f1');
     wrongHour.file.maxTime += 3_600_000_000;
     await expectCode(catalog.commit([wrongHour]), 'FILE_OUTSIDE_PARTITION', 400);
+    // A file's rows cannot have been committed at or after the commit that adds it.
+    const fromFuture = addFile('acme', 'db', 'cpu', 0, 'f0');
+    const next = (await catalog.refresh()).version + 1;
+    await expectCode(
+      catalog.commit([{ ...fromFuture, file: { ...fromFuture.file, sourceVersion: next } }]),
+      'INVALID_SOURCE_VERSION',
+      400,
+    );
     const twice = addFile('acme', 'db', 'cpu', 0, 'f1');
     await catalog.commit([twice]);
     await expectCode(catalog.commit([twice]), 'FILE_EXISTS', 409);

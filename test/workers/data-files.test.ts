@@ -5,6 +5,7 @@ import type { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidNameError, paths } from '../../catalog/index.js';
 import {
+  loadDataFile,
   openWorkerDuckDB,
   outputRelativePath,
   outputsChecksum,
@@ -44,9 +45,9 @@ describe('sorted data files', () => {
   async function write(
     sql: string,
     sourceColumns: string[],
-    options: { targetRows?: number; dedup?: boolean } = {},
+    options: { targetRows?: number; dedup?: boolean; duckdb?: DuckDBInstance } = {},
   ) {
-    const connection = await duckdb.connect();
+    const connection = await (options.duckdb ?? duckdb).connect();
     try {
       await connection.run(`CREATE OR REPLACE TEMP TABLE src AS ${sql}`);
       const counted = await connection.runAndReadAll('SELECT count(*) FROM src');
@@ -93,6 +94,37 @@ describe('sorted data files', () => {
     // NULL tags sort last, then rows by time.
     const order = await queryRows(duckdb, `SELECT host, x FROM read_parquet(${sqlString(file!.localPath)})`);
     expect(order.map((r) => r.host)).toEqual(["a'q", "a'q", 'b', null]);
+  });
+
+  it('orders by the sort key, then the tie-breakers only: equal keys keep source order, -0.0 and 0.0 too', async () => {
+    const t0 = "TIMESTAMP '2026-03-01 00:00:00'";
+    const t1 = "TIMESTAMP '2026-03-01 00:00:01'";
+    const sql = `SELECT * FROM (VALUES (${t1}, 'b', 3.0), (${t1}, 'a', '-0'::DOUBLE), (${t1}, 'a', 2.0),
+      (${t1}, 'a', 0.0), (${t1}, 'a', -1.0), (${t0}, 'a', 5.0)) t(time, host, x)`;
+    const { files } = await write(sql, ['time', 'host', 'x']);
+    const read = await queryRows(
+      duckdb,
+      `SELECT host, x FROM read_parquet(${sqlString(files[0]!.localPath)})`,
+    );
+    expect(read.map((r) => [r.host, r.x])).toEqual([
+      ['a', 5],
+      ['a', -0],
+      ['a', 2],
+      ['a', 0],
+      ['a', -1],
+      ['b', 3],
+    ]);
+    expect(Object.is(read[1]!.x, -0) && Object.is(read[3]!.x, 0)).toBe(true);
+    // The same bytes from a one-thread instance.
+    const oneThread = await openWorkerDuckDB({ threads: 1 });
+    try {
+      const again = await write(sql, ['time', 'host', 'x'], { duckdb: oneThread });
+      expect((await loadDataFile(again.files[0]!.localPath)).sha256).toBe(
+        (await loadDataFile(files[0]!.localPath)).sha256,
+      );
+    } finally {
+      oneThread.closeSync();
+    }
   });
 
   it('splits into files of consecutive rows whose sizes differ by at most one', async () => {

@@ -14,6 +14,7 @@ import {
 } from '../../catalog/index.js';
 import type { DispatchEnvelope } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
+import { planRun } from '../../services/orchestrator/planner/index.js';
 import { openWorkerDuckDB, sqlString, type TaskContext } from '../../workers/tasks/index.js';
 import type { TestBackend } from '../helpers/stores.js';
 
@@ -66,7 +67,7 @@ export async function liveFilesOf(
   );
 }
 
-/** Compaction inputs for the live files of a partition at `version` (or the head). */
+/** The planner's compaction inputs for a partition at `version` (or the head): its real file order. */
 export async function compactionInputs(
   catalog: TenantCatalog,
   database: string,
@@ -76,21 +77,23 @@ export async function compactionInputs(
 ): Promise<{ version: number; inputs: TaskInputs<'compaction'> }> {
   const state =
     options.version === undefined ? await catalog.refresh() : await catalog.at({ version: options.version });
-  const entry = state.tables.get(tableKey(database, table))!;
-  const files = await liveFilesOf(catalog, database, table, partition, state.version);
-  return {
-    version: state.version,
-    inputs: {
+  const plan = planRun(
+    {
+      kind: 'compaction',
+      tenant: catalog.tenant,
+      logicalTime: new Date(state.timestamp).toISOString(),
+      tier: 'hourly',
       database,
       table,
       partition,
-      files: files.map((f) => ({ path: f.path, sha256: f.sha256, rows: f.rows, bytes: f.bytes })),
-      columns: entry.columns.map((c) => ({ name: c.name, type: c.type, role: c.role })),
-      sortKey: [...entry.sortKey],
       dedup: options.dedup ?? false,
       targetRows: options.targetRows ?? 1_000_000,
     },
-  };
+    state,
+  );
+  const task = plan.tasks[0];
+  if (task?.kind !== 'compaction') throw new Error(`no compaction planned for ${partition}`);
+  return { version: state.version, inputs: task.inputs };
 }
 
 export interface TestContext extends TaskContext {

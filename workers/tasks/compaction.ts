@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { type FileSpec, paths, type TenantCatalog, WeirError } from '../../catalog/index.js';
+import { type FileSpec, fileRecency, paths, type TenantCatalog, WeirError } from '../../catalog/index.js';
 import type { DispatchEnvelope, FileRef, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
@@ -34,12 +34,15 @@ export async function runCompaction(
   const state = await catalog.at({ version: envelope.catalogVersion });
   const table = tableAt(state, database, inputs.table);
   assertTableShape('compaction', inputs, table);
-  const inputRefs = liveInputs(
+  const inputEntries = liveInputs(
     'compaction',
     state,
     table,
     inputs.files.map((file) => ({ ...file, partition })),
-  ).map((entry) => fileRef(entry));
+  );
+  const inputRefs = inputEntries.map((entry) => fileRef(entry));
+  // The outputs hold the inputs' rows: as recent as the most recent input, not as their commit.
+  const sourceVersion = inputEntries.reduce((newest, entry) => Math.max(newest, fileRecency(entry)), 0);
   const rowsIn = inputRefs.reduce((sum, f) => sum + f.rows, 0);
   const reads = [
     {
@@ -107,7 +110,8 @@ export async function runCompaction(
         return writeSortedFiles(connection, shape, {
           source,
           sourceColumns,
-          // Inputs are listed oldest first: file index then row number order rows oldest to newest.
+          // The plan lists inputs by recency, oldest first, and each file keeps its rows'
+          // commit order: file index then row number order rows oldest to newest.
           tieBreakers: ['file_index', 'file_row_number'],
           dedup: inputs.dedup,
           targetRows: inputs.targetRows,
@@ -129,6 +133,7 @@ export async function runCompaction(
           partition: partitionRef,
           index,
           file,
+          sourceVersion,
         }),
       );
     }

@@ -12,6 +12,7 @@ import { tableFromIPC } from 'apache-arrow';
 import {
   CatalogConflictError,
   type FileSpec,
+  fileRecency,
   liveFiles,
   type PolicySpec,
   paths,
@@ -252,6 +253,8 @@ async function rewriteOverlaps(
               partition: paths.parsePartitionPath(file.partition),
               index: REWRITE_INDEX + i,
               file: output,
+              // Kept rows are as old as the file they were in, not as this commit.
+              sourceVersion: fileRecency(file),
             }),
           );
         }

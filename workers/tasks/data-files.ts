@@ -4,11 +4,13 @@
  * statistics the catalog keeps per file. Compaction writes its outputs with this; so can any task
  * that turns rows into data files (flush, CQ), and the tests' data-file helper.
  *
- * Determinism: the order is the sort key, then every other column, then caller-given tie-breakers
- * (unique per input row), so it is total; the writer settings are fixed and DuckDB writes no clock
- * values, so the bytes are a function of the rows and the DuckDB version (tested across thread
- * counts). Changing any setting here changes every output's bytes: replays across such a change
- * will report differences.
+ * Determinism: the order is the sort key, then caller-given tie-breakers (unique per input row),
+ * so it is total (rows that compare equal but differ in bytes, -0.0 and 0.0, keep a fixed order);
+ * the writer settings are fixed and DuckDB writes no clock values, so the bytes are a function of
+ * the rows in their source order and the DuckDB version (tested across thread counts). Rows with
+ * the same sort key stay in tie-breaker order, oldest first, which a later deduplicating
+ * compaction relies on (ADR 0011). Changing any setting here changes every output's bytes:
+ * replays across such a change will report differences.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
@@ -57,8 +59,8 @@ export interface SortedWriteOptions {
   sourceColumns: ReadonlySet<string>;
   /**
    * SQL expressions over the source that order its rows oldest to newest and are unique per row
-   * (e.g. `file_index, file_row_number` of read_parquet). They end the sort order, so it is total,
-   * and pick the newest row when deduplicating.
+   * (e.g. `file_index, file_row_number` of read_parquet). They follow the sort key, so the order
+   * is total and rows with the same sort key keep it; they pick the newest row when deduplicating.
    */
   tieBreakers: readonly string[];
   /** Keep one row per (tags…, time): the newest by `tieBreakers`. */
@@ -113,8 +115,8 @@ export function sortedRowsQuery(shape: TableShape, options: SortedWriteOptions):
     const newest = tieNames.map((t) => `${t} DESC`).join(', ');
     rows = `SELECT * FROM (${rows}) QUALIFY row_number() OVER (PARTITION BY ${key.map((c) => sqlIdentifier(c.name)).join(', ')} ORDER BY ${newest}) = 1`;
   }
-  const rest = shape.columns.map((c) => c.name).filter((name) => !shape.sortKey.includes(name));
-  const order = [...shape.sortKey, ...rest].map((name) => `${sqlIdentifier(name)} ASC NULLS LAST`);
+  // No other column orders rows: equal sort keys keep commit order for a later dedup.
+  const order = shape.sortKey.map((name) => `${sqlIdentifier(name)} ASC NULLS LAST`);
   const columns = shape.columns.map((c) => sqlIdentifier(c.name)).join(', ');
   return `SELECT ${columns} FROM (${rows}) ORDER BY ${[...order, ...tieNames].join(', ')}`;
 }

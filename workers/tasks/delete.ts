@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type FileSpec, paths, WeirError } from '../../catalog/index.js';
+import { type FileSpec, fileRecency, paths, WeirError } from '../../catalog/index.js';
 import type { DispatchEnvelope, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
@@ -36,10 +36,11 @@ export async function runDelete(
   const state = await catalog.at({ version: envelope.catalogVersion });
   const table = tableAt(state, database, inputs.table);
   assertTableShape('delete', inputs, table);
-  // The predicate runs on this worker's own DuckDB, which can read local files: guard it here too.
+  // The predicate is tenant SQL: guard it here too, whoever planned it (the second wall is below).
   if (!ctx.query) throw new Error('this worker has no query engine: deletes cannot run here');
   await ctx.query.checkPredicate(inputs.table, inputs.predicate);
-  const inputRefs = liveInputs('delete', state, table, inputs.files).map((entry) => fileRef(entry));
+  const inputEntries = liveInputs('delete', state, table, inputs.files);
+  const inputRefs = inputEntries.map((entry) => fileRef(entry));
   const reads = [
     {
       database,
@@ -101,6 +102,8 @@ export async function runDelete(
                 partition: paths.parsePartitionPath(input.partition),
                 index: i,
                 file,
+                // Kept rows are as old as the file they were in, not as this commit.
+                sourceVersion: fileRecency(inputEntries[i]!),
               }),
             );
           }

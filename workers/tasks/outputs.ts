@@ -65,6 +65,8 @@ export interface DataFileOutput {
   /** Unique within the task: the object key is `{taskId}-{index}`. */
   index: number;
   file: WrittenDataFile;
+  /** For rows committed before this file (a compaction's or rewrite's output): their `fileRecency`. */
+  sourceVersion?: number;
 }
 
 /**
@@ -79,7 +81,7 @@ export async function publishDataFile(
 ): Promise<FileSpec> {
   const { tenant, taskId } = envelope;
   const replayId = replayIdOf(envelope);
-  const { database, table, partition, index, file } = output;
+  const { database, table, partition, index, file, sourceVersion } = output;
   const fileId = `${taskId}-${index}`;
   const path =
     replayId === undefined
@@ -87,7 +89,7 @@ export async function publishDataFile(
       : paths.scratchKeys.dataFile(tenant, replayId, database, table, partition, fileId);
   const { data, sha256 } = await loadDataFile(file.localPath);
   await publish(ctx.store, path, data, sha256, () => isCommitted(catalog, taskId, replayId));
-  return fileSpecOf(file, {
+  const spec = fileSpecOf(file, {
     path,
     database,
     table,
@@ -95,6 +97,7 @@ export async function publishDataFile(
     bytes: data.length,
     sha256,
   });
+  return sourceVersion === undefined ? spec : { ...spec, sourceVersion };
 }
 
 /** A definite refusal of the commit (as opposed to an outage, after which it may have landed). */

@@ -1,8 +1,8 @@
 /** Compaction: merge the live files of one partition into sorted files of about `targetRows` rows. */
-import { type TenantState, tableKey } from '../../../catalog/index.js';
+import { fileRecency, type TenantState, tableKey } from '../../../catalog/index.js';
 import type { InputFile } from '../../../proto/task-inputs.js';
 import { invalidTrigger } from './errors.js';
-import { compareByCommit } from './order.js';
+import { compareByRecency } from './order.js';
 import type { CompactionTrigger } from './triggers.js';
 import type { KindPlan } from './types.js';
 
@@ -28,22 +28,23 @@ export function planCompaction(trigger: CompactionTrigger, state: TenantState): 
   if (partitionFiles < 2) {
     return { tasks: [], summary: { tasks: 0, partitionFiles, inputFiles: 0, inputRows: 0, inputBytes: 0 } };
   }
-  // Oldest first: a deduplicating worker keeps the row of the newest file. Each catalog entry
+  // Least recent rows first: a deduplicating worker keeps the row of the most recent file. A
+  // rewritten file (compaction, delete) ranks by its rows' commits, not its own. Each catalog entry
   // is read once (they are scattered in memory; a second pass costs as much as the first).
-  const entries: { version: number; file: InputFile }[] = [];
+  const entries: { recency: number; file: InputFile }[] = [];
   let sorted = true;
   let inputRows = 0;
   let inputBytes = 0;
   for (const entry of live.values()) {
     const file = { path: entry.path, sha256: entry.sha256, rows: entry.rows, bytes: entry.bytes };
+    const recency = fileRecency(entry);
     const last = entries[entries.length - 1];
-    if (last && compareByCommit(last.version, last.file.path, entry.addedVersion, file.path) > 0)
-      sorted = false;
-    entries.push({ version: entry.addedVersion, file });
+    if (last && compareByRecency(last.recency, last.file.path, recency, file.path) > 0) sorted = false;
+    entries.push({ recency, file });
     inputRows += file.rows;
     inputBytes += file.bytes;
   }
-  if (!sorted) entries.sort((a, b) => compareByCommit(a.version, a.file.path, b.version, b.file.path));
+  if (!sorted) entries.sort((a, b) => compareByRecency(a.recency, a.file.path, b.recency, b.file.path));
   const files = entries.map((e) => e.file);
   const sortKey =
     table.sortKey.length > 0

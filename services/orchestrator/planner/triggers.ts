@@ -52,7 +52,7 @@ export const compactionTriggerSchema = z
     database,
     table,
     partition,
-    /** Keep one row per (tag set, time): the row of the newest file. */
+    /** Keep one row per (tag set, time): the row of the newest commit (ADR 0011). */
     dedup: z.boolean().default(false),
     targetRows: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_TARGET_ROWS),
   })

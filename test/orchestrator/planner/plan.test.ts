@@ -141,6 +141,46 @@ describe('planRun', () => {
       expect(atV3.planId).not.toBe(planRun(compactionTrigger(partition), head).planId);
     });
 
+    it('lists a rewritten file by the recency of its rows, not by the commit that added it', async () => {
+      const seeded = await seedTables(t);
+      const a1 = addFile('acme', 'db', 'cpu', 0, 'a1');
+      await t.commit([a1]);
+      await t.commit([addFile('acme', 'db', 'cpu', 0, 'b1')]);
+      // c1 rewrites a1 (a compaction planned before b1, or a delete) and commits after b1.
+      const c1 = addFile('acme', 'db', 'cpu', 0, 'c1');
+      await t.commit([{ ...c1, file: { ...c1.file, sourceVersion: seeded.version + 1 } }, removeFile(a1)]);
+      await t.commit([addFile('acme', 'db', 'cpu', 0, 'd1')]);
+      const plan = planRun(
+        compactionTrigger('date=2026-03-01/hour=00', { dedup: true }),
+        await t.catalog.current(),
+      );
+      expectWellFormed(plan);
+      const task = plan.tasks[0]!;
+      if (task.kind !== 'compaction') throw new Error('kind');
+      expect(task.inputs.files.map((f) => f.path.slice(f.path.lastIndexOf('/') + 1))).toEqual([
+        'c1.parquet',
+        'b1.parquet',
+        'd1.parquet',
+      ]);
+    });
+
+    it('lists one commit’s outputs in their numbered order: -9 before -10', async () => {
+      await seedTables(t);
+      const outputs = [10, 9, 2].map((n) => addFile('acme', 'db', 'cpu', 0, `tsk_x-${n}`));
+      await t.commit(outputs);
+      const plan = planRun(
+        compactionTrigger('date=2026-03-01/hour=00', { dedup: true }),
+        await t.catalog.current(),
+      );
+      const task = plan.tasks[0]!;
+      if (task.kind !== 'compaction') throw new Error('kind');
+      expect(task.inputs.files.map((f) => f.path.slice(f.path.lastIndexOf('/') + 1))).toEqual([
+        'tsk_x-2.parquet',
+        'tsk_x-9.parquet',
+        'tsk_x-10.parquet',
+      ]);
+    });
+
     it('a partition with one file gives a plan with no tasks', async () => {
       await seedTables(t);
       const state = await t.commit([addFile('acme', 'db', 'cpu', 0, 'only')]);
