@@ -7,12 +7,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  readSegment,
-  WalBrokenError,
-  type WalSegmentHeader,
-  WriteAheadLog,
-} from '../../services/ingest/wal.js';
+import { WalBrokenError, WriteAheadLog } from '../../services/ingest/wal.js';
+import { contents, header, payload } from './wal-files.js';
 
 const fault = vi.hoisted(() => ({
   /** Writes let through before one is torn: it writes half its first buffer, and the call after it fails. */
@@ -46,17 +42,6 @@ vi.mock('node:fs', async (importOriginal) => {
   };
 });
 
-const header = (batchId: string): WalSegmentHeader => ({
-  tenant: 't',
-  database: 'db',
-  table: 'cpu',
-  batchId,
-  createdAt: 1,
-});
-const payload = (n: number) => Uint8Array.from({ length: 100 + n }, (_, i) => (i * 7 + n) & 0xff);
-const numbers = async (path: string) =>
-  (await readSegment(path))?.records.map((r) => [r.payload.byteLength - 100, r.idempotencyKey]);
-
 describe('write-ahead log write errors', () => {
   let dir: string;
   let wal: WriteAheadLog;
@@ -77,7 +62,7 @@ describe('write-ahead log write errors', () => {
     wal.append([{ segment, parts: [payload(3)] }], 'b');
     await wal.sync([segment]);
     wal.close(segment);
-    expect(await numbers(segment.path)).toEqual([
+    expect(await contents(segment.path)).toEqual([
       [1, 'a'],
       [3, 'b'],
     ]);
@@ -102,8 +87,8 @@ describe('write-ahead log write errors', () => {
     await wal.sync([x, y]);
     wal.close(x);
     wal.close(y);
-    expect(await numbers(x.path)).toEqual([[0, 'before']]);
-    expect(await numbers(y.path)).toEqual([[3, 'after']]);
+    expect(await contents(x.path)).toEqual([[0, 'before']]);
+    expect(await contents(y.path)).toEqual([[3, 'after']]);
   });
 
   it('a torn record that cannot be cut off breaks the log: nothing is written or acknowledged after it', async () => {

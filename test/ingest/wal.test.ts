@@ -12,22 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readSegment, type WalSegmentHeader, WriteAheadLog } from '../../services/ingest/wal.js';
-import { cutLast } from './wal-files.js';
-
-const header = (batchId: string): WalSegmentHeader => ({
-  tenant: 't',
-  database: 'db',
-  table: 'cpu',
-  batchId,
-  createdAt: 1,
-});
-const payload = (n: number) => Uint8Array.from({ length: 100 + n }, (_, i) => (i * 7 + n) & 0xff);
-
-/** Payloads (as their numbers in `payload`) and keys of the records that count. */
-async function contents(path: string) {
-  return (await readSegment(path))?.records.map((r) => [r.payload.byteLength - 100, r.idempotencyKey]);
-}
+import { readSegment, WriteAheadLog } from '../../services/ingest/wal.js';
+import { contents, cutLast, header, payload } from './wal-files.js';
 
 describe('write-ahead log', () => {
   let dir: string;
