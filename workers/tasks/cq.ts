@@ -31,7 +31,7 @@ import { type TableShape, writeSortedFiles } from './data-files.js';
 import { rowsWithout } from './delete.js';
 import { withConnection } from './duckdb.js';
 import { fetchInputs } from './inputs.js';
-import { discardOutputs, isRejection, publishDataFile, recordedCommit } from './outputs.js';
+import { discardOutputs, publishDataFile, recordedCommit } from './outputs.js';
 import { writePartitioned } from './partitioned.js';
 import { fileRef, taskResult } from './result.js';
 
@@ -112,6 +112,7 @@ export async function runCq(
             database,
             tableName: inputs.destination,
             dir: join(dir, 'window'),
+            contentKeyed: true,
           });
     for (const file of outputs) {
       if (file.minTime < window.start || file.maxTime >= window.end) {
@@ -173,10 +174,10 @@ export async function runCq(
           },
         });
       } catch (error) {
-        await discardOutputs(ctx.store, catalog, taskId, swap.rewritten);
-        // The destination's files changed under the swap (a compaction): read them again.
+        // The destination's files changed under the swap (a compaction): read them again. The
+        // refused outputs stay: another attempt of this task (a redelivery while this one still
+        // ran) may have committed the same objects, and no check before a delete can rule that out.
         if (error instanceof CatalogConflictError && attempt < SWAP_ATTEMPTS) continue;
-        if (isRejection(error)) await discardOutputs(ctx.store, catalog, taskId, outputs);
         throw error;
       }
     }
@@ -253,6 +254,7 @@ async function rewriteOverlaps(
               partition: paths.parsePartitionPath(file.partition),
               index: REWRITE_INDEX + i,
               file: output,
+              contentKeyed: true,
               // Kept rows are as old as the file they were in, not as this commit.
               sourceVersion: fileRecency(file),
             }),

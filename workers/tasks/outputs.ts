@@ -65,6 +65,12 @@ export interface DataFileOutput {
   /** Unique within the task: the object key is `{taskId}-{index}`. */
   index: number;
   file: WrittenDataFile;
+  /**
+   * Key the object by its content too (`{taskId}-{index}-{sha256 prefix}`), for a task whose
+   * outputs depend on when it runs (a CQ reads the head): two attempts that computed different
+   * rows then never write the same key, so neither can overwrite what the other committed.
+   */
+  contentKeyed?: boolean;
   /** For rows committed before this file (a compaction's or rewrite's output): their `fileRecency`. */
   sourceVersion?: number;
 }
@@ -82,12 +88,12 @@ export async function publishDataFile(
   const { tenant, taskId } = envelope;
   const replayId = replayIdOf(envelope);
   const { database, table, partition, index, file, sourceVersion } = output;
-  const fileId = `${taskId}-${index}`;
+  const { data, sha256 } = await loadDataFile(file.localPath);
+  const fileId = output.contentKeyed ? `${taskId}-${index}-${sha256.slice(0, 16)}` : `${taskId}-${index}`;
   const path =
     replayId === undefined
       ? paths.dataKeys.file(tenant, database, table, partition, fileId)
       : paths.scratchKeys.dataFile(tenant, replayId, database, table, partition, fileId);
-  const { data, sha256 } = await loadDataFile(file.localPath);
   await publish(ctx.store, path, data, sha256, () => isCommitted(catalog, taskId, replayId));
   const spec = fileSpecOf(file, {
     path,

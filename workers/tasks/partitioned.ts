@@ -31,6 +31,8 @@ export interface PartitionedWrite {
   dir: string;
   /** Output indexes (object keys `{taskId}-{index}`) start here. */
   firstIndex?: number;
+  /** Key outputs by their content too (see `publishDataFile`). */
+  contentKeyed?: boolean;
 }
 
 /** Writes and publishes the rows' data files, in partition order; answers their catalog entries. */
@@ -72,6 +74,7 @@ export async function writePartitioned(
           partition: ref,
           index: index++,
           file,
+          ...(write.contentKeyed ? { contentKeyed: true } : {}),
         }),
       );
     }
