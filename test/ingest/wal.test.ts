@@ -165,10 +165,14 @@ describe('write-ahead log', () => {
     const X = '01XXXXXXXXXXXXXXXXXXXXXXXX';
     const Y = '01YYYYYYYYYYYYYYYYYYYYYYYY';
 
-    /** Segments X and Y holding one request's parts and markers (X's last record is its marker, Y's too). */
-    async function written() {
+    /**
+     * Segments X and Y holding one request's parts and markers (X's last record is its marker, Y's
+     * too), after a single-table record `before` in X when asked.
+     */
+    async function written(options: { before?: boolean } = {}) {
       const x = wal.create(header(X));
       const y = wal.create(header(Y));
+      if (options.before) wal.append([{ segment: x, parts: [payload(0)] }], 'before');
       wal.append(
         [
           { segment: x, parts: [payload(1)] },
@@ -194,23 +198,11 @@ describe('write-ahead log', () => {
     });
 
     it('a part without its marker (a crash before the markers) is not read; the records before it are', async () => {
-      const x = wal.create(header(X));
-      wal.append([{ segment: x, parts: [payload(0)] }], 'before');
-      const y = wal.create(header(Y));
-      wal.append(
-        [
-          { segment: x, parts: [payload(1)] },
-          { segment: y, parts: [payload(2)] },
-        ],
-        'multi',
-      );
-      await wal.sync([x, y]);
-      wal.close(x);
-      wal.close(y);
-      cutLast(x.path);
-      cutLast(y.path, 2);
-      expect(await contents(x.path)).toEqual([[0, 'before']]);
-      expect(await contents(y.path)).toEqual([]);
+      const { x, y } = await written({ before: true });
+      cutLast(x);
+      cutLast(y, 2);
+      expect(await contents(x)).toEqual([[0, 'before']]);
+      expect(await contents(y)).toEqual([]);
     });
 
     it("a crash between the markers drops the request everywhere: the last segment's marker is missing", async () => {
