@@ -90,8 +90,25 @@ export const taskInputSchemas = {
       checkedVersion: z.number().int().min(-1),
     })
     .strict(),
-  /** Delete objects the catalog removed longer ago than the time-travel window. */
-  expire: z.object({ paths: z.array(z.string().min(1)).min(1) }).strict(),
+  /**
+   * Delete objects the catalog removed longer ago than the time-travel window: the listed ones, or
+   * (a sweep) whatever the tenant's data and scratch prefixes hold that is stale by the bounds.
+   */
+  expire: z.union([
+    z.object({ paths: z.array(z.string().min(1)).min(1) }).strict(),
+    z
+      .object({
+        sweep: z
+          .object({
+            /** Objects of files the catalog removed at or before this instant (ms) go. */
+            removedBeforeMs: z.number().int(),
+            /** Objects the catalog never named, last written at or before this instant (ms), go. */
+            writtenBeforeMs: z.number().int(),
+          })
+          .strict(),
+      })
+      .strict(),
+  ]),
   /** Turn one staging batch into sorted, time-partitioned data files of its table. */
   flush: z
     .object({

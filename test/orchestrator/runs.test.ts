@@ -1,9 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compactEvents, LocalObjectStore, liveFiles, sha256Hex, TenantCatalog } from '../../catalog/index.js';
+import {
+  compactEvents,
+  LocalObjectStore,
+  liveFiles,
+  paths,
+  sha256Hex,
+  TenantCatalog,
+} from '../../catalog/index.js';
 import { walkLineage } from '../../services/orchestrator/index.js';
 import { openWorkerDuckDB } from '../../workers/index.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
@@ -129,12 +137,24 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     for (const f of removed) expect(await store.head(f.path)).toBeDefined();
     const removedAt = Math.max(...[...head.tombstones].map((t) => t.removedAt));
     const week = 7 * 24 * 3600_000;
+    // Uploads the catalog never named: one four days old (an attempt that died), one fresh (a commit may still come).
+    const orphanKey = (id: string) =>
+      paths.dataKeys.file(tenant, 'db', 'cpu', paths.parsePartitionPath(PARTITION_0), id);
+    const [oldOrphan, youngOrphan] = [orphanKey('tsk_dead-0'), orphanKey('tsk_busy-0')];
+    for (const key of [oldOrphan, youngOrphan])
+      await store.put(key, new TextEncoder().encode('never committed'));
+    const fourDaysAgo = new Date(Date.now() - 4 * 24 * 3600_000);
+    await utimes(join(root, oldOrphan), fourDaysAgo, fourDaysAgo);
     const early = await o.orchestrator.submit({
       kind: 'expire',
       tenant,
       logicalTime: new Date(removedAt + week - 60_000).toISOString(),
     });
-    expect(early.taskCount).toBe(0);
+    expect(early.taskCount).toBe(1); // the sweep only
+    expect((await o.orchestrator.waitForRun(tenant, early.runId, 30_000)).status).toBe('succeeded');
+    for (const f of removed) expect(await store.head(f.path)).toBeDefined();
+    expect(await store.head(oldOrphan)).toBeUndefined();
+    expect(await store.head(youngOrphan)).toBeDefined();
     const late = await o.orchestrator.submit({
       kind: 'expire',
       tenant,

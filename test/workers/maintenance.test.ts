@@ -3,6 +3,7 @@ import type { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventLogWriter, type ObjectStore, paths, readEvents, WeirError } from '../../catalog/index.js';
 import { ContractError } from '../../proto/index.js';
+import { SWEEP_MAX_DELETES } from '../../workers/tasks/expire.js';
 import { executeTask, openWorkerDuckDB, outputsChecksum } from '../../workers/tasks/index.js';
 import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
 import { BACKENDS } from '../helpers/stores.js';
@@ -127,6 +128,110 @@ describe.each(BACKENDS)('maintenance executors on $name', (backend) => {
     expect(again.wrote.deleted).toEqual([a!.path]);
   });
 
+  /** A sweep's inputs; the bounds are instants in ms. */
+  const sweepOf = (removedBeforeMs: number, writtenBeforeMs: number) => ({
+    sweep: { removedBeforeMs, writtenBeforeMs },
+  });
+  const HOUR_MS = 3_600_000;
+
+  it('expire sweep deletes expired removals and old never-committed objects, nothing live, young or foreign', async () => {
+    const tenant = freshTenant('swp');
+    const { catalog, files } = await seed(tenant);
+    const removed = await executeTask(
+      envelopeOf(tenant, 'retention', (await catalog.refresh()).version, retentionInputs(files)),
+      ctx,
+    );
+    const version = removed.wrote.commitVersion;
+    const [a, b, c] = files;
+    // Never committed: an attempt's upload that lost its commit, a replay's scratch output, and another tenant's upload.
+    const orphan = paths.dataKeys.file(tenant, 'db', 'cpu', paths.parsePartitionPath(H0), 'tsk_dead-0');
+    const scratch = paths.scratchKeys.mirror(tenant, 'rpl_old', c!.path);
+    const foreign = paths.dataKeys.file(freshTenant('other'), 'db', 'cpu', paths.parsePartitionPath(H0), 'x');
+    for (const key of [orphan, scratch, foreign]) await store.put(key, new TextEncoder().encode('bytes'));
+    const everything = async () => [
+      ...(await keysUnder(store, paths.tenantPrefix(tenant))),
+      ...(await keysUnder(store, foreign)),
+    ];
+    const before = await everything();
+    const now = Date.now();
+
+    // Removals inside the window stay; uploads younger than the grace stay.
+    const young = await executeTask(
+      envelopeOf(tenant, 'expire', version, sweepOf(now - HOUR_MS, now - HOUR_MS)),
+      ctx,
+    );
+    expect(young.wrote.deleted).toEqual([]);
+    expect(JSON.parse(young.summaryJson)).toMatchObject({ expired: 0, orphan: 0, scratch: 0, more: false });
+    // Bounds in the future do not reach uploads younger than an hour by the worker's clock either.
+    const future = await executeTask(
+      envelopeOf(tenant, 'expire', version, sweepOf(now - HOUR_MS, now + 10 * HOUR_MS)),
+      ctx,
+    );
+    expect(future.wrote.deleted).toEqual([]);
+    expect(await everything()).toEqual(before);
+
+    // Two hours later by the worker's clock, with the horizon past the removals.
+    const later = { ...ctx, now: () => now + 2 * HOUR_MS };
+    const bounds = sweepOf(now + HOUR_MS, now + HOUR_MS);
+    const replay = await executeTask(
+      envelopeOf(tenant, 'expire', version, bounds, {
+        scratchPrefix: paths.scratchKeys.prefix(tenant, 'rpl_sweep'),
+      }),
+      later,
+    );
+    expect(JSON.parse(replay.summaryJson)).toMatchObject({ expired: 2, orphan: 1, scratch: 1, replay: true });
+    expect(await everything()).toEqual(before);
+
+    const swept = await executeTask(envelopeOf(tenant, 'expire', version, bounds), later);
+    expect([...swept.wrote.deleted].sort()).toEqual([a!.path, b!.path, orphan, scratch].sort());
+    expect(JSON.parse(swept.summaryJson)).toMatchObject({
+      expired: 2,
+      orphan: 1,
+      scratch: 1,
+      deleted: 4,
+      more: false,
+      catalogVersion: version,
+    });
+    expect(await store.head(c!.path)).toBeDefined(); // live
+    expect(await store.head(foreign)).toBeDefined(); // another tenant's
+    expect(await everything()).toEqual(
+      before.filter((key) => ![a!.path, b!.path, orphan, scratch].includes(key)),
+    );
+    expect((await catalog.refresh()).version).toBe(version);
+  });
+
+  it('expire sweep checks liveness again before deleting: an upload committed during its listing stays', async () => {
+    const tenant = freshTenant('swp');
+    const { catalog } = await seed(tenant);
+    // An attempt's output, uploaded but not yet committed.
+    const [late] = await writeDataFiles({
+      store,
+      catalog,
+      database: 'db',
+      table: 'cpu',
+      duckdb,
+      commit: 'none',
+      files: [{ fileId: 'late', rows: [{ time: BASE_US + 4, host: 'z', usage: 4 }] }],
+    });
+    const dataRoot = paths.dataKeys.prefix(tenant);
+    // The store commits the upload as soon as the sweep has listed it: the attempt's commit lands in between.
+    const committing: ObjectStore = {
+      ...store,
+      listAll: async function* (prefix, options) {
+        yield* store.listAll(prefix, options);
+        if (prefix === dataRoot) await catalog.commit([{ op: 'addFile', file: late! }]);
+      },
+    };
+    const now = Date.now();
+    const result = await executeTask(
+      envelopeOf(tenant, 'expire', (await catalog.refresh()).version, sweepOf(now, now + HOUR_MS)),
+      { ...ctx, store: committing, now: () => now + 2 * HOUR_MS },
+    );
+    expect(result.wrote.deleted).toEqual([]);
+    expect(await store.head(late!.path)).toBeDefined();
+    expect((await liveFilesOf(catalog, 'db', 'cpu', H0)).map((f) => f.path)).toContain(late!.path);
+  });
+
   it('checkpoint writes the state at the task version; a replay writes it under scratch', async () => {
     const tenant = freshTenant('cp');
     const { catalog } = await seed(tenant);
@@ -229,6 +334,11 @@ describe('executor contract', () => {
       envelopeOf(tenant, 'retention', version, compaction),
       envelopeOf(tenant, 'defragment', version, compaction),
       envelopeOf(tenant, 'expire', version, { paths: [] }),
+      envelopeOf(tenant, 'expire', version, { sweep: { removedBeforeMs: 0 } }),
+      envelopeOf(tenant, 'expire', version, {
+        paths: [file!.path],
+        sweep: { removedBeforeMs: 0, writtenBeforeMs: 0 },
+      }),
       { ...envelopeOf(tenant, 'noop', version, {}), attempt: 0 },
     ];
     for (const envelope of cases) {
@@ -258,4 +368,31 @@ describe('executor contract', () => {
     await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
+});
+
+describe('expire sweep on a large backlog (local store)', () => {
+  let ctx: TestContext;
+  let store: ObjectStore;
+  useExecutorEnvironment(BACKENDS.find((b) => b.name === 'local')!, 1, (env) => ({ store, ctx } = env));
+
+  it(`deletes at most ${SWEEP_MAX_DELETES} objects per task, says there is more, and the next run goes on`, async () => {
+    const tenant = freshTenant('big');
+    const partition = paths.parsePartitionPath('date=2026-03-01/hour=00');
+    const keys = Array.from({ length: SWEEP_MAX_DELETES + 5 }, (_, i) =>
+      paths.dataKeys.file(tenant, 'db', 'cpu', partition, `tsk_dead-${i}`),
+    );
+    const bytes = new TextEncoder().encode('x');
+    for (let i = 0; i < keys.length; i += 100)
+      await Promise.all(keys.slice(i, i + 100).map((k) => store.put(k, bytes)));
+    const now = Date.now();
+    const later = { ...ctx, now: () => now + 7_200_000 };
+    const sweep = { sweep: { removedBeforeMs: now, writtenBeforeMs: now + 3_600_000 } };
+    const first = await executeTask(envelopeOf(tenant, 'expire', 0, sweep, { attempt: 1 }), later);
+    expect(first.wrote.deleted).toHaveLength(SWEEP_MAX_DELETES);
+    expect(JSON.parse(first.summaryJson)).toMatchObject({ orphan: SWEEP_MAX_DELETES, more: true });
+    const second = await executeTask(envelopeOf(tenant, 'expire', 0, sweep, { attempt: 2 }), later);
+    expect(second.wrote.deleted).toHaveLength(5);
+    expect(JSON.parse(second.summaryJson)).toMatchObject({ orphan: 5, more: false });
+    expect(await keysUnder(store, paths.tenantPrefix(tenant))).toEqual([]);
+  }, 120_000);
 });

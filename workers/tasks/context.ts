@@ -26,6 +26,8 @@ export interface TaskContext {
   signal?: AbortSignal;
   /** Runs tenant SQL (continuous queries) behind the query guard, on locked per-tenant engines. */
   query?: QueryService;
+  /** The wall clock in ms (default `Date.now`): the expire sweep keeps uploads younger than an hour by it. */
+  now?: () => number;
 }
 
 /** The replay id of a replay envelope (outputs go to scratch, nothing is committed); undefined otherwise. */

@@ -16,8 +16,9 @@ import { runCompaction } from './compaction.js';
 import type { TaskContext } from './context.js';
 import { runCq } from './cq.js';
 import { runDelete } from './delete.js';
+import { runExpire } from './expire.js';
 import { runFlush } from './flush.js';
-import { runCheckpoint, runEventsCompaction, runExpire, runNoop, runRetention } from './maintenance.js';
+import { runCheckpoint, runEventsCompaction, runNoop, runRetention } from './maintenance.js';
 
 export type { TaskContext } from './context.js';
 export {

@@ -1,21 +1,11 @@
-/** Retention, expiry, checkpoints, events compaction and the no-op task (DESIGN.md §4, §6). */
+/** Retention, checkpoints, events compaction and the no-op task (DESIGN.md §4, §6). */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  compactEvents,
-  type FileEntry,
-  paths,
-  TenantCatalog,
-  type TenantState,
-  tableKey,
-  WeirError,
-} from '../../catalog/index.js';
+import { compactEvents, type FileEntry, paths, TenantCatalog, WeirError } from '../../catalog/index.js';
 import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { replayIdOf, scratchStore, type TaskContext, tableAt } from './context.js';
 import { fileRef, taskResult } from './result.js';
-
-const DELETE_CONCURRENCY = 8;
 
 function elapsed(started: number): number {
   return Math.round(performance.now() - started);
@@ -100,71 +90,6 @@ export async function runRetention(
     wrote: { removed: refs, commitVersion: outcome.version, committed: outcome.committed },
     summary: { ...figures, ms: elapsed(started) },
   });
-}
-
-/**
- * Expiry: deletes the objects of removed (tombstoned) data files. Every path is checked against
- * the newest catalog state before anything is deleted: a live file or a key the catalog never
- * removed refuses the whole task. Deleting an absent object is fine, so a retry is harmless.
- */
-export async function runExpire(
-  envelope: DispatchEnvelope,
-  inputs: TaskInputs<'expire'>,
-  ctx: TaskContext,
-): Promise<TaskResult> {
-  const started = performance.now();
-  const { tenant } = envelope;
-  const head = await ctx.catalogs.forTenant(tenant).refresh();
-  const dataRoot = `${paths.tenantPrefix(tenant)}data/`;
-  const keys = [...new Set(inputs.paths)];
-  for (const key of keys) {
-    paths.assertSafeKey(key);
-    if (!key.startsWith(dataRoot)) {
-      throw new ContractError(`inputs of an expire task: ${key} is not a data file key of tenant ${tenant}`);
-    }
-    if (isLive(head, dataRoot, key)) {
-      throw new WeirError(
-        'EXPIRE_LIVE_FILE',
-        `refusing to delete ${key}: it is live at catalog version ${head.version}`,
-        409,
-        {
-          path: key,
-          catalogVersion: head.version,
-        },
-      );
-    }
-    if (head.tombstones.get(key) === undefined) {
-      throw new WeirError(
-        'EXPIRE_NOT_REMOVED',
-        `refusing to delete ${key}: the catalog never removed it (at version ${head.version})`,
-        409,
-        { path: key, catalogVersion: head.version },
-      );
-    }
-  }
-  if (replayIdOf(envelope) !== undefined) {
-    return taskResult(envelope, { summary: { paths: keys.length, replay: true, ms: elapsed(started) } });
-  }
-  let next = 0;
-  const worker = async () => {
-    while (next < keys.length) {
-      ctx.signal?.throwIfAborted();
-      await ctx.store.delete(keys[next++]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
-  return taskResult(envelope, {
-    wrote: { deleted: keys },
-    summary: { deleted: keys.length, catalogVersion: head.version, ms: elapsed(started) },
-  });
-}
-
-/** Whether a data key is a live file of the state: `{db}/{table}/{partition…}/{file}` after the data root. */
-function isLive(state: TenantState, dataRoot: string, key: string): boolean {
-  const parts = key.slice(dataRoot.length).split('/');
-  if (parts.length < 4) return false;
-  const partition = parts.slice(2, -1).join('/');
-  return state.tables.get(tableKey(parts[0]!, parts[1]!))?.partitions.get(partition)?.has(key) ?? false;
 }
 
 /** Checkpoint of the state at the task's version; a replay writes it under its scratch prefix. */

@@ -1,7 +1,7 @@
 /** Catalog maintenance runs (checkpoint, events compaction, expiry) and the no-op benchmark run. */
 import type { TenantState } from '../../../catalog/index.js';
 import { compareText, padIndex } from './order.js';
-import { msOf } from './time.js';
+import { DAY_MS, msOf } from './time.js';
 import type { EventsCompactionTrigger, ExpireTrigger, NoopTrigger } from './triggers.js';
 import type { KindPlan, PlanTaskBody } from './types.js';
 
@@ -29,15 +29,30 @@ export function planEventsCompaction(trigger: EventsCompactionTrigger): KindPlan
   };
 }
 
-/** Objects of files removed at or before `logicalTime − windowMs` (by their commit's timestamp). */
+/**
+ * How far back before the horizon an expire run lists tombstones itself. Older ones were listed by
+ * earlier daily runs; whatever of theirs still exists (a run that failed) is the sweep's. Without
+ * the bound every run would list every removal the tenant ever made.
+ */
+export const EXPIRE_LISTED_SPAN_MS = 7 * DAY_MS;
+
+/**
+ * Objects of files removed in the week up to `logicalTime − windowMs` (by their commit's
+ * timestamp), in tasks of EXPIRE_CHUNK paths, and one sweep task: it lists the tenant's data and
+ * scratch objects and deletes those removed before the horizon, and those the catalog never named
+ * (outputs of attempts that never committed, replay scratch) written `orphanGraceMs` before the
+ * logical time.
+ */
 export function planExpire(trigger: ExpireTrigger, state: TenantState): KindPlan {
-  const horizonMs = msOf(trigger.logicalTime) - trigger.windowMs;
+  const logicalMs = msOf(trigger.logicalTime);
+  const horizonMs = logicalMs - trigger.windowMs;
   const bytesByPath = new Map<string, number>();
   let tombstones = 0;
   for (const tombstone of state.tombstones) {
     tombstones++;
-    if (tombstone.removedAt <= horizonMs && !bytesByPath.has(tombstone.path))
-      bytesByPath.set(tombstone.path, tombstone.bytes);
+    const { removedAt, path } = tombstone;
+    if (removedAt <= horizonMs && removedAt > horizonMs - EXPIRE_LISTED_SPAN_MS && !bytesByPath.has(path))
+      bytesByPath.set(path, tombstone.bytes);
   }
   const paths = [...bytesByPath.keys()].sort(compareText);
   let bytes = 0;
@@ -51,6 +66,12 @@ export function planExpire(trigger: ExpireTrigger, state: TenantState): KindPlan
       inputs: { paths: paths.slice(start, start + EXPIRE_CHUNK) },
     });
   }
+  tasks.push({
+    taskKey: 'expire:sweep',
+    kind: 'expire',
+    dependsOn: [],
+    inputs: { sweep: { removedBeforeMs: horizonMs, writtenBeforeMs: logicalMs - trigger.orphanGraceMs } },
+  });
   return { tasks, summary: { tasks: tasks.length, paths: paths.length, bytes, tombstones } };
 }
 

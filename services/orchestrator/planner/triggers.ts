@@ -13,6 +13,14 @@ import { isoOf, parseInstant } from './time.js';
 const DEFAULT_TARGET_ROWS = 1_000_000;
 const DEFAULT_SETTLE_MS = 30_000;
 const DEFAULT_EXPIRE_WINDOW_MS = 7 * 24 * 3_600_000;
+/**
+ * How old an object the catalog never named must be before an expire run's sweep deletes it. It
+ * must outlast any task between its upload and its commit (a flush retries for about an hour);
+ * Iceberg's orphan removal waits three days too.
+ */
+const DEFAULT_ORPHAN_GRACE_MS = 3 * 24 * 3_600_000;
+/** The shortest grace allowed: an upload younger than this may still be committed. */
+export const MIN_ORPHAN_GRACE_MS = 3_600_000;
 export const MAX_NOOP_TASKS = 100_000;
 
 const tenant = z.string().regex(paths.NAME_RULES.tenant, 'invalid tenant name');
@@ -75,7 +83,16 @@ export const eventsCompactionTriggerSchema = z
   .strict();
 
 export const expireTriggerSchema = z
-  .object({ kind: z.literal('expire'), ...base, windowMs: durationMs.default(DEFAULT_EXPIRE_WINDOW_MS) })
+  .object({
+    kind: z.literal('expire'),
+    ...base,
+    /** The time-travel window: removed files' objects stay this long after their removal. */
+    windowMs: durationMs.default(DEFAULT_EXPIRE_WINDOW_MS),
+    /** Objects the catalog never named (outputs of attempts that never committed) are swept this long after they were written. */
+    orphanGraceMs: durationMs
+      .min(MIN_ORPHAN_GRACE_MS, `must be at least ${MIN_ORPHAN_GRACE_MS} ms (one hour)`)
+      .default(DEFAULT_ORPHAN_GRACE_MS),
+  })
   .strict();
 
 /** A staged ingest batch to turn into data files (the ingest path asks for it, DESIGN.md §5). */

@@ -366,7 +366,7 @@ describe('planRun', () => {
   });
 
   describe('expire', () => {
-    it('lists tombstones removed at or before logical time − window, sorted, chunked by 1000', async () => {
+    it('lists tombstones removed in the week up to logical time − window, sorted, chunked by 1000, then sweeps', async () => {
       await seedTables(t);
       const early = Array.from({ length: 2500 }, (_, i) => addFile('acme', 'db', 'cpu', i % 5, `e${i}`, 1));
       const late = addFile('acme', 'db', 'mem', 0, 'late');
@@ -376,18 +376,30 @@ describe('planRun', () => {
       await t.commit(early.map(removeFile));
       t.setClock(removedEarly + 60_000);
       const state = await t.commit([removeFile(late)]);
-      const expire = (logicalMs: number, windowMs?: number): TriggerInput => ({
+      const expire = (
+        logicalMs: number,
+        more: { windowMs?: number; orphanGraceMs?: number } = {},
+      ): TriggerInput => ({
         kind: 'expire',
         tenant: 'acme',
         logicalTime: iso(logicalMs),
-        windowMs,
+        ...more,
       });
       const WEEK = 7 * DAY_MS;
+      const sweepOf = (plan: Plan) => plan.tasks.at(-1)!;
+      const listed = (plan: Plan) =>
+        plan.tasks.flatMap((task) =>
+          task.kind === 'expire' && 'paths' in task.inputs ? task.inputs.paths : [],
+        );
 
       const none = planRun(expire(removedEarly + WEEK - 1), state);
       expectWellFormed(none);
-      expect(none.tasks).toEqual([]);
-      expect(none.summary).toEqual({ tasks: 0, paths: 0, bytes: 0, tombstones: 2501 });
+      expect(none.tasks.map((task) => task.taskKey)).toEqual(['expire:sweep']);
+      expect(none.summary).toEqual({ tasks: 1, paths: 0, bytes: 0, tombstones: 2501 });
+      // The sweep deletes what was removed before the horizon, and never-named objects 3 days old.
+      expect(sweepOf(none).inputs).toEqual({
+        sweep: { removedBeforeMs: removedEarly - 1, writtenBeforeMs: removedEarly + WEEK - 1 - 3 * DAY_MS },
+      });
 
       const boundary = planRun(expire(removedEarly + WEEK), state);
       expectWellFormed(boundary);
@@ -395,19 +407,33 @@ describe('planRun', () => {
         'expire:000000',
         'expire:000001',
         'expire:000002',
+        'expire:sweep',
       ]);
-      const all = boundary.tasks.flatMap((task) => (task.kind === 'expire' ? task.inputs.paths : []));
-      expect(boundary.tasks.map((task) => (task.kind === 'expire' ? task.inputs.paths.length : 0))).toEqual([
-        EXPIRE_CHUNK,
-        EXPIRE_CHUNK,
-        500,
-      ]);
-      expect(all).toEqual(early.map((a) => a.file.path).sort());
-      expect(boundary.summary).toEqual({ tasks: 3, paths: 2500, bytes: 25_000, tombstones: 2501 });
+      expect(
+        boundary.tasks.slice(0, 3).map((task) => ('paths' in task.inputs ? task.inputs.paths.length : 0)),
+      ).toEqual([EXPIRE_CHUNK, EXPIRE_CHUNK, 500]);
+      expect(listed(boundary)).toEqual(early.map((a) => a.file.path).sort());
+      expect(boundary.summary).toEqual({ tasks: 4, paths: 2500, bytes: 25_000, tombstones: 2501 });
 
-      // A one-minute window reaches the late removal too.
-      const short = planRun(expire(removedEarly + 120_000, 60_000), state);
-      expect(short.summary).toMatchObject({ paths: 2501, tasks: 3 });
+      // A one-minute window reaches the late removal too; a shorter grace moves the sweep's bound.
+      const short = planRun(
+        expire(removedEarly + 120_000, { windowMs: 60_000, orphanGraceMs: 3_600_000 }),
+        state,
+      );
+      expect(short.summary).toMatchObject({ paths: 2501, tasks: 4 });
+      expect(sweepOf(short).inputs).toEqual({
+        sweep: {
+          removedBeforeMs: removedEarly + 60_000,
+          writtenBeforeMs: removedEarly + 120_000 - 3_600_000,
+        },
+      });
+
+      // Removals more than a week before the horizon are no longer listed: the sweep finds what is left of them.
+      const weekLater = planRun(expire(removedEarly + 2 * WEEK + 30_000), state);
+      expect(listed(weekLater)).toEqual([late.file.path]);
+      const later = planRun(expire(removedEarly + 3 * WEEK), state);
+      expect(later.tasks.map((task) => task.taskKey)).toEqual(['expire:sweep']);
+      expect(sweepOf(later).inputs).toMatchObject({ sweep: { removedBeforeMs: removedEarly + 2 * WEEK } });
     });
   });
 

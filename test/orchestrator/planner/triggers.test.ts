@@ -49,7 +49,10 @@ describe('triggers', () => {
     const t = { tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z' };
     expect(parseTrigger({ kind: 'retention', ...t, policyId: 'p1' })).toMatchObject({ dryRun: false });
     expect(parseTrigger({ kind: 'events-compaction', ...t })).toMatchObject({ settleMs: 30_000 });
-    expect(parseTrigger({ kind: 'expire', ...t })).toMatchObject({ windowMs: 7 * 24 * 3_600_000 });
+    expect(parseTrigger({ kind: 'expire', ...t })).toMatchObject({
+      windowMs: 7 * 24 * 3_600_000,
+      orphanGraceMs: 3 * 24 * 3_600_000,
+    });
     expect(parseTrigger({ kind: 'noop', ...t, tasks: 2 })).toMatchObject({ sleepMs: 0 });
     expect(parseTrigger({ kind: 'checkpoint', ...t })).toEqual({
       kind: 'checkpoint',
@@ -101,6 +104,11 @@ describe('triggers', () => {
     [{ kind: 'noop', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', tasks: 2.5 }, 'tasks'],
     [{ kind: 'noop', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', tasks: 1, sleepMs: -1 }, 'sleepMs'],
     [{ kind: 'expire', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', windowMs: -1 }, 'windowMs'],
+    // An upload younger than an hour may still be committed: a shorter grace could delete it.
+    [
+      { kind: 'expire', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', orphanGraceMs: 3_599_999 },
+      'orphanGraceMs',
+    ],
     [
       { kind: 'events-compaction', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', settleMs: 0.5 },
       'settleMs',
