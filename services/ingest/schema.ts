@@ -128,18 +128,22 @@ const RETRIES = 5;
 /**
  * Matches the batches to the tenant's catalog, committing new databases, tables and columns in
  * one commit. A concurrent writer that created the same things first is not an error: the
- * batches are matched again against what it committed.
+ * batches are matched again against what it committed. `beforeCommit` runs right before each
+ * commit and may refuse the request (it throws), so a refused request changes no schema;
+ * `committed` says whether this call committed, after which the request must not be refused.
  */
 export async function reconcileSchema(
   catalog: TenantCatalog,
   batches: readonly TableBatch[],
-): Promise<ReconciledBatch[]> {
+  beforeCommit: () => void = () => {},
+): Promise<{ batches: ReconciledBatch[]; committed: boolean }> {
   for (let attempt = 1; ; attempt++) {
     const plan = planAll(await catalog.current(), batches);
-    if (plan.actions.length === 0) return plan.batches;
+    if (plan.actions.length === 0) return { batches: plan.batches, committed: false };
+    beforeCommit();
     try {
       await catalog.commit(plan.actions, { operation: 'schema' });
-      return plan.batches;
+      return { batches: plan.batches, committed: true };
     } catch (error) {
       const raced =
         error instanceof CatalogConflictError &&

@@ -213,12 +213,17 @@ export class IngestService {
     batches: readonly TableBatch[],
     idempotencyKey?: string,
   ): Promise<{ rows: number; segments: WalSegment[] }> {
-    const reconciled = await reconcileSchema(this.options.catalogs.forTenant(tenant), batches);
-    const chunks = reconciled.map((batch) => {
+    // Refused before a schema commit, or never: a 429 must leave no new tables or columns behind.
+    const reconciled = await reconcileSchema(this.options.catalogs.forTenant(tenant), batches, () =>
+      this.admit(),
+    );
+    const chunks = reconciled.batches.map((batch) => {
       const table = tableOfBatch(batch);
       return { batch, table, bytes: tableBytes(table) };
     });
-    this.admit();
+    // The buffers may have filled while the schema was read. A request that committed schema goes
+    // on: that overshoots the limits by at most the requests adding tables or columns at once.
+    if (!reconciled.committed) this.admit();
     const wal = this.wal;
     // No await from here on: buffers and WAL see the request as one step.
     const targets = chunks.map((chunk) => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore, paths, tableKey } from '../../catalog/index.js';
 import { type IngestTestApp, startIngestApp } from '../helpers/ingest.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 import { keysUnder } from '../workers/support.js';
 
 const T0_NS = 1_772_323_200_000_000_000n;
@@ -141,6 +142,67 @@ describe('backpressure', () => {
     let staged = 0;
     for await (const _ of t.store.listAll(paths.stagingKeys.prefix('default'))) staged++;
     expect(staged).toBe(2);
+  });
+});
+
+describe('backpressure while a request reads the schema', () => {
+  let redis: TestRedis;
+  let root: string;
+  let t: IngestTestApp;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    root = mkdtempSync(join(tmpdir(), 'weir-ingest-bp-schema-'));
+    t = await startIngestApp(new LocalObjectStore(root), redis, {
+      workers: false,
+      maxStagingBacklog: 2,
+      thresholds: { maxRows: 10, maxBytes: 1 << 20, maxAgeMs: 60_000 },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await redis?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('a request refused with 429 after its schema read commits no new table', async () => {
+    const post = (body: string) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/write/line-protocol', payload: body, headers: t.headers });
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `bp,host=h v=${i}`).join('\n');
+    expect((await post(lines(1))).statusCode).toBe(204); // table bp exists; nothing sealed yet
+    const catalog = t.orchestration.catalogs.forTenant('default');
+    const versionBefore = (await catalog.refresh()).version;
+    // Hold the next schema read until other writes have filled the staging backlog.
+    const read = catalog.current.bind(catalog);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held = false;
+    catalog.current = async (...args) => {
+      if (!held) {
+        held = true;
+        await gate;
+      }
+      return read(...args);
+    };
+    try {
+      const fresh = post('fresh,host=h v=1');
+      await waitFor(async () => (held ? true : undefined), 10_000, 5);
+      expect((await post(lines(10))).statusCode).toBe(204);
+      expect((await post(lines(10))).statusCode).toBe(204);
+      await waitFor(async () => (t.service.stagingBacklog >= 2 ? true : undefined), 10_000, 5);
+      release();
+      const refused = await fresh;
+      expect(refused.statusCode).toBe(429);
+      expect(refused.json()).toMatchObject({ code: 'BACKPRESSURE' });
+    } finally {
+      catalog.current = read;
+      release();
+    }
+    const state = await catalog.refresh();
+    expect([...state.tables.keys()].filter((key) => key.endsWith('.fresh'))).toEqual([]);
+    expect(state.version).toBe(versionBefore);
   });
 });
 
