@@ -138,7 +138,8 @@ export class S3ObjectStore implements ObjectStore {
         key,
         size: out.ContentLength ?? 0,
         etag: out.ETag ?? '',
-        lastModified: out.LastModified ?? new Date(0),
+        // A store that leaves the time out: taken as new, so nothing judged by its age goes early.
+        lastModified: out.LastModified ?? new Date(),
       };
     } catch (error) {
       if (isMissingKey(error)) return undefined;
@@ -196,7 +197,7 @@ export class S3ObjectStore implements ObjectStore {
         key: o.Key!.slice(this.keyPrefix.length),
         size: o.Size ?? 0,
         etag: o.ETag ?? '',
-        lastModified: o.LastModified ?? new Date(0),
+        lastModified: o.LastModified ?? new Date(),
       }),
     );
     return out.IsTruncated && out.NextContinuationToken

@@ -133,6 +133,11 @@ describe('runs, lineage, compaction and retention routes', () => {
     const badTrigger = await call('POST', '/api/v1/runs', { kind: 'compaction', tier: 'weekly' });
     expect(badTrigger.status).toBe(400);
     expect(badTrigger.body.error).toMatch(/tier/);
+    // Expiry as of next week would delete what the time-travel window still keeps.
+    const nextWeek = new Date(Date.now() + 7 * 24 * 3_600_000).toISOString();
+    const future = await call('POST', '/api/v1/runs', { kind: 'expire', logicalTime: nextWeek, windowMs: 0 });
+    expect(future).toMatchObject({ status: 400, body: { code: 'LOGICAL_TIME_IN_FUTURE' } });
+    expect(future.body.error).toContain(nextWeek);
     // A delete carries a predicate its service guarded: it is never started from a raw trigger.
     const rawDelete = await call('POST', '/api/v1/runs', {
       kind: 'delete',

@@ -1,10 +1,21 @@
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventLogWriter, type ObjectStore, paths, readEvents, WeirError } from '../../catalog/index.js';
+import {
+  EventLogWriter,
+  type LocalObjectStore,
+  type ObjectStore,
+  paths,
+  readEvents,
+  sha256Hex,
+  WeirError,
+} from '../../catalog/index.js';
 import { ContractError } from '../../proto/index.js';
 import { SWEEP_MAX_DELETES } from '../../workers/tasks/expire.js';
 import { executeTask, openWorkerDuckDB, outputsChecksum } from '../../workers/tasks/index.js';
+import { publish } from '../../workers/tasks/outputs.js';
 import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
 import { BACKENDS } from '../helpers/stores.js';
 import {
@@ -170,8 +181,8 @@ describe.each(BACKENDS)('maintenance executors on $name', (backend) => {
     expect(future.wrote.deleted).toEqual([]);
     expect(await everything()).toEqual(before);
 
-    // Two hours later by the worker's clock, with the horizon past the removals.
-    const later = { ...ctx, now: () => now + 2 * HOUR_MS };
+    // A day and an hour later by the worker's clock, with the horizon past the removals.
+    const later = { ...ctx, now: () => now + 25 * HOUR_MS };
     const bounds = sweepOf(now + HOUR_MS, now + HOUR_MS);
     const replay = await executeTask(
       envelopeOf(tenant, 'expire', version, bounds, {
@@ -215,17 +226,16 @@ describe.each(BACKENDS)('maintenance executors on $name', (backend) => {
     });
     const dataRoot = paths.dataKeys.prefix(tenant);
     // The store commits the upload as soon as the sweep has listed it: the attempt's commit lands in between.
-    const committing: ObjectStore = {
-      ...store,
-      listAll: async function* (prefix, options) {
+    const committing: ObjectStore = Object.assign(Object.create(store), {
+      listAll: async function* (prefix: string, options?: { startAfter?: string }) {
         yield* store.listAll(prefix, options);
         if (prefix === dataRoot) await catalog.commit([{ op: 'addFile', file: late! }]);
       },
-    };
+    });
     const now = Date.now();
     const result = await executeTask(
       envelopeOf(tenant, 'expire', (await catalog.refresh()).version, sweepOf(now, now + HOUR_MS)),
-      { ...ctx, store: committing, now: () => now + 2 * HOUR_MS },
+      { ...ctx, store: committing, now: () => now + 25 * HOUR_MS },
     );
     expect(result.wrote.deleted).toEqual([]);
     expect(await store.head(late!.path)).toBeDefined();
@@ -385,7 +395,7 @@ describe('expire sweep on a large backlog (local store)', () => {
     for (let i = 0; i < keys.length; i += 100)
       await Promise.all(keys.slice(i, i + 100).map((k) => store.put(k, bytes)));
     const now = Date.now();
-    const later = { ...ctx, now: () => now + 7_200_000 };
+    const later = { ...ctx, now: () => now + 25 * 3_600_000 };
     const sweep = { sweep: { removedBeforeMs: now, writtenBeforeMs: now + 3_600_000 } };
     const first = await executeTask(envelopeOf(tenant, 'expire', 0, sweep, { attempt: 1 }), later);
     expect(first.wrote.deleted).toHaveLength(SWEEP_MAX_DELETES);
@@ -395,4 +405,30 @@ describe('expire sweep on a large backlog (local store)', () => {
     expect(JSON.parse(second.summaryJson)).toMatchObject({ orphan: 5, more: false });
     expect(await keysUnder(store, paths.tenantPrefix(tenant))).toEqual([]);
   }, 120_000);
+
+  it('keeps an old upload that an attempt rewrites while the sweep lists (it is about to be committed)', async () => {
+    const tenant = freshTenant('rw');
+    const key = paths.dataKeys.file(tenant, 'db', 'cpu', paths.parsePartitionPath(H0), 'tsk_retry-0');
+    const bytes = new TextEncoder().encode('deterministic output');
+    await store.put(key, bytes);
+    const fourDaysAgo = new Date(Date.now() - 4 * 24 * 3_600_000);
+    await utimes(join((store as LocalObjectStore).root, key), fourDaysAgo, fourDaysAgo);
+    // The attempt publishes its (identical) output again once the sweep has listed it as old.
+    const rewriting: ObjectStore = Object.assign(Object.create(store), {
+      listAll: async function* (prefix: string, options?: { startAfter?: string }) {
+        yield* store.listAll(prefix, options);
+        if (prefix === paths.dataKeys.prefix(tenant))
+          await publish(store, key, bytes, sha256Hex(bytes), async () => false);
+      },
+    });
+    const now = Date.now();
+    const sweep = { sweep: { removedBeforeMs: now, writtenBeforeMs: now - 3 * 24 * 3_600_000 } };
+    const result = await executeTask(envelopeOf(tenant, 'expire', 0, sweep), { ...ctx, store: rewriting });
+    expect(result.wrote.deleted).toEqual([]);
+    expect(await store.head(key)).toBeDefined();
+    // Without the rewrite, the same sweep deletes it.
+    await utimes(join((store as LocalObjectStore).root, key), fourDaysAgo, fourDaysAgo);
+    const swept = await executeTask(envelopeOf(tenant, 'expire', 0, sweep, { attempt: 2 }), ctx);
+    expect(swept.wrote.deleted).toEqual([key]);
+  });
 });

@@ -19,9 +19,10 @@ export const SWEEP_MAX_DELETES = 10_000;
 /**
  * However the sweep's bounds were computed, an object the catalog never named is kept while it is
  * younger than this by the worker's clock: a trigger with a logical time in the future must not
- * delete an upload whose commit is still coming.
+ * delete an upload whose commit is still coming. An attempt publishes its outputs and commits them
+ * within its own run, far inside a day.
  */
-export const MIN_ORPHAN_AGE_MS = 3_600_000;
+export const MIN_ORPHAN_AGE_MS = 24 * 3_600_000;
 
 type ExpireInputs = TaskInputs<'expire'>;
 type SweepBounds = Extract<ExpireInputs, { sweep: unknown }>['sweep'];
@@ -88,13 +89,17 @@ async function expireListed(
 /** Why the sweep deletes an object. */
 type Staleness = 'expired' | 'orphan' | 'scratch';
 
+/** Candidates checked against a fresh catalog state (and, for never-named ones, their own time) per round. */
+const SWEEP_CHECK_CHUNK = 100;
+
 /**
- * Lists the tenant's data objects and deletes those that are not live at the newest catalog state
- * and either were removed at or before `removedBeforeMs`, or were never named by the catalog and
- * last written at or before `writtenBeforeMs`; and replay scratch objects written before that too.
- * A path the catalog once named stays a tombstone forever (paths are never re-added), so "neither
- * live nor removed" means "never committed as of this state": only an upload still awaiting its
- * commit could become live later, and the grace keeps those.
+ * Lists the tenant's replay scratch and data objects and deletes scratch objects last written at or
+ * before `writtenBeforeMs`, and data objects that are not live at the newest catalog state and
+ * either were removed at or before `removedBeforeMs`, or were never named by the catalog and last
+ * written at or before `writtenBeforeMs`. A path the catalog once named stays a tombstone forever
+ * (paths are never re-added), so "neither live nor removed" means "never committed as of this
+ * state": only an upload awaiting its commit could become live later. The grace keeps those, and
+ * `publish` rewrites an output an attempt is about to commit, so its time is that attempt's.
  */
 async function sweep(envelope: DispatchEnvelope, bounds: SweepBounds, ctx: TaskContext): Promise<TaskResult> {
   const started = performance.now();
@@ -103,53 +108,68 @@ async function sweep(envelope: DispatchEnvelope, bounds: SweepBounds, ctx: TaskC
   const writtenBeforeMs = Math.min(bounds.writtenBeforeMs, (ctx.now ?? Date.now)() - MIN_ORPHAN_AGE_MS);
   const dataRoot = paths.dataKeys.prefix(tenant);
   const scratchRoot = `${paths.tenantPrefix(tenant)}scratch/`;
+  const writtenLongAgo = (info: ObjectInfo) => info.lastModified.getTime() <= writtenBeforeMs;
   let head = await catalog.refresh();
-  const found = new Map<string, { staleness: Staleness; bytes: number }>();
+  const candidates: { key: string; staleness: Staleness }[] = [];
   let more = false;
-  const consider = (object: ObjectInfo, staleness: Staleness | undefined) => {
-    if (staleness === undefined) return true;
-    if (found.size === SWEEP_MAX_DELETES) {
-      more = true;
-      return false;
-    }
-    found.set(object.key, { staleness, bytes: object.size });
-    return true;
-  };
-  const writtenLongAgo = (object: ObjectInfo) => object.lastModified.getTime() <= writtenBeforeMs;
-  for await (const object of ctx.store.listAll(dataRoot)) {
-    ctx.signal?.throwIfAborted();
-    let staleness: Staleness | undefined;
-    if (!isLive(head, dataRoot, object.key)) {
-      const tombstone = head.tombstones.get(object.key);
-      if (tombstone) staleness = tombstone.removedAt <= bounds.removedBeforeMs ? 'expired' : undefined;
-      else staleness = writtenLongAgo(object) ? 'orphan' : undefined;
-    }
-    if (!consider(object, staleness)) break;
-  }
-  if (!more) {
-    for await (const object of ctx.store.listAll(scratchRoot)) {
+  /** Scratch first: it is small, and a backlog of data objects must not starve it. */
+  const listings: [string, (info: ObjectInfo) => Staleness | undefined][] = [
+    [scratchRoot, (info) => (writtenLongAgo(info) ? 'scratch' : undefined)],
+    [
+      dataRoot,
+      (info) => {
+        if (isLive(head, dataRoot, info.key)) return undefined;
+        const tombstone = head.tombstones.get(info.key);
+        if (tombstone) return tombstone.removedAt <= bounds.removedBeforeMs ? 'expired' : undefined;
+        return writtenLongAgo(info) ? 'orphan' : undefined;
+      },
+    ],
+  ];
+  listing: for (const [prefix, stalenessOf] of listings) {
+    for await (const info of ctx.store.listAll(prefix)) {
       ctx.signal?.throwIfAborted();
-      if (!consider(object, writtenLongAgo(object) ? 'scratch' : undefined)) break;
+      const staleness = stalenessOf(info);
+      if (staleness === undefined) continue;
+      if (candidates.length === SWEEP_MAX_DELETES) {
+        more = true;
+        break listing;
+      }
+      candidates.push({ key: info.key, staleness });
     }
   }
-  // A commit since the listing may have made an old upload live: check again, just before deleting.
-  head = await catalog.refresh();
-  const keys = [...found.keys()].filter((key) => !key.startsWith(dataRoot) || !isLive(head, dataRoot, key));
+  const replay = replayIdOf(envelope) !== undefined;
+  const deleted: string[] = [];
   const figures = { expired: 0, orphan: 0, scratch: 0, bytes: 0 };
-  for (const key of keys) {
-    const { staleness, bytes } = found.get(key)!;
-    figures[staleness]++;
-    figures.bytes += bytes;
+  // A commit since the listing may have made an old upload live, and an attempt about to commit
+  // rewrites its outputs: each round checks a fresh state, and every never-named object's own
+  // time, just before deleting.
+  for (let start = 0; start < candidates.length; start += SWEEP_CHECK_CHUNK) {
+    ctx.signal?.throwIfAborted();
+    head = await catalog.refresh();
+    const round = candidates.slice(start, start + SWEEP_CHECK_CHUNK);
+    const checked = await Promise.all(
+      round.map(async ({ key, staleness }) => {
+        if (staleness !== 'scratch' && isLive(head, dataRoot, key)) return undefined;
+        const info = await ctx.store.head(key);
+        if (!info || (staleness !== 'expired' && !writtenLongAgo(info))) return undefined;
+        return { key, staleness, bytes: info.size };
+      }),
+    );
+    const stale = checked.filter((c) => c !== undefined);
+    if (!replay)
+      await deleteAll(
+        stale.map((c) => c.key),
+        ctx,
+      );
+    for (const { key, staleness, bytes } of stale) {
+      deleted.push(key);
+      figures[staleness]++;
+      figures.bytes += bytes;
+    }
   }
-  const summary = { ...figures, more, catalogVersion: head.version };
-  if (replayIdOf(envelope) !== undefined) {
-    return taskResult(envelope, { summary: { ...summary, replay: true, ms: elapsed(started) } });
-  }
-  await deleteAll(keys, ctx);
-  return taskResult(envelope, {
-    wrote: { deleted: keys },
-    summary: { ...summary, deleted: keys.length, ms: elapsed(started) },
-  });
+  const summary = { ...figures, more, catalogVersion: head.version, ms: elapsed(started) };
+  if (replay) return taskResult(envelope, { summary: { ...summary, replay: true } });
+  return taskResult(envelope, { wrote: { deleted }, summary: { ...summary, deleted: deleted.length } });
 }
 
 async function deleteAll(keys: readonly string[], ctx: TaskContext): Promise<void> {

@@ -31,9 +31,12 @@ export async function isCommitted(
 }
 
 /**
- * Creates the output object. Deterministic bytes make an earlier attempt's object identical; an
- * object with other bytes is replaced only while no attempt of this task has committed (after
- * that, the catalog references those bytes and they must not change).
+ * Creates the output object. Deterministic bytes make an earlier attempt's object identical; it is
+ * written again all the same, so its time is this attempt's: the expire sweep deletes never-named
+ * objects by their age, and an upload of an attempt that died days ago must not count as old when
+ * this attempt is about to commit it (ADR 0026). An object with other bytes is replaced only while
+ * no attempt of this task has committed (after that, the catalog references those bytes and they
+ * must not change).
  */
 export async function publish(
   store: ObjectStore,
@@ -44,8 +47,7 @@ export async function publish(
 ): Promise<void> {
   if (await store.putIfAbsent(key, data)) return;
   const existing = await store.getIfExists(key);
-  if (existing && sha256Hex(existing) === sha256) return;
-  if (await committed()) {
+  if (existing && sha256Hex(existing) !== sha256 && (await committed())) {
     throw new WeirError(
       'NONDETERMINISTIC_OUTPUT',
       `output ${key} exists, is committed, and has other bytes`,

@@ -97,6 +97,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
           400,
         );
       }
+      assertNotFuture(request.body.logicalTime);
       const trigger = { logicalTime: new Date().toISOString(), ...request.body, tenant: tenantOf(request) };
       return { success: true as const, ...(await orchestrator.submit(trigger)) };
     },
@@ -232,3 +233,22 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
     },
   );
 };
+
+/** How far ahead of this server's clock a logical time may be (clocks of callers drift). */
+const LOGICAL_TIME_SKEW_MS = 60_000;
+
+/**
+ * A run acts as of its logical time: retention and expiry would delete what is still kept if it
+ * were in the future. The planner has no clock, so the API refuses such times here. Text the
+ * planner cannot read is left to its own 400.
+ */
+function assertNotFuture(logicalTime: unknown): void {
+  if (typeof logicalTime !== 'string') return;
+  const ms = Date.parse(logicalTime);
+  if (Number.isFinite(ms) && ms > Date.now() + LOGICAL_TIME_SKEW_MS)
+    throw new WeirError(
+      'LOGICAL_TIME_IN_FUTURE',
+      `logicalTime ${JSON.stringify(logicalTime.slice(0, 64))} is in the future; a run cannot act as of a time that has not come`,
+      400,
+    );
+}

@@ -30,18 +30,18 @@ export function planEventsCompaction(trigger: EventsCompactionTrigger): KindPlan
 }
 
 /**
- * How far back before the horizon an expire run lists tombstones itself. Older ones were listed by
- * earlier daily runs; whatever of theirs still exists (a run that failed) is the sweep's. Without
- * the bound every run would list every removal the tenant ever made.
+ * How far back before the horizon an expire run lists tombstones itself: two daily runs list each
+ * removal. Older ones are the sweep's (what a failed or missed run left); without the bound every
+ * run would list every removal the tenant ever made.
  */
-export const EXPIRE_LISTED_SPAN_MS = 7 * DAY_MS;
+export const EXPIRE_LISTED_SPAN_MS = 2 * DAY_MS;
 
 /**
- * Objects of files removed in the week up to `logicalTime − windowMs` (by their commit's
+ * Objects of files removed in the two days up to `logicalTime − windowMs` (by their commit's
  * timestamp), in tasks of EXPIRE_CHUNK paths, and one sweep task: it lists the tenant's data and
- * scratch objects and deletes those removed before the horizon, and those the catalog never named
- * (outputs of attempts that never committed, replay scratch) written `orphanGraceMs` before the
- * logical time.
+ * scratch objects and deletes those removed before the listed span, and those the catalog never
+ * named (outputs of attempts that never committed, replay scratch) written `orphanGraceMs` before
+ * the logical time (ADR 0026).
  */
 export function planExpire(trigger: ExpireTrigger, state: TenantState): KindPlan {
   const logicalMs = msOf(trigger.logicalTime);
@@ -70,7 +70,12 @@ export function planExpire(trigger: ExpireTrigger, state: TenantState): KindPlan
     taskKey: 'expire:sweep',
     kind: 'expire',
     dependsOn: [],
-    inputs: { sweep: { removedBeforeMs: horizonMs, writtenBeforeMs: logicalMs - trigger.orphanGraceMs } },
+    inputs: {
+      sweep: {
+        removedBeforeMs: horizonMs - EXPIRE_LISTED_SPAN_MS,
+        writtenBeforeMs: logicalMs - trigger.orphanGraceMs,
+      },
+    },
   });
   return { tasks, summary: { tasks: tasks.length, paths: paths.length, bytes, tombstones } };
 }

@@ -15,12 +15,12 @@ const DEFAULT_SETTLE_MS = 30_000;
 const DEFAULT_EXPIRE_WINDOW_MS = 7 * 24 * 3_600_000;
 /**
  * How old an object the catalog never named must be before an expire run's sweep deletes it. It
- * must outlast any task between its upload and its commit (a flush retries for about an hour);
- * Iceberg's orphan removal waits three days too.
+ * must outlast any attempt between its upload and its commit (each attempt rewrites its outputs,
+ * ADR 0026); Iceberg's orphan removal waits three days too.
  */
 const DEFAULT_ORPHAN_GRACE_MS = 3 * 24 * 3_600_000;
-/** The shortest grace allowed: an upload younger than this may still be committed. */
-export const MIN_ORPHAN_GRACE_MS = 3_600_000;
+/** The shortest grace allowed (the workers keep younger uploads whatever the trigger says). */
+export const MIN_ORPHAN_GRACE_MS = 24 * 3_600_000;
 export const MAX_NOOP_TASKS = 100_000;
 
 const tenant = z.string().regex(paths.NAME_RULES.tenant, 'invalid tenant name');
@@ -90,7 +90,7 @@ export const expireTriggerSchema = z
     windowMs: durationMs.default(DEFAULT_EXPIRE_WINDOW_MS),
     /** Objects the catalog never named (outputs of attempts that never committed) are swept this long after they were written. */
     orphanGraceMs: durationMs
-      .min(MIN_ORPHAN_GRACE_MS, `must be at least ${MIN_ORPHAN_GRACE_MS} ms (one hour)`)
+      .min(MIN_ORPHAN_GRACE_MS, `must be at least ${MIN_ORPHAN_GRACE_MS} ms (one day)`)
       .default(DEFAULT_ORPHAN_GRACE_MS),
   })
   .strict();

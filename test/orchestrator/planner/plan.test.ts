@@ -366,7 +366,7 @@ describe('planRun', () => {
   });
 
   describe('expire', () => {
-    it('lists tombstones removed in the week up to logical time − window, sorted, chunked by 1000, then sweeps', async () => {
+    it('lists tombstones removed in the two days up to logical time − window, sorted, chunked by 1000, then sweeps', async () => {
       await seedTables(t);
       const early = Array.from({ length: 2500 }, (_, i) => addFile('acme', 'db', 'cpu', i % 5, `e${i}`, 1));
       const late = addFile('acme', 'db', 'mem', 0, 'late');
@@ -398,7 +398,10 @@ describe('planRun', () => {
       expect(none.summary).toEqual({ tasks: 1, paths: 0, bytes: 0, tombstones: 2501 });
       // The sweep deletes what was removed before the horizon, and never-named objects 3 days old.
       expect(sweepOf(none).inputs).toEqual({
-        sweep: { removedBeforeMs: removedEarly - 1, writtenBeforeMs: removedEarly + WEEK - 1 - 3 * DAY_MS },
+        sweep: {
+          removedBeforeMs: removedEarly - 1 - 2 * DAY_MS,
+          writtenBeforeMs: removedEarly + WEEK - 1 - 3 * DAY_MS,
+        },
       });
 
       const boundary = planRun(expire(removedEarly + WEEK), state);
@@ -417,23 +420,25 @@ describe('planRun', () => {
 
       // A one-minute window reaches the late removal too; a shorter grace moves the sweep's bound.
       const short = planRun(
-        expire(removedEarly + 120_000, { windowMs: 60_000, orphanGraceMs: 3_600_000 }),
+        expire(removedEarly + 120_000, { windowMs: 60_000, orphanGraceMs: DAY_MS }),
         state,
       );
       expect(short.summary).toMatchObject({ paths: 2501, tasks: 4 });
       expect(sweepOf(short).inputs).toEqual({
         sweep: {
-          removedBeforeMs: removedEarly + 60_000,
-          writtenBeforeMs: removedEarly + 120_000 - 3_600_000,
+          removedBeforeMs: removedEarly + 60_000 - 2 * DAY_MS,
+          writtenBeforeMs: removedEarly + 120_000 - DAY_MS,
         },
       });
 
-      // Removals more than a week before the horizon are no longer listed: the sweep finds what is left of them.
-      const weekLater = planRun(expire(removedEarly + 2 * WEEK + 30_000), state);
+      // Removals more than two days before the horizon are no longer listed: the sweep finds what is left of them.
+      const weekLater = planRun(expire(removedEarly + WEEK + 2 * DAY_MS + 30_000), state);
       expect(listed(weekLater)).toEqual([late.file.path]);
       const later = planRun(expire(removedEarly + 3 * WEEK), state);
       expect(later.tasks.map((task) => task.taskKey)).toEqual(['expire:sweep']);
-      expect(sweepOf(later).inputs).toMatchObject({ sweep: { removedBeforeMs: removedEarly + 2 * WEEK } });
+      expect(sweepOf(later).inputs).toMatchObject({
+        sweep: { removedBeforeMs: removedEarly + 2 * WEEK - 2 * DAY_MS },
+      });
     });
   });
 

@@ -104,9 +104,9 @@ describe('triggers', () => {
     [{ kind: 'noop', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', tasks: 2.5 }, 'tasks'],
     [{ kind: 'noop', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', tasks: 1, sleepMs: -1 }, 'sleepMs'],
     [{ kind: 'expire', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', windowMs: -1 }, 'windowMs'],
-    // An upload younger than an hour may still be committed: a shorter grace could delete it.
+    // An upload younger than a day may still be committed: a shorter grace could delete it.
     [
-      { kind: 'expire', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', orphanGraceMs: 3_599_999 },
+      { kind: 'expire', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', orphanGraceMs: 86_399_999 },
       'orphanGraceMs',
     ],
     [
