@@ -17,7 +17,8 @@ export const SIGNED_FILES_PATH = '/files/';
 const METHOD = 'GET';
 /** Characters a data key may hold (names, `date=…/hour=…`, `.parquet`): all safe in a URL path. */
 const URL_SAFE_KEY = /^[A-Za-z0-9_.=/-]+$/;
-const EXPIRY = /^\d{1,15}$/;
+/** Unix seconds, written one way only (no leading zeros): one URL, one spelling. */
+const EXPIRY = /^[1-9]\d{0,14}$/;
 const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
 
 /** The parts of a request for a signed file, as they arrived. */

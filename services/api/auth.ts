@@ -52,11 +52,40 @@ export function tokenFromRequest(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** The request as logs show it: fastify's fields, with a `?p=` token and a signed URL's `?sig=` masked. */
+/** Query parameters whose values are secrets: InfluxDB 1.x's token (`p`) and a signed URL's `sig`. */
+const SECRET_PARAMETERS = new Set(['p', 'sig']);
+
+/**
+ * A URL with the values of secret parameters masked. Names are compared decoded, as the server
+ * reads them: `?%70=` is `p`.
+ */
+function maskSecrets(url: string): string {
+  const query = url.indexOf('?');
+  if (query < 0) return url;
+  const hash = url.indexOf('#', query);
+  const end = hash < 0 ? url.length : hash;
+  const masked = url
+    .slice(query + 1, end)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const name = equals < 0 ? pair : pair.slice(0, equals);
+      let decoded: string;
+      try {
+        decoded = decodeURIComponent(name.replaceAll('+', ' '));
+      } catch {
+        decoded = name;
+      }
+      return SECRET_PARAMETERS.has(decoded) ? `${name}=[redacted]` : pair;
+    });
+  return `${url.slice(0, query + 1)}${masked.join('&')}${url.slice(end)}`;
+}
+
+/** The request as logs show it: fastify's fields, with secret query parameters masked. */
 export function requestLogView(request: FastifyRequest) {
   return {
     method: request.method,
-    url: request.url.replace(/([?&](?:p|sig)=)[^&#]*/g, '$1[redacted]'),
+    url: maskSecrets(request.url),
     host: request.host,
     remoteAddress: request.ip,
     remotePort: request.socket?.remotePort,
@@ -74,6 +103,13 @@ export function assertDatabaseAccess(request: FastifyRequest, database: string):
   if (!hasDatabaseAccess(authOf(request), database)) {
     throw new ForbiddenError(`this token has no access to database ${database}`, { database });
   }
+}
+
+/** Refuses a token limited to some databases, for a request whose answer spans all of them (`what`). */
+export function assertAllDatabases(request: FastifyRequest, what: string): void {
+  const { databases } = authOf(request);
+  if (databases !== null)
+    throw new ForbiddenError(`${what}; this token reads only ${databases.join(', ')}`, { databases });
 }
 
 /**

@@ -11,6 +11,8 @@ export interface AuthContext {
   /** null: every database of the tenant. */
   readonly databases: readonly string[] | null;
   readonly platformAdmin: boolean;
+  /** When the token expires (ms since the epoch); null: never. What it hands out (signed URLs) must not outlive it. */
+  readonly expiresAt: number | null;
 }
 
 export function contextOf(record: TokenRecord): AuthContext {
@@ -21,6 +23,7 @@ export function contextOf(record: TokenRecord): AuthContext {
     permissions: new Set(record.permissions.includes('admin') ? PERMISSIONS : record.permissions),
     databases: record.databases,
     platformAdmin: record.platformAdmin,
+    expiresAt: record.expiresAt,
   };
 }
 

@@ -49,6 +49,8 @@ export interface SessionRequest {
   readonly sql?: string;
   readonly asOf?: VersionRef;
   readonly ttlSeconds?: number;
+  /** The URLs expire no later than this (Unix seconds): the expiry of the token that asked. */
+  readonly notAfter?: number;
   readonly signal?: AbortSignal;
   /** Throws when the caller may not read this database (token scope); called before anything is read. */
   readonly authorize?: (database: string) => void;
@@ -115,7 +117,7 @@ export class BrowserSessions {
         400,
       );
     const now = unixSeconds((this.options.now ?? Date.now)());
-    const expiresAt = now + ttl;
+    const expiresAt = Math.min(now + ttl, request.notAfter ?? Number.POSITIVE_INFINITY);
     const query: QueryRequest = {
       tenant: request.tenant,
       database: request.database,

@@ -220,6 +220,22 @@ describe('tenancy and token scope', () => {
     }
     expect((await session({ tables: ['metrics.cpu'] }, fixture.tokens.writer)).status).toBe(403);
     expect((await postSession(fixture.url, { tables: ['metrics.cpu'] }, undefined)).status).toBe(401);
+  });
+
+  it('never hands out URLs that outlive the token that asked for them', async () => {
+    const { token } = await fixture.auth.create('acme', {
+      name: 'brief',
+      permissions: ['read'],
+      expiresInSeconds: 120,
+    });
+    const tokenExpiry = unixSeconds() + 120;
+    const answer = await session({ tables: ['metrics.cpu'], ttl_seconds: 3600 }, token);
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    const expiresAt = Date.parse(answer.body.expires_at) / 1000;
+    expect(expiresAt).toBeLessThanOrEqual(tokenExpiry);
+    expect(expiresAt).toBeGreaterThanOrEqual(tokenExpiry - 5);
+    for (const file of answer.body.tables[0]!.files)
+      expect(new URL(file.url, fixture.url).searchParams.get('exp')).toBe(String(expiresAt));
     expect((await session({ tables: ['metrics.cpu'] }, 'weir_not-a-token')).status).toBe(401);
   });
 });
@@ -357,6 +373,13 @@ describe('GET /api/v1/catalog/versions', () => {
     }
     expect((await call(fixture.url, '/api/v1/catalog/versions', undefined)).status).toBe(401);
     expect((await call(fixture.url, '/api/v1/catalog/versions', fixture.tokens.writer)).status).toBe(403);
+    // The history spans every database: a token limited to some of them may not list it.
+    const scoped = await call(fixture.url, '/api/v1/catalog/versions', fixture.tokens.opsReader);
+    expect(scoped.status).toBe(403);
+    expect(await scoped.json()).toMatchObject({
+      code: 'FORBIDDEN',
+      error: expect.stringContaining('reads only ops'),
+    });
   });
 
   it('records who made a commit and why when the commit says', async () => {

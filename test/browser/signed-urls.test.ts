@@ -202,6 +202,7 @@ describe('GET /files refuses every URL it did not sign as is', () => {
     await expectRefused(`${file}?sig=${sig}`);
     await expectRefused(file);
     await expectRefused(`${file}?exp=soon&sig=${sig}`);
+    await expectRefused(`${file}?exp=0${exp}&sig=${sig}`); // one URL, one spelling
     await expectRefused(`${file}?exp=${exp}&sig=${sig.slice(1)}`);
   });
 
@@ -294,6 +295,16 @@ describe('logs', () => {
     const shown = requestLogView(request as unknown as FastifyRequest).url;
     expect(shown).toMatch(/\?exp=\d+&sig=\[redacted\]&p=\[redacted\]$/);
     expect(shown).not.toContain(new URLSearchParams(signed.split('?')[1]).get('sig'));
+    // Names are masked as the server reads them, percent-encoded or not; other values stay.
+    const encoded = {
+      method: 'GET',
+      url: '/files/k?exp=12&%73ig=SECRET1&%70=SECRET2&q=kept#x',
+      host: 'h',
+      ip: '::1',
+    };
+    expect(requestLogView(encoded as unknown as FastifyRequest).url).toBe(
+      '/files/k?exp=12&%73ig=[redacted]&%70=[redacted]&q=kept#x',
+    );
   });
 });
 

@@ -7,7 +7,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { COLUMN_TYPES } from '../../../catalog/index.js';
 import type { BrowserSession, BrowserSessions } from '../../browser/index.js';
-import { assertDatabaseAccess } from '../auth.js';
+import { assertAllDatabases, assertDatabaseAccess, authOf } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { databaseOf, tenantOf } from '../tenant.js';
 import { asOfSchema, databaseSchema } from './query.js';
@@ -93,6 +93,7 @@ export const browserRoutes: FastifyPluginAsyncZod<BrowserRoutesOptions> = async 
     },
     async (request) => {
       const body = request.body;
+      const auth = authOf(request);
       const session = await sessions.create({
         tenant: tenantOf(request),
         database: databaseOf(request, body.database),
@@ -101,6 +102,8 @@ export const browserRoutes: FastifyPluginAsyncZod<BrowserRoutesOptions> = async 
         ...(body.as_of ? { asOf: body.as_of } : {}),
         ...(body.ttl_seconds !== undefined ? { ttlSeconds: body.ttl_seconds } : {}),
         authorize: (database) => assertDatabaseAccess(request, database),
+        // A URL must not outlive the token that asked for it.
+        ...(auth.expiresAt !== null ? { notAfter: Math.floor(auth.expiresAt / 1000) } : {}),
       });
       return sessionJson(session);
     },
@@ -133,6 +136,7 @@ export const browserRoutes: FastifyPluginAsyncZod<BrowserRoutesOptions> = async 
       },
     },
     async (request) => {
+      assertAllDatabases(request, 'the commit history covers every database of the tenant');
       const commits = await sessions.versions(tenantOf(request), request.query.limit);
       return {
         success: true as const,
