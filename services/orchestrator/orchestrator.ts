@@ -75,6 +75,8 @@ export interface ReplayReport {
 
 /** Task kinds whose outputs are a pure function of their inputs, so replay can compare them. */
 const REPLAYABLE = new Set(['compaction']);
+/** Task statuses that end a task without success: its dependents are skipped and its run fails. */
+const ENDED_UNSUCCESSFULLY: ReadonlySet<string> = new Set(['failed', 'skipped', 'cancelled']);
 /** How old a plan without events must be before a repeated submit starts it (see startIfOrphaned). */
 const ORPHANED_PLAN_GRACE_MS = 5_000;
 
@@ -250,7 +252,11 @@ export class Orchestrator {
       }
     }
     if (counts.remaining === 0 && (await this.progress.claimFinal(tenant, runId))) {
-      await this.finishRun(tenant, runId, counts.failed === 0 ? 'succeeded' : 'failed');
+      // Redis's count is an accelerator that can have lost a failure (reconcile rebuilt it): the
+      // events decide too.
+      const run = await this.history.get(tenant, runId);
+      const failed = counts.failed > 0 || run?.tasks.some((t) => ENDED_UNSUCCESSFULLY.has(t.status));
+      await this.finishRun(tenant, runId, failed ? 'failed' : 'succeeded');
     }
   }
 
@@ -295,11 +301,11 @@ export class Orchestrator {
    * make a second execution harmless) and runs whose tasks all ended are finished.
    */
   async reconcile(tenant: string): Promise<{ redispatched: number; finished: number }> {
-    const { runs } = await this.history.list(tenant, { limit: 10_000 });
+    // Every unfinished run, however many finished ones are newer.
+    const { runs } = await this.history.list(tenant, { unfinished: true, limit: Number.MAX_SAFE_INTEGER });
     let redispatched = 0;
     let finished = 0;
     for (const run of runs) {
-      if (run.status !== 'running' && run.status !== 'planned') continue;
       const plan = await this.loadPlan(tenant, run.runId);
       if (!plan) continue;
       if (await this.progress.isCancelled(tenant, run.runId)) continue;
@@ -329,6 +335,20 @@ export class Orchestrator {
       const attempts = new Map<string, number>();
       for (const view of open) {
         const task = taskById.get(view.taskId)!;
+        const failedUpstream = task.dependsOn.find((key) => ENDED_UNSUCCESSFULLY.has(statusByKey.get(key)!));
+        if (failedUpstream !== undefined) {
+          // Its upstream ended without success, but the skip never landed (the process that
+          // finished the upstream died first): skip it now, which may end the run.
+          await this.deps.events.taskEnded(
+            tenant,
+            run.runId,
+            view.taskId,
+            'skipped',
+            `upstream task ${failedUpstream} ${statusByKey.get(failedUpstream)}`,
+          );
+          await this.taskFinished(tenant, run.runId, view.taskId, 'skipped');
+          continue;
+        }
         if (!task.dependsOn.every((key) => statusByKey.get(key) === 'succeeded')) continue;
         const state = await this.deps.dispatcher.jobState(task.kind, task.taskId);
         if (state === undefined || state === 'completed' || state === 'failed') {

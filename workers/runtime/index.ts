@@ -85,6 +85,7 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
                 options.onError?.(error instanceof Error ? error : new Error(String(error)));
               });
           }
+          let result: TaskResult;
           try {
             if (now() > envelope.deadlineMs) {
               throw new WeirError(
@@ -93,15 +94,7 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
                 408,
               );
             }
-            const result = await executeTask(envelope, context);
-            if (!replay) {
-              await Promise.all([
-                events.taskSucceeded(tenant, runId, attempt, result),
-                events.lineage(tenant, lineageOf(runId, envelope.kind, result)),
-              ]);
-              await orchestrator.taskFinished(tenant, runId, taskId, 'succeeded');
-            }
-            return result;
+            result = await executeTask(envelope, context);
           } catch (error) {
             const final = !isRetryable(error) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
             if (!replay) {
@@ -111,6 +104,17 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
             if (final) throw new UnrecoverableError(errorInfo(error).message);
             throw error;
           }
+          // The task's work is done (committed). Failing to report it (events, Redis) is no task
+          // failure: the job is retried (or reconcile dispatches it again), and the next attempt
+          // finds its commit and reports again.
+          if (!replay) {
+            await Promise.all([
+              events.taskSucceeded(tenant, runId, attempt, result),
+              events.lineage(tenant, lineageOf(runId, envelope.kind, result)),
+            ]);
+            await orchestrator.taskFinished(tenant, runId, taskId, 'succeeded');
+          }
+          return result;
         },
         {
           connection: options.connection,

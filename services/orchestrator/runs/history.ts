@@ -8,6 +8,8 @@ import { foldRun, type RunView } from './fold.js';
 export interface RunFilter {
   kind?: string;
   status?: RunStatus;
+  /** Only runs not ended yet (planned or running). */
+  unfinished?: boolean;
   /** `db.table` */
   table?: string;
   /** Planned at or after (ISO or ms). */
@@ -58,6 +60,7 @@ export class RunHistory {
       if (!run) continue;
       if (filter.kind && run.kind !== filter.kind) continue;
       if (filter.status && run.status !== filter.status) continue;
+      if (filter.unfinished && run.status !== 'planned' && run.status !== 'running') continue;
       if (filter.table && run.table !== filter.table) continue;
       const planned = Date.parse(run.plannedAt);
       if (filter.since !== undefined && planned < filter.since) continue;
