@@ -60,6 +60,7 @@ describe('TokenService', () => {
       permissions: new Set(['read', 'write']),
       databases: ['metrics'],
       platformAdmin: false,
+      expiresAt: null,
     });
     expect((await tokens.get('acme', record.id)).lastUsedAt).toBe(clock);
 
