@@ -104,31 +104,49 @@ describe('write tenancy', () => {
   });
 });
 
-describe('backpressure', () => {
+/**
+ * An ingest app without workers (staged batches wait for their flush, so the backlog only grows)
+ * whose backlog is full after two sealed batches of 10 rows; a fresh one per describe.
+ */
+function useBackpressureApp() {
   let redis: TestRedis;
   let root: string;
-  let t: IngestTestApp;
-
+  const app = {} as { t: IngestTestApp };
   beforeAll(async () => {
     redis = await startTestRedis();
     root = mkdtempSync(join(tmpdir(), 'weir-ingest-bp-'));
-    // No workers: staged batches wait for their flush, so the backlog only grows.
-    t = await startIngestApp(new LocalObjectStore(root), redis, {
+    app.t = await startIngestApp(new LocalObjectStore(root), redis, {
       workers: false,
       maxStagingBacklog: 2,
       thresholds: { maxRows: 10, maxBytes: 1 << 20, maxAgeMs: 60_000 },
     });
   });
   afterAll(async () => {
-    await t?.stop();
+    await app.t?.stop();
     await redis?.stop();
     rmSync(root, { recursive: true, force: true });
   });
+  return {
+    get t() {
+      return app.t;
+    },
+    /** `n` lines of table bp. */
+    lines: (n: number) => Array.from({ length: n }, (_, i) => `bp,host=h v=${i}`).join('\n'),
+    post: (body: string) =>
+      app.t.app.inject({
+        method: 'POST',
+        url: '/api/v1/write/line-protocol',
+        payload: body,
+        headers: app.t.headers,
+      }),
+  };
+}
+
+describe('backpressure', () => {
+  const bp = useBackpressureApp();
 
   it('answers 429 with Retry-After once the staging backlog is full, and writes nothing then', async () => {
-    const lines = (n: number) => Array.from({ length: n }, (_, i) => `bp,host=h v=${i}`).join('\n');
-    const post = (body: string) =>
-      t.app.inject({ method: 'POST', url: '/api/v1/write/line-protocol', payload: body, headers: t.headers });
+    const { t, post, lines } = bp;
     expect((await post(lines(10))).statusCode).toBe(204);
     expect((await post(lines(10))).statusCode).toBe(204);
     // Two sealed batches wait: the next write is refused before it is decoded.
@@ -146,29 +164,10 @@ describe('backpressure', () => {
 });
 
 describe('backpressure while a request reads the schema', () => {
-  let redis: TestRedis;
-  let root: string;
-  let t: IngestTestApp;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-ingest-bp-schema-'));
-    t = await startIngestApp(new LocalObjectStore(root), redis, {
-      workers: false,
-      maxStagingBacklog: 2,
-      thresholds: { maxRows: 10, maxBytes: 1 << 20, maxAgeMs: 60_000 },
-    });
-  });
-  afterAll(async () => {
-    await t?.stop();
-    await redis?.stop();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const bp = useBackpressureApp();
 
   it('a request refused with 429 after its schema read commits no new table', async () => {
-    const post = (body: string) =>
-      t.app.inject({ method: 'POST', url: '/api/v1/write/line-protocol', payload: body, headers: t.headers });
-    const lines = (n: number) => Array.from({ length: n }, (_, i) => `bp,host=h v=${i}`).join('\n');
+    const { t, post, lines } = bp;
     expect((await post(lines(1))).statusCode).toBe(204); // table bp exists; nothing sealed yet
     const catalog = t.orchestration.catalogs.forTenant('default');
     const versionBefore = (await catalog.refresh()).version;
