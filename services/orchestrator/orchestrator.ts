@@ -252,11 +252,7 @@ export class Orchestrator {
       }
     }
     if (counts.remaining === 0 && (await this.progress.claimFinal(tenant, runId))) {
-      // Redis's count is an accelerator that can have lost a failure (reconcile rebuilt it): the
-      // events decide too.
-      const run = await this.history.get(tenant, runId);
-      const failed = counts.failed > 0 || run?.tasks.some((t) => ENDED_UNSUCCESSFULLY.has(t.status));
-      await this.finishRun(tenant, runId, failed ? 'failed' : 'succeeded');
+      await this.finishRun(tenant, runId, counts.failed === 0 ? 'succeeded' : 'failed');
     }
   }
 
@@ -328,7 +324,9 @@ export class Orchestrator {
         finished++;
         continue;
       }
-      await this.progress.init(tenant, run.runId, open.length);
+      // A record Redis lost is rebuilt from the events, failures that already ended included.
+      const ended = run.tasks.filter((t) => ENDED_UNSUCCESSFULLY.has(t.status)).length;
+      await this.progress.init(tenant, run.runId, open.length, ended);
       const statusByKey = new Map(run.tasks.map((t) => [t.taskKey, t.status]));
       const taskById = new Map(plan.tasks.map((t) => [t.taskId, t]));
       const again: PlannedTask[] = [];

@@ -13,11 +13,14 @@ const TTL_SECONDS = 7 * 24 * 3600;
 export class RunProgress {
   constructor(private readonly redis: Redis) {}
 
-  async init(tenant: string, runId: string, taskCount: number): Promise<void> {
+  /** Starts a run's record, unless it has one: `taskCount` tasks open, `failed` already ended without success. */
+  async init(tenant: string, runId: string, taskCount: number, failed = 0): Promise<void> {
+    const k = key(tenant, runId);
     await this.redis
       .multi()
-      .hsetnx(key(tenant, runId), 'remaining', taskCount)
-      .expire(key(tenant, runId), TTL_SECONDS)
+      .hsetnx(k, 'remaining', taskCount)
+      .hsetnx(k, 'failed', failed)
+      .expire(k, TTL_SECONDS)
       .exec();
   }
 
