@@ -77,6 +77,11 @@ export interface ReplayReport {
 const REPLAYABLE = new Set(['compaction']);
 /** Task statuses that end a task without success: its dependents are skipped and its run fails. */
 const ENDED_UNSUCCESSFULLY: ReadonlySet<string> = new Set(['failed', 'skipped', 'cancelled']);
+/**
+ * Jobs' worth of attempts a task gets from reconcile before it is failed: a job BullMQ lost is
+ * dispatched again, but a task that kills its worker on every attempt must end.
+ */
+const MAX_JOBS_PER_TASK = 3;
 /** How old a plan without events must be before a repeated submit starts it (see startIfOrphaned). */
 const ORPHANED_PLAN_GRACE_MS = 5_000;
 
@@ -350,13 +355,29 @@ export class Orchestrator {
         if (!task.dependsOn.every((key) => statusByKey.get(key) === 'succeeded')) continue;
         const state = await this.deps.dispatcher.jobState(task.kind, task.taskId);
         if (state === undefined || state === 'completed' || state === 'failed') {
-          // Gone from Redis, or finished there without its events landing: run it again.
+          // Gone from Redis, or finished there without its events landing: run it again, unless
+          // it has had the attempts of several jobs already (it kills its worker every time).
+          const made = Math.max(0, ...view.attempts.map((a) => a.attempt));
+          const limit = MAX_JOBS_PER_TASK * this.deps.dispatcher.attemptsOf(task.kind);
+          if (made >= limit) {
+            const message = `task ${task.taskKey} made ${made} attempts without finishing (its worker died or its job was lost each time); giving up`;
+            await this.deps.events.taskFailed(
+              tenant,
+              run.runId,
+              task.taskId,
+              made,
+              { code: 'TASK_LOST', message },
+              true,
+            );
+            await this.taskFinished(tenant, run.runId, task.taskId, 'failed');
+            continue;
+          }
           await this.deps.dispatcher
             .queue(task.kind)
             .remove(task.taskId)
             .catch(() => undefined);
           again.push(task);
-          attempts.set(task.taskId, Math.max(1, view.attempts.length + 1));
+          attempts.set(task.taskId, made + 1);
         }
       }
       await this.dispatch(plan, again, (task) => attempts.get(task.taskId)!);

@@ -109,6 +109,34 @@ describe('reconcile', () => {
     expect(await statuses(tenant, plan.runId)).toEqual({ run: 'failed', tasks: ['failed', 'succeeded'] });
   });
 
+  it('fails a task that made the attempts of several jobs instead of dispatching it again and again', async () => {
+    const tenant = freshTenant();
+    const plan = await startPlan(tenant, false);
+    const [a, b] = plan.tasks;
+    // FAST_RETRY gives a job 3 attempts; three jobs' worth died without a terminal event.
+    for (let attempt = 1; attempt <= 3 * FAST_RETRY.attempts; attempt++)
+      await o.events.taskRunning(tenant, plan.runId, a!.taskId, attempt, `att_${attempt}`, 'worker:gone');
+    const dispatcher = new Dispatcher(o.connection, FAST_RETRY);
+    try {
+      await dispatcher.queue('noop').remove(a!.taskId); // BullMQ dropped the job
+      expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 0, finished: 0 });
+      expect(await dispatcher.jobState('noop', a!.taskId)).toBeUndefined();
+    } finally {
+      await dispatcher.close();
+    }
+    const view = (await o.orchestrator.history.get(tenant, plan.runId))!;
+    expect(view.tasks[0]).toMatchObject({ status: 'failed', error: { code: 'TASK_LOST' } });
+    expect(view.tasks[0]!.error!.message).toContain('made 9 attempts');
+    await o.events.taskSucceeded(
+      tenant,
+      plan.runId,
+      1,
+      taskResult(o.orchestrator.envelope(plan, b!, 1, ''), {}),
+    );
+    await o.orchestrator.taskFinished(tenant, plan.runId, b!.taskId, 'succeeded');
+    expect(await statuses(tenant, plan.runId)).toEqual({ run: 'failed', tasks: ['failed', 'succeeded'] });
+  });
+
   it('sees an unfinished run however many finished runs are newer', async () => {
     const tenant = freshTenant();
     const plan = await startPlan(tenant, false);
@@ -180,6 +208,13 @@ describe('a task whose work is done but whose report fails', () => {
       const run = await o.orchestrator.waitForRun(tenant, runId, 30_000);
       expect(run.status).toBe('succeeded');
       expect(run.tasks[0]!.status).toBe('succeeded');
+      // The job reconcile added goes on with attempt 4: no attempt stays queued.
+      expect(run.tasks[0]!.attempts.map((a) => [a.attempt, a.status])).toEqual([
+        [1, 'running'],
+        [2, 'running'],
+        [3, 'running'],
+        [4, 'succeeded'],
+      ]);
     } finally {
       o.events.taskSucceeded = report;
     }

@@ -66,8 +66,9 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
         async (job) => {
           const envelope = { ...parseDispatchEnvelope(job.data) };
           // Every delivery is an attempt, including one after a worker died (BullMQ counts those
-          // in attemptsStarted but not in attemptsMade, which only counts failures).
-          envelope.attempt = Math.max(job.attemptsStarted, job.attemptsMade + 1);
+          // in attemptsStarted but not in attemptsMade, which only counts failures). A job that
+          // reconcile dispatched again carries the number its first attempt continues from.
+          envelope.attempt = envelope.attempt - 1 + Math.max(job.attemptsStarted, job.attemptsMade + 1);
           envelope.attemptId = attemptIdOf(envelope.taskId, envelope.attempt);
           const { tenant, runId, taskId, attempt } = envelope;
           // A replay writes to scratch and reports only to its caller, never to run history.

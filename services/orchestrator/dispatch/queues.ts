@@ -51,6 +51,11 @@ export class Dispatcher {
     private readonly onError: (error: Error) => void = () => undefined,
   ) {}
 
+  /** Attempts one job of this kind gets. */
+  attemptsOf(kind: string): number {
+    return attemptsOf(this.retry, kind);
+  }
+
   queue(kind: string): Queue {
     let queue = this.queues.get(kind);
     if (!queue) {
@@ -64,7 +69,7 @@ export class Dispatcher {
   private jobOptions(jobId: string, kind: string) {
     return {
       jobId,
-      attempts: attemptsOf(this.retry, kind),
+      attempts: this.attemptsOf(kind),
       backoff: { type: 'weir' },
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600 },
