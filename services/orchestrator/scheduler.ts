@@ -3,7 +3,8 @@
  * expiry, checkpoints and events compaction by backlog. A tick carries its scheduled time as
  * the trigger's logical time, so every orchestrator that sees a tick plans the same run id and
  * the recorded plan's put-if-absent leaves exactly one run. After downtime only the newest
- * `maxCatchUp` missed ticks of each schedule run.
+ * `maxCatchUp` missed ticks of each schedule run. Each tenant keeps its own last tick, which moves
+ * only once the tick's runs were submitted (or refused for good), so an outage costs a tenant no tick.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -12,6 +13,7 @@ import {
   type SystemCatalog,
   type TenantCatalogs,
   type TenantState,
+  WeirError,
 } from '../../catalog/index.js';
 import type { Orchestrator } from './orchestrator.js';
 import { compactionCandidates, cqTriggers, retentionTriggers } from './planner/index.js';
@@ -140,16 +142,18 @@ export class Scheduler {
     const now = this.now();
     const tenants = [...(await this.deps.system.refresh()).tenants.keys()];
     for (const schedule of this.schedules) {
-      const key = `weir:schedule:${schedule.name}:last`;
-      const last = await this.deps.redis.get(key);
-      for (const tick of dueTicks(
-        schedule,
-        last === null ? undefined : Number(last),
-        now,
-        this.deps.maxCatchUp ?? 3,
-      )) {
-        const logicalTime = new Date(tick).toISOString();
-        for (const tenant of tenants) {
+      // One schedule-wide mark was kept before each tenant had its own: where a tenant's starts.
+      const shared = await this.deps.redis.get(`weir:schedule:${schedule.name}:last`);
+      for (const tenant of tenants) {
+        const key = `weir:schedule:${schedule.name}:tenant:${tenant}:last`;
+        const last = (await this.deps.redis.get(key)) ?? shared;
+        for (const tick of dueTicks(
+          schedule,
+          last === null ? undefined : Number(last),
+          now,
+          this.deps.maxCatchUp ?? 3,
+        )) {
+          const logicalTime = new Date(tick).toISOString();
           try {
             const state = await this.deps.catalogs.forTenant(tenant).refresh();
             for (const trigger of await schedule.triggers(tenant, logicalTime, state, this.deps.store)) {
@@ -163,9 +167,13 @@ export class Scheduler {
             }
           } catch (error) {
             this.deps.onError?.(error, { schedule: schedule.name, tenant, logicalTime });
+            // A refusal (4xx, a bad policy) comes back the same on a retry. Anything else (the
+            // store or Redis away) leaves the tick due: the next pass submits it again, and the
+            // triggers it already submitted answer their existing runs.
+            if (!(error instanceof WeirError && error.httpStatus < 500)) break;
           }
+          await this.deps.redis.set(key, String(tick));
         }
-        await this.deps.redis.set(key, String(tick));
       }
     }
     for (const tenant of tenants) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore, SystemCatalog, TenantCatalog } from '../../catalog/index.js';
+import { LocalObjectStore, SystemCatalog, TenantCatalog, WeirError } from '../../catalog/index.js';
 import { dueTicks, type Schedule, Scheduler } from '../../services/orchestrator/index.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -99,5 +99,43 @@ describe('more than one orchestrator', () => {
     expect(runs.map((r) => r.runId).sort()).toEqual([...runIds].sort());
     // The same ticks again are not due any more.
     expect(await make().tick()).toEqual([]);
+  });
+
+  it('a tenant whose submit failed keeps its tick for the next pass; a refusal for good does not', async () => {
+    const system = new SystemCatalog(store);
+    for (const tenant of ['steady', 'flaky', 'refusing']) await system.ensureTenant(tenant);
+    let outages = 1;
+    const schedule: Schedule = {
+      name: 'outage-test',
+      everyMs: HOUR,
+      offsetMs: 0,
+      triggers: async (tenant, logicalTime) => {
+        if (tenant === 'flaky' && outages-- > 0) throw new Error('object store unreachable');
+        if (tenant === 'refusing') throw new WeirError('PLAN_INVALID_POLICY', 'a bad policy', 400);
+        return ['steady', 'flaky'].includes(tenant) ? [{ kind: 'noop', tenant, logicalTime, tasks: 1 }] : [];
+      },
+    };
+    const errors: Record<string, unknown>[] = [];
+    const client = new Redis({ host: redis.host, port: redis.port });
+    clients.push(client);
+    const scheduler = new Scheduler({
+      orchestrator: o.orchestrator,
+      system,
+      catalogs: o.catalogs,
+      store,
+      redis: client,
+      schedules: [schedule],
+      now: () => at('2026-03-01T03:30:00Z'),
+      onError: (_error, context) => errors.push(context),
+    });
+    const first = await scheduler.tick();
+    expect(first.map((s) => s.runId)).toHaveLength(1); // steady's; flaky's failed
+    expect(errors.map((e) => e.tenant)).toEqual(['flaky', 'refusing']);
+    const second = await scheduler.tick();
+    expect(second).toEqual([
+      expect.objectContaining({ logicalTime: '2026-03-01T03:00:00.000Z', created: true }),
+    ]);
+    expect(errors.map((e) => e.tenant)).toEqual(['flaky', 'refusing']); // the refusal is not retried
+    expect(await scheduler.tick()).toEqual([]);
   });
 });
