@@ -6,7 +6,13 @@
 import { Table } from 'apache-arrow';
 import { sha256Hex } from '../canonical.js';
 import { CatalogCorruptError } from '../log/checkpoint.js';
-import { column, readNonNullBigintColumn, readNonNullStringColumn, readParquet } from '../parquet/index.js';
+import {
+  column,
+  readNonNullBigintColumn,
+  readNonNullStringColumn,
+  readParquet,
+  readStringColumn,
+} from '../parquet/index.js';
 import { type EventProjection, eventKeys } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
 import type { EventEnvelope } from './envelope.js';
@@ -69,26 +75,39 @@ export function eventsToTable(events: readonly EventEnvelope[]): Table {
   });
 }
 
+/**
+ * Chooses events by their type and their payload's `runId` (a lifted column), before anything
+ * else of them is decoded: a reader of a few runs does not parse every payload of the history.
+ */
+export type EventRowFilter = (runId: string | null, type: string) => boolean;
+
 export async function readCompactedFile(
   store: ObjectStore,
   tenant: string,
   file: CompactedFile,
+  rows?: EventRowFilter,
 ): Promise<EventEnvelope[]> {
   const bytes = await store.get(file.key);
   if (sha256Hex(bytes) !== file.sha256)
     throw new CatalogCorruptError(`compacted events file ${file.key} does not match its manifest`);
   const table = readParquet(bytes);
-  const keys = readNonNullStringColumn(table, 'idempotency_key');
   const types = readNonNullStringColumn(table, 'type');
+  let chosen = types.map((_, i) => i);
+  if (rows) {
+    const runIds = readStringColumn(table, 'run_id');
+    chosen = chosen.filter((i) => rows(runIds[i]!, types[i]!));
+    if (chosen.length === 0) return [];
+  }
+  const keys = readNonNullStringColumn(table, 'idempotency_key');
   const versions = readNonNullBigintColumn(table, 'type_version');
   const occurredAt = readNonNullBigintColumn(table, 'occurred_at');
   const sources = readNonNullStringColumn(table, 'source');
   const payloads = readNonNullStringColumn(table, 'payload');
-  return keys.map((idempotencyKey, i) => ({
+  return chosen.map((i) => ({
     type: types[i]!,
     version: versions[i]!,
     tenant,
-    idempotencyKey,
+    idempotencyKey: keys[i]!,
     occurredAt: occurredAt[i]! / 1000,
     source: sources[i]!,
     payload: JSON.parse(payloads[i]!) as Record<string, unknown>,

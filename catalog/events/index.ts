@@ -1,3 +1,4 @@
+export type { EventRowFilter } from './compacted.js';
 export { compactEvents, type EventsCompactionOptions, type EventsCompactionResult } from './compaction.js';
 export {
   EVENT_PROJECTIONS,

@@ -5,7 +5,7 @@
  */
 import { mapLimit } from '../concurrency.js';
 import type { ObjectStore } from '../store/index.js';
-import { readCompactedFile, readNewestEventsManifest } from './compacted.js';
+import { type EventRowFilter, readCompactedFile, readNewestEventsManifest } from './compacted.js';
 import { type EventEnvelope, type EventProjection, projectionOf } from './envelope.js';
 import { listBatches, readBatches } from './tail.js';
 
@@ -17,18 +17,24 @@ export interface ReadEventsResult {
   generation: number;
 }
 
+/**
+ * `rows` chooses events by type and run before their payloads are decoded (compacted files; the
+ * tail is parsed whole and filtered the same way); `where` then sees the chosen events whole.
+ */
 export async function readEvents(
   store: ObjectStore,
   tenant: string,
   projection: EventProjection,
   where: (event: EventEnvelope) => boolean = () => true,
+  rows?: EventRowFilter,
 ): Promise<ReadEventsResult> {
   const manifest = await readNewestEventsManifest(store, tenant);
   const files = manifest.files.filter((f) => f.projection === projection);
-  const compacted = (await mapLimit(files, 8, (file) => readCompactedFile(store, tenant, file))).flat();
+  const compacted = (await mapLimit(files, 8, (file) => readCompactedFile(store, tenant, file, rows))).flat();
+  const runIdOf = (e: EventEnvelope) => (typeof e.payload.runId === 'string' ? e.payload.runId : null);
   const tail = (await readBatches(store, await listBatches(store, tenant, manifest.watermark)))
     .flat()
-    .filter((e) => projectionOf(e.type) === projection);
+    .filter((e) => projectionOf(e.type) === projection && (!rows || rows(runIdOf(e), e.type)));
   const seen = new Set<string>();
   const events: EventEnvelope[] = [];
   let compactedEvents = 0;

@@ -95,6 +95,37 @@ describe.each(BACKENDS)('event log on $name storage', (backend) => {
     expect(read).toMatchObject({ compactedEvents: 1, tailEvents: 1, generation: 1 });
   });
 
+  it('chooses events by run and type before decoding them, in compacted files and in the tail alike', async () => {
+    const w = writer();
+    for (const [runId, state] of [
+      ['r1', 'planned'],
+      ['r2', 'planned'],
+      ['r1', 'succeeded'],
+    ])
+      await w.append(runEvent(runId!, state!, clock));
+    clock += 60_000;
+    await compact();
+    for (const [runId, state] of [
+      ['r3', 'planned'],
+      ['r2', 'failed'],
+    ])
+      await w.append(runEvent(runId!, state!, clock));
+    const seen: string[] = [];
+    const read = await readEvents(store, 'acme', 'runs', undefined, (runId, type) => {
+      seen.push(`${runId} ${type}`);
+      return runId === 'r2';
+    });
+    expect(seen.sort()).toEqual([
+      'r1 run.planned',
+      'r1 run.succeeded',
+      'r2 run.failed',
+      'r2 run.planned',
+      'r3 run.planned',
+    ]);
+    expect(read.events.map((e) => e.type)).toEqual(['run.planned', 'run.failed']);
+    expect(read).toMatchObject({ compactedEvents: 1, tailEvents: 1 });
+  });
+
   it('compaction is idempotent and leaves unsettled batches in the tail', async () => {
     const w = writer();
     await w.append(runEvent('r1', 'started', T0));

@@ -24,14 +24,18 @@ export interface RunHistoryPage {
   sources: { compacted: number; tail: number };
 }
 
+/** Event types that end a run (the fold's terminal transitions). */
+const RUN_ENDS: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled']);
+
 export class RunHistory {
   constructor(private readonly store: ObjectStore) {}
 
-  private async runEvents(tenant: string, runIds?: Set<string>) {
-    const match = (e: EventEnvelope) => runIds === undefined || runIds.has(String(e.payload.runId));
+  private async runEvents(tenant: string, runIds?: ReadonlySet<string>) {
+    // Only the chosen runs' payloads are decoded.
+    const rows = runIds && ((runId: string | null) => runId !== null && runIds.has(runId));
     const [runs, tasks] = await Promise.all([
-      readEvents(this.store, tenant, 'runs', match),
-      readEvents(this.store, tenant, 'tasks', match),
+      readEvents(this.store, tenant, 'runs', undefined, rows),
+      readEvents(this.store, tenant, 'tasks', undefined, rows),
     ]);
     const byRun = new Map<string, EventEnvelope[]>();
     for (const event of [...runs.events, ...tasks.events]) {
@@ -53,7 +57,10 @@ export class RunHistory {
   }
 
   async list(tenant: string, filter: RunFilter = {}): Promise<RunHistoryPage> {
-    const { byRun, sources } = await this.runEvents(tenant);
+    const { byRun, sources } = await this.runEvents(
+      tenant,
+      filter.unfinished ? await this.unfinishedRunIds(tenant) : undefined,
+    );
     const runs: RunView[] = [];
     for (const events of byRun.values()) {
       const run = foldRun(events);
@@ -71,6 +78,24 @@ export class RunHistory {
       a.plannedAt < b.plannedAt ? 1 : a.plannedAt > b.plannedAt ? -1 : a.runId < b.runId ? -1 : 1,
     );
     return { runs: runs.slice(0, filter.limit ?? 100), sources };
+  }
+
+  /**
+   * Runs planned and not ended, from the events' types alone: no payload is decoded, so finding
+   * the few open runs (what reconcile does every pass) does not cost a read of the whole history.
+   */
+  private async unfinishedRunIds(tenant: string): Promise<Set<string>> {
+    const planned = new Set<string>();
+    const ended = new Set<string>();
+    await readEvents(this.store, tenant, 'runs', undefined, (runId, type) => {
+      if (runId !== null) {
+        if (type === 'run.planned') planned.add(runId);
+        else if (RUN_ENDS.has(type)) ended.add(runId);
+      }
+      return false;
+    });
+    for (const runId of ended) planned.delete(runId);
+    return planned;
   }
 
   async lineageEdges(
