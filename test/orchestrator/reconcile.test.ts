@@ -69,6 +69,17 @@ describe('reconcile', () => {
     return plan;
   }
 
+  /** What a worker reports when a task of the plan succeeded. */
+  async function succeed(tenant: string, plan: Plan, task: Plan['tasks'][number]) {
+    await o.events.taskSucceeded(
+      tenant,
+      plan.runId,
+      1,
+      taskResult(o.orchestrator.envelope(plan, task, 1, ''), {}),
+    );
+    await o.orchestrator.taskFinished(tenant, plan.runId, task.taskId, 'succeeded');
+  }
+
   const statuses = async (tenant: string, runId: string) => {
     const run = (await o.orchestrator.history.get(tenant, runId))!;
     return { run: run.status, tasks: run.tasks.map((t) => t.status) };
@@ -99,13 +110,7 @@ describe('reconcile', () => {
     // Rebuilds the record from the events (the other task's job still waits in its queue).
     expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 0, finished: 0 });
     // The other task runs and succeeds: the run still failed.
-    await o.events.taskSucceeded(
-      tenant,
-      plan.runId,
-      1,
-      taskResult(o.orchestrator.envelope(plan, b!, 1, ''), {}),
-    );
-    await o.orchestrator.taskFinished(tenant, plan.runId, b!.taskId, 'succeeded');
+    await succeed(tenant, plan, b!);
     expect(await statuses(tenant, plan.runId)).toEqual({ run: 'failed', tasks: ['failed', 'succeeded'] });
   });
 
@@ -127,13 +132,7 @@ describe('reconcile', () => {
     const view = (await o.orchestrator.history.get(tenant, plan.runId))!;
     expect(view.tasks[0]).toMatchObject({ status: 'failed', error: { code: 'TASK_LOST' } });
     expect(view.tasks[0]!.error!.message).toContain('made 9 attempts');
-    await o.events.taskSucceeded(
-      tenant,
-      plan.runId,
-      1,
-      taskResult(o.orchestrator.envelope(plan, b!, 1, ''), {}),
-    );
-    await o.orchestrator.taskFinished(tenant, plan.runId, b!.taskId, 'succeeded');
+    await succeed(tenant, plan, b!);
     expect(await statuses(tenant, plan.runId)).toEqual({ run: 'failed', tasks: ['failed', 'succeeded'] });
   });
 
@@ -149,14 +148,7 @@ describe('reconcile', () => {
       });
       // Finished by hand: the test has no workers.
       const later = (await o.orchestrator.loadPlan(tenant, done.runId))!;
-      const [task] = later.tasks;
-      await o.events.taskSucceeded(
-        tenant,
-        done.runId,
-        1,
-        taskResult(o.orchestrator.envelope(later, task!, 1, ''), {}),
-      );
-      await o.orchestrator.taskFinished(tenant, done.runId, task!.taskId, 'succeeded');
+      await succeed(tenant, later, later.tasks[0]!);
     }
     const page = await o.orchestrator.history.list(tenant, { unfinished: true, limit: 1 });
     expect(page.runs.map((r) => r.runId)).toEqual([plan.runId]);
