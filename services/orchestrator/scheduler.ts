@@ -142,11 +142,16 @@ export class Scheduler {
     const now = this.now();
     const tenants = [...(await this.deps.system.refresh()).tenants.keys()];
     for (const schedule of this.schedules) {
-      // One schedule-wide mark was kept before each tenant had its own: where a tenant's starts.
-      const shared = await this.deps.redis.get(`weir:schedule:${schedule.name}:last`);
-      for (const tenant of tenants) {
-        const key = `weir:schedule:${schedule.name}:tenant:${tenant}:last`;
-        const last = (await this.deps.redis.get(key)) ?? shared;
+      const keyOf = (tenant: string) => `weir:schedule:${schedule.name}:tenant:${tenant}:last`;
+      // One round trip for every tenant's mark. The schedule-wide mark kept before each tenant had
+      // its own is where a tenant's starts.
+      const [shared, ...marks] = await this.deps.redis.mget(
+        `weir:schedule:${schedule.name}:last`,
+        ...tenants.map(keyOf),
+      );
+      for (const [index, tenant] of tenants.entries()) {
+        const key = keyOf(tenant);
+        const last = marks[index] ?? shared ?? null;
         for (const tick of dueTicks(
           schedule,
           last === null ? undefined : Number(last),
