@@ -252,7 +252,10 @@ export class Orchestrator {
           `upstream task ${taskId} ${outcome}`,
         );
         await this.taskFinished(tenant, runId, dependent.taskId, 'skipped');
-      } else if (await this.upstreamDone(tenant, plan, dependent)) {
+      } else if (
+        !(await this.progress.isCancelled(tenant, runId)) &&
+        (await this.upstreamDone(tenant, plan, dependent))
+      ) {
         await this.dispatch(plan, [dependent], () => 1);
       }
     }
@@ -285,6 +288,16 @@ export class Orchestrator {
         runId,
         status: run.status,
       });
+    }
+    if (run.kind === 'flush') {
+      // A flush commits rows the API already acknowledged; cancelled, they would wait unqueryable
+      // in staging until the next start's recovery.
+      throw new WeirError(
+        'RUN_NOT_CANCELLABLE',
+        `run ${runId} is a flush of acknowledged rows and cannot be cancelled`,
+        409,
+        { runId, kind: run.kind },
+      );
     }
     await this.progress.cancel(tenant, runId);
     for (const task of run.tasks) {

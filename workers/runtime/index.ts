@@ -21,7 +21,7 @@ import {
   type RetryPolicy,
   type RunEventLog,
 } from '../../services/orchestrator/index.js';
-import { executeTask, type TaskContext } from '../tasks/index.js';
+import { executeTask, RunCancelledError, type TaskContext } from '../tasks/index.js';
 
 export interface TaskWorkersOptions {
   connection: ConnectionOptions;
@@ -73,6 +73,9 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
           const { tenant, runId, taskId, attempt } = envelope;
           // A replay writes to scratch and reports only to its caller, never to run history.
           const replay = envelope.scratchPrefix !== '';
+          const checkCancelled = async () => {
+            if (await orchestrator.progress.isCancelled(tenant, runId)) throw new RunCancelledError(runId);
+          };
           if (!replay && (await orchestrator.progress.isCancelled(tenant, runId))) {
             await events.taskEnded(tenant, runId, taskId, 'cancelled', 'run cancelled');
             await orchestrator.taskFinished(tenant, runId, taskId, 'cancelled');
@@ -95,8 +98,14 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
                 408,
               );
             }
-            result = await executeTask(envelope, context);
+            result = await executeTask(envelope, replay ? context : { ...context, checkCancelled });
           } catch (error) {
+            // Cancelled before it committed: nothing of this task's work landed.
+            if (error instanceof RunCancelledError) {
+              await events.taskEnded(tenant, runId, taskId, 'cancelled', error.message);
+              await orchestrator.taskFinished(tenant, runId, taskId, 'cancelled');
+              return null;
+            }
             const final = !isRetryable(error) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
             if (!replay) {
               await events.taskFailed(tenant, runId, taskId, attempt, errorInfo(error), final);

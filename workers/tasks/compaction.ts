@@ -148,7 +148,7 @@ export async function runCompaction(
     }
 
     ctx.signal?.throwIfAborted();
-    const outcome = await commitSwap(envelope, ctx.store, catalog, {
+    const outcome = await commitSwap(envelope, ctx, catalog, {
       database,
       table: inputs.table,
       removed: inputRefs,

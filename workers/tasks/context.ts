@@ -11,6 +11,7 @@ import {
   type TenantCatalogs,
   type TenantState,
   tableKey,
+  WeirError,
 } from '../../catalog/index.js';
 import { ContractError, type DispatchEnvelope } from '../../proto/index.js';
 import type { QueryService } from '../../services/query/index.js';
@@ -28,6 +29,19 @@ export interface TaskContext {
   query?: QueryService;
   /** The wall clock in ms (default `Date.now`): the expire sweep keeps uploads younger than an hour by it. */
   now?: () => number;
+  /**
+   * Throws RunCancelledError once the task's run has been cancelled. Tasks ask right before each
+   * step that cannot be undone (a catalog commit, a round of deletes), so a cancel stops work that
+   * is still running, not only work still queued. Unset for replays, which commit nothing.
+   */
+  checkCancelled?: () => Promise<void>;
+}
+
+/** The task's run was cancelled before the task committed or deleted anything: it ends `cancelled`. */
+export class RunCancelledError extends WeirError {
+  constructor(runId: string) {
+    super('RUN_CANCELLED', `run ${runId} was cancelled before this task committed`, 409, { runId });
+  }
 }
 
 /** The replay id of a replay envelope (outputs go to scratch, nothing is committed); undefined otherwise. */

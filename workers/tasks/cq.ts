@@ -31,7 +31,7 @@ import { type TableShape, writeSortedFiles } from './data-files.js';
 import { rowsWithout } from './delete.js';
 import { withConnection } from './duckdb.js';
 import { fetchInputs } from './inputs.js';
-import { discardOutputs, publishDataFile, recordedCommit } from './outputs.js';
+import { commitTask, discardOutputs, publishDataFile, recordedCommit } from './outputs.js';
 import { writePartitioned } from './partitioned.js';
 import { fileRef, taskResult } from './result.js';
 
@@ -149,10 +149,7 @@ export async function runCq(
         { op: 'setPolicy' as const, policy: progressPolicy(head, inputs) },
       ];
       try {
-        const outcome = await catalog.commit(actions, {
-          idempotencyKey: taskId,
-          runId: envelope.runId,
-          taskId,
+        const outcome = await commitTask(envelope, ctx, catalog, actions, {
           operation: 'cq',
           logicalTime: iso(window.start),
         });

@@ -135,7 +135,7 @@ export async function runDelete(
       return taskResult(envelope, { reads, wrote: { files: outputRefs }, summary: { ...summary, replayId } });
 
     ctx.signal?.throwIfAborted();
-    const outcome = await commitSwap(envelope, ctx.store, catalog, {
+    const outcome = await commitSwap(envelope, ctx, catalog, {
       database,
       table: inputs.table,
       removed: inputs.files,

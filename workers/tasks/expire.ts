@@ -172,7 +172,10 @@ async function sweep(envelope: DispatchEnvelope, bounds: SweepBounds, ctx: TaskC
   return taskResult(envelope, { wrote: { deleted }, summary: { ...summary, deleted: deleted.length } });
 }
 
+/** Deletes the keys, unless the run was cancelled; each round of the sweep asks again. */
 async function deleteAll(keys: readonly string[], ctx: TaskContext): Promise<void> {
+  if (keys.length === 0) return;
+  await ctx.checkCancelled?.();
   let next = 0;
   const worker = async () => {
     while (next < keys.length) {

@@ -20,7 +20,7 @@ import { runExpire } from './expire.js';
 import { runFlush } from './flush.js';
 import { runCheckpoint, runEventsCompaction, runNoop, runRetention } from './maintenance.js';
 
-export type { TaskContext } from './context.js';
+export { RunCancelledError, type TaskContext } from './context.js';
 export {
   duckdbType,
   fileSpecOf,

@@ -5,6 +5,7 @@ import { compactEvents, type FileEntry, paths, TenantCatalog, WeirError } from '
 import { ContractError, type DispatchEnvelope, type FileRef, type TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { replayIdOf, scratchStore, type TaskContext, tableAt } from './context.js';
+import { commitTask } from './outputs.js';
 import { fileRef, taskResult } from './result.js';
 
 function elapsed(started: number): number {
@@ -21,7 +22,7 @@ export async function runRetention(
   ctx: TaskContext,
 ): Promise<TaskResult> {
   const started = performance.now();
-  const { tenant, taskId } = envelope;
+  const { tenant } = envelope;
   const { database } = inputs;
   const catalog = ctx.catalogs.forTenant(tenant);
   const state = await catalog.at({ version: envelope.catalogVersion });
@@ -75,7 +76,10 @@ export async function runRetention(
   if (replayIdOf(envelope) !== undefined) {
     return taskResult(envelope, { reads, summary: { ...figures, replay: true, ms: elapsed(started) } });
   }
-  const outcome = await catalog.commit(
+  const outcome = await commitTask(
+    envelope,
+    ctx,
+    catalog,
     refs.map((f) => ({
       op: 'removeFile',
       database,
@@ -83,7 +87,7 @@ export async function runRetention(
       partition: f.partition,
       path: f.path,
     })),
-    { idempotencyKey: taskId, runId: envelope.runId, taskId, operation: 'retention' },
+    { operation: 'retention' },
   );
   return taskResult(envelope, {
     reads,

@@ -16,7 +16,7 @@ import {
   WeirError,
 } from '../../catalog/index.js';
 import type { DispatchEnvelope, FileRef } from '../../proto/index.js';
-import { replayIdOf, type TaskContext } from './context.js';
+import { RunCancelledError, replayIdOf, type TaskContext } from './context.js';
 import { fileSpecOf, loadDataFile, type WrittenDataFile } from './data-files.js';
 import { fileRef } from './result.js';
 
@@ -193,16 +193,37 @@ export interface SwapCommit {
 }
 
 /**
- * Commits a task's swap with the task id as idempotency key; when the catalog refuses it, the
+ * Commits a task's actions with the task id as idempotency key, unless its run was cancelled
+ * first. A cancelled task whose earlier attempt already committed still answers that commit: its
+ * work is in the catalog, and the run's history must say so.
+ */
+export async function commitTask(
+  envelope: DispatchEnvelope,
+  ctx: Pick<TaskContext, 'checkCancelled'>,
+  catalog: TenantCatalog,
+  actions: readonly unknown[],
+  meta: { operation: string; logicalTime?: string },
+): Promise<Awaited<ReturnType<TenantCatalog['commit']>>> {
+  const { taskId, runId } = envelope;
+  try {
+    await ctx.checkCancelled?.();
+  } catch (error) {
+    if (!(error instanceof RunCancelledError)) throw error;
+    if ((await catalog.refresh()).history.get(taskId) === undefined) throw error;
+  }
+  return catalog.commit(actions, { idempotencyKey: taskId, runId, taskId, ...meta });
+}
+
+/**
+ * Commits a task's swap (`commitTask`); when the catalog refuses it or the run was cancelled, the
  * outputs are deleted so they do not linger unreferenced.
  */
 export async function commitSwap(
   envelope: DispatchEnvelope,
-  store: ObjectStore,
+  ctx: Pick<TaskContext, 'store' | 'checkCancelled'>,
   catalog: TenantCatalog,
   swap: SwapCommit,
 ): Promise<Awaited<ReturnType<TenantCatalog['commit']>>> {
-  const { taskId } = envelope;
   const actions = [
     ...swap.removed.map((f) => ({
       op: 'removeFile' as const,
@@ -214,14 +235,11 @@ export async function commitSwap(
     ...swap.added.map((file) => ({ op: 'addFile' as const, file })),
   ];
   try {
-    return await catalog.commit(actions, {
-      idempotencyKey: taskId,
-      runId: envelope.runId,
-      taskId,
-      operation: swap.operation,
-    });
+    return await commitTask(envelope, ctx, catalog, actions, { operation: swap.operation });
   } catch (error) {
-    if (isRejection(error)) await discardOutputs(store, catalog, taskId, swap.added);
+    if (isRejection(error) || error instanceof RunCancelledError) {
+      await discardOutputs(ctx.store, catalog, envelope.taskId, swap.added);
+    }
     throw error;
   }
 }

@@ -1,0 +1,165 @@
+/**
+ * Cancel reaches tasks that are already running: a task whose run was cancelled while it worked
+ * does not commit, deletes its uploads, and ends `cancelled`. Flush runs refuse cancel.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ByteRange,
+  LocalObjectStore,
+  liveFiles,
+  type ObjectBody,
+  paths,
+  TenantCatalog,
+} from '../../catalog/index.js';
+import { openWorkerDuckDB } from '../../workers/index.js';
+import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
+import { countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
+
+/** A local store that holds the first put or read of a matching key until the test lets it go. */
+class GatedStore extends LocalObjectStore {
+  private gate:
+    | { matches: (key: string) => boolean; reached: (key: string) => void; released: Promise<void> }
+    | undefined;
+
+  /** Arms the gate; answers a promise of the first matching key and the function that releases its call. */
+  hold(matches: (key: string) => boolean): { reached: Promise<string>; release: () => void } {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let reachedWith!: (key: string) => void;
+    const reached = new Promise<string>((resolve) => {
+      reachedWith = resolve;
+    });
+    this.gate = { matches, reached: reachedWith, released };
+    return { reached, release };
+  }
+
+  private async pass(key: string): Promise<void> {
+    const gate = this.gate;
+    if (!gate?.matches(key)) return;
+    this.gate = undefined;
+    gate.reached(key);
+    await gate.released;
+  }
+
+  override async put(key: string, body: ObjectBody): Promise<void> {
+    await this.pass(key);
+    return super.put(key, body);
+  }
+
+  override async get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    await this.pass(key);
+    return super.get(key, range);
+  }
+
+  override async getIfExists(key: string): Promise<Uint8Array | undefined> {
+    await this.pass(key);
+    return super.getIfExists(key);
+  }
+}
+
+let n = 0;
+const freshTenant = () => `c${Date.now().toString(36)}${n++}`;
+
+describe('cancel of a run whose task is running', () => {
+  let redis: TestRedis;
+  let root: string;
+  let store: GatedStore;
+  let o: TestOrchestration;
+  let duckdb: DuckDBInstance;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    root = mkdtempSync(join(tmpdir(), 'weir-cancel-'));
+    store = new GatedStore(root);
+    o = await startTestOrchestration(store, redis, { concurrency: 2 });
+    duckdb = await openWorkerDuckDB({ threads: 1 });
+  });
+  afterAll(async () => {
+    await o.stop();
+    duckdb.closeSync();
+    await redis.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('a compaction cancelled while it writes commits nothing, leaves no upload, and ends cancelled', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    const inputs = await seedFiles(store, catalog, duckdb, { files: 6, rows: 300 });
+    const before = await catalog.refresh();
+    const dataRoot = paths.dataKeys.tablePrefix(tenant, 'db', 'cpu');
+    const gate = store.hold((key) => key.startsWith(dataRoot));
+
+    const { runId } = await o.orchestrator.submit({
+      kind: 'compaction',
+      tenant,
+      logicalTime: '2026-03-02T00:05:00.000Z',
+      tier: 'hourly',
+      database: 'db',
+      table: 'cpu',
+      partition: PARTITION_0,
+    });
+    const output = await gate.reached; // the task is running: it uploads its first output
+    expect(output).toContain(PARTITION_0);
+    expect((await o.orchestrator.cancel(tenant, runId)).status).toBe('cancelled');
+    gate.release();
+
+    const task = await waitFor(async () => {
+      const view = (await o.orchestrator.history.get(tenant, runId))?.tasks[0];
+      return view?.status === 'cancelled' ? view : undefined;
+    }, 30_000);
+    expect(task.error).toBeUndefined();
+    const run = (await o.orchestrator.history.get(tenant, runId))!;
+    expect(run.status).toBe('cancelled');
+    expect(run.tasks.every((t) => t.status !== 'succeeded' && t.status !== 'failed')).toBe(true);
+
+    // No commit: the same live files, the same rows, and the task id is not in the log.
+    const after = await catalog.refresh();
+    expect(after.version).toBe(before.version);
+    expect(after.history.get(task.taskId)).toBeUndefined();
+    const live = [...liveFiles(after.tables.get('db.cpu')!)].map((f) => f.path).sort();
+    expect(live).toEqual(inputs.map((f) => f.path).sort());
+    expect(await countLiveRows(store, duckdb, after)).toBe(6 * 300);
+    // The uploads were deleted: only the inputs remain under the table.
+    const objects: string[] = [];
+    for await (const info of store.listAll(dataRoot)) objects.push(info.key);
+    expect(objects.sort()).toEqual(inputs.map((f) => f.path).sort());
+  });
+
+  it('a flush run refuses cancel: its rows were acknowledged', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    await seedFiles(store, catalog, duckdb, { files: 1, rows: 10 });
+    const batchId = '01JZ0000000000000000000009';
+    const stagingKey = paths.stagingKeys.batch(tenant, batchId);
+    // The flush task waits at its read of the (absent) staging batch while cancel is asked.
+    const gate = store.hold((key) => key === stagingKey);
+    const { runId } = await o.orchestrator.submit({
+      kind: 'flush',
+      tenant,
+      logicalTime: '2026-03-01T00:00:00Z',
+      database: 'db',
+      table: 'cpu',
+      batchId,
+      rows: 10,
+      bytes: 100,
+    });
+    await gate.reached;
+    try {
+      await expect(o.orchestrator.cancel(tenant, runId)).rejects.toMatchObject({
+        code: 'RUN_NOT_CANCELLABLE',
+        httpStatus: 409,
+      });
+      expect(await o.orchestrator.progress.isCancelled(tenant, runId)).toBe(false);
+    } finally {
+      gate.release();
+    }
+  });
+});
