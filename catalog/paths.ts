@@ -125,8 +125,13 @@ export const catalogKeys = {
   checkpointsPrefix(scope: CatalogScope): string {
     return `${catalogRoot(scope)}checkpoints/`;
   },
-  checkpointFile(scope: CatalogScope, version: number, table: string): string {
-    return `${catalogRoot(scope)}checkpoints/${pad20(version)}/${assertName('table', table)}.parquet`;
+  /**
+   * Named by its content, so a second writer of the same version (a retried task, a newer
+   * encoding after a deploy) never overwrites the files a manifest already names.
+   */
+  checkpointFile(scope: CatalogScope, version: number, table: string, sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError(`checkpoint file digest ${sha256} is not a sha256`);
+    return `${catalogRoot(scope)}checkpoints/${pad20(version)}/${assertName('table', table)}-${sha256.slice(0, 16)}.parquet`;
   },
   checkpointManifest(scope: CatalogScope, version: number): string {
     return `${catalogRoot(scope)}checkpoints/${pad20(version)}/_manifest.json`;

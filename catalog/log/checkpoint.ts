@@ -23,24 +23,27 @@ export class CheckpointStore {
     private readonly scope: CatalogScope,
   ) {}
 
-  /** Writes the tables then the manifest; answers the manifest that is in place afterwards. */
+  /**
+   * Writes the tables then the manifest; answers the manifest that is in place afterwards. A
+   * version that already has a manifest is left alone: its files are what readers verify.
+   */
   async write(
     version: number,
     timestamp: number,
     tables: Record<string, Table>,
   ): Promise<CheckpointManifest> {
+    const existing = await this.readManifest(version);
+    if (existing) {
+      await this.advanceHint(version);
+      return existing;
+    }
     const files: CheckpointFileEntry[] = [];
     for (const name of Object.keys(tables).sort()) {
       const bytes = writeParquet(tables[name]!);
-      const key = catalogKeys.checkpointFile(this.scope, version, name);
+      const sha256 = sha256Hex(bytes);
+      const key = catalogKeys.checkpointFile(this.scope, version, name, sha256);
       await this.store.put(key, bytes);
-      files.push({
-        table: name,
-        key,
-        rows: tables[name]!.numRows,
-        bytes: bytes.length,
-        sha256: sha256Hex(bytes),
-      });
+      files.push({ table: name, key, rows: tables[name]!.numRows, bytes: bytes.length, sha256 });
     }
     const manifest: CheckpointManifest = { format: 1, version, timestamp, files };
     const manifestKey = catalogKeys.checkpointManifest(this.scope, version);
@@ -118,7 +121,8 @@ export class CheckpointStore {
   async readTables(manifest: CheckpointManifest): Promise<Record<string, Table>> {
     const entries = await Promise.all(
       manifest.files.map(async (file) => {
-        const bytes = await this.store.get(file.key);
+        const bytes = await this.store.getIfExists(file.key);
+        if (!bytes) throw new CatalogCorruptError(`checkpoint file ${file.key} named by its manifest is missing`);
         if (bytes.length !== file.bytes || sha256Hex(bytes) !== file.sha256) {
           throw new CatalogCorruptError(`checkpoint file ${file.key} does not match its manifest`);
         }

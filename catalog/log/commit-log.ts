@@ -13,7 +13,14 @@ import type { ObjectStore } from '../store/index.js';
 import { CatalogCorruptError, CheckpointStore } from './checkpoint.js';
 import { historyFromCheckpoint, historyToCheckpoint } from './history-table.js';
 import { LedgerView } from './ledger.js';
-import type { CommitMeta, CommitRecord, CommitSummary, LogState, StateMachine } from './types.js';
+import type {
+  CheckpointManifest,
+  CommitMeta,
+  CommitRecord,
+  CommitSummary,
+  LogState,
+  StateMachine,
+} from './types.js';
 
 export interface CommitLogOptions {
   /** Wall clock for commit timestamps (tests pass a fake one). */
@@ -215,9 +222,25 @@ export class CommitLog<S extends LogState, A, P> {
     return state;
   }
 
+  /**
+   * The newest checkpoint at or before `atOrBefore` that reads back whole. One that does not
+   * (a file missing or not matching its manifest) is passed over for an older one, down to the
+   * empty state: the log is complete from version 1, so any checkpoint only saves reading it.
+   */
   private async loadCheckpoint(atOrBefore?: number): Promise<S> {
-    const manifest = await this.checkpoints.newest(atOrBefore);
-    if (!manifest) return this.emptyState();
+    for (let limit = atOrBefore; ; ) {
+      const manifest = await this.checkpoints.newest(limit);
+      if (!manifest) return this.emptyState();
+      try {
+        return await this.stateOfCheckpoint(manifest);
+      } catch (error) {
+        if (!(error instanceof CatalogCorruptError)) throw error;
+        limit = manifest.version - 1;
+      }
+    }
+  }
+
+  private async stateOfCheckpoint(manifest: CheckpointManifest): Promise<S> {
     const tables = await this.checkpoints.readTables(manifest);
     const { commits, ...rest } = tables;
     if (!commits) throw new CatalogCorruptError(`checkpoint ${manifest.version} has no commits table`);
