@@ -157,6 +157,9 @@ export class S3ObjectStore implements ObjectStore {
     const Key = this.fullKey(key);
     // One buffer: the request signs and sends a length-known body, and a retry compares bytes.
     const body = bodyBytes(parts);
+    // Whether a request of this call may have landed without our hearing of it: the SDK sent one
+    // again (a lost response). From then on an object in place may be our own.
+    let mayHaveLanded = false;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.client.send(
@@ -164,14 +167,17 @@ export class S3ObjectStore implements ObjectStore {
         );
         return true;
       } catch (error) {
-        if (isPreconditionFailed(error)) return this.lostOrOwnRetry(key, body, error);
-        if (!isConditionalConflict(error)) throw error;
-        if (attempt === CONFLICT_ATTEMPTS) {
-          // Still contended: we lost only if someone's object is in place; otherwise report the error.
-          if (await this.head(key)) return false;
-          throw error;
+        mayHaveLanded ||= (sdkError(error).$metadata?.attempts ?? 1) > 1;
+        const conflict = isConditionalConflict(error);
+        if (!isPreconditionFailed(error) && !conflict) throw error;
+        if (conflict && attempt < CONFLICT_ATTEMPTS) {
+          await sleep(CONFLICT_BACKOFF_MS * attempt * (0.5 + Math.random()));
+          continue;
         }
-        await sleep(CONFLICT_BACKOFF_MS * attempt * (0.5 + Math.random()));
+        // A 412, or a 409 that never cleared: we lost, unless the object in place is ours.
+        const stored = mayHaveLanded || conflict ? await this.getIfExists(key) : undefined;
+        if (conflict && stored === undefined) throw error;
+        return mayHaveLanded && stored !== undefined && bytesEqual(stored, body);
       }
     }
   }
@@ -211,16 +217,6 @@ export class S3ObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.client.destroy();
-  }
-
-  /**
-   * A 412 normally means another writer won. But when the SDK retried (say, a lost response),
-   * the 412 may answer our own earlier attempt that did land: then the stored bytes are ours.
-   */
-  private async lostOrOwnRetry(key: string, body: Uint8Array, error: unknown): Promise<boolean> {
-    if ((sdkError(error).$metadata?.attempts ?? 1) <= 1) return false;
-    const stored = await this.getIfExists(key);
-    return stored !== undefined && bytesEqual(stored, body);
   }
 }
 

@@ -572,6 +572,34 @@ describe('s3 object store specifics', () => {
     }
   });
 
+  test.each([
+    [
+      'a 412',
+      'log/4.json',
+      (call: number): PutFault => (call === 1 ? 'lose-response' : call === 2 ? 'conflict' : 'pass'),
+    ],
+    [
+      '409s to the end',
+      'log/5.json',
+      (call: number): PutFault => (call === 1 ? 'lose-response' : 'conflict'),
+    ],
+  ])(
+    'our write that landed before an SDK retry met a 409 counts as ours when the retries end in %s',
+    async (_, key, plan) => {
+      // The first request lands but its answer is lost; the SDK's retry meets a conflict (409); the
+      // store's own retries then meet our object (412) or more conflicts.
+      const store = new S3ObjectStore(config);
+      try {
+        const calls = failPutObject(store, plan);
+        expect(await store.putIfAbsent(key, text('mine'))).toBe(true);
+        expect(calls()).toBeGreaterThan(2);
+        expect(decode(await store.get(key))).toBe('mine');
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
   test('a 412 after an SDK retry is still a loss when the stored object is someone else', async () => {
     const store = new S3ObjectStore(config);
     try {
