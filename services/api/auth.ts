@@ -105,6 +105,11 @@ export function assertDatabaseAccess(request: FastifyRequest, database: string):
   }
 }
 
+/** The databases a token limited to some may use; undefined for a token that reaches them all. */
+export function limitedDatabases(request: FastifyRequest): readonly string[] | undefined {
+  return authOf(request).databases ?? undefined;
+}
+
 /** Refuses a token limited to some databases, for a request whose answer spans all of them (`what`). */
 export function assertAllDatabases(request: FastifyRequest, what: string): void {
   const { databases } = authOf(request);

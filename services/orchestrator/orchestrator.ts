@@ -137,6 +137,7 @@ export class Orchestrator {
   private async start(plan: Plan): Promise<void> {
     const { events } = this.deps;
     const table = tableOf(plan);
+    const database = databaseOf(plan);
     await events.planned(plan.tenant, {
       runId: plan.runId,
       runKey: plan.runKey,
@@ -147,6 +148,7 @@ export class Orchestrator {
       dryRun: plan.dryRun,
       trigger: plan.trigger as unknown as Record<string, unknown>,
       ...(table ? { table } : {}),
+      ...(database ? { database } : {}),
       tasks: plan.tasks.map((t) => ({
         taskId: t.taskId,
         taskKey: t.taskKey,
@@ -496,6 +498,17 @@ function dependentsOf(plan: Plan, taskId: string): PlannedTask[] {
     dependentsIndex.set(plan, index);
   }
   return index.get(taskId) ?? [];
+}
+
+/** The one database the run is about: its trigger's, or the one every task names (a retention policy's). */
+function databaseOf(plan: Plan): string | undefined {
+  const named = new Set<unknown>([
+    (plan.trigger as { database?: unknown }).database,
+    ...plan.tasks.map((t) => (t.inputs as { database?: unknown }).database),
+  ]);
+  named.delete(undefined);
+  const [only] = named;
+  return named.size === 1 && typeof only === 'string' ? only : undefined;
 }
 
 function tableOf(plan: Plan): string | undefined {

@@ -272,6 +272,80 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect((await call('DELETE', `/api/v1/retention/${id}`)).status).toBe(200);
   });
 
+  it('a database-scoped token sees runs, lineage and run history of its databases only', async () => {
+    const tokenFor = async (name: string, permissions: ('read' | 'admin')[], databases: string[]) =>
+      (await admin.auth.create(DEFAULT_TENANT, { name, permissions, databases })).token;
+    const as = (token: string) => ({ authorization: `Bearer ${token}` });
+    const elsewhere = as(await tokenFor('runs-elsewhere', ['admin'], ['other']));
+    const dbReader = as(await tokenFor('runs-db-reader', ['read'], ['db']));
+    await seedFiles(store, catalog, duckdb, {
+      files: 10,
+      rows: 10,
+      hour: 7,
+      prefix: 'h7-',
+      createTable: false,
+    });
+    const compacted = await call('POST', '/api/v1/runs', {
+      kind: 'compaction',
+      tier: 'hourly',
+      database: 'db',
+      table: 'cpu',
+      partition: 'date=2026-03-01/hour=07',
+    });
+    const checkpoint = await call('POST', '/api/v1/runs', { kind: 'checkpoint' });
+    const [dbRun, tenantRun] = [compacted.body.runId as string, checkpoint.body.runId as string];
+    await o.orchestrator.waitForRun(DEFAULT_TENANT, dbRun, 60_000);
+    await o.orchestrator.waitForRun(DEFAULT_TENANT, tenantRun, 60_000);
+    const runIds = async (url: string, headers: Record<string, string>, key = 'runs') =>
+      ((await call('GET', url, undefined, headers)).body[key] as { runId: string }[]).map((r) => r.runId);
+
+    // The admin sees both; a token for db sees the compaction, not the tenant-wide checkpoint.
+    expect(await runIds('/api/v1/runs', admin.headers)).toEqual(expect.arrayContaining([dbRun, tenantRun]));
+    const seenByDb = await runIds('/api/v1/runs', dbReader);
+    expect(seenByDb).toContain(dbRun);
+    expect(seenByDb).not.toContain(tenantRun);
+    expect((await call('GET', `/api/v1/runs/${dbRun}`, undefined, dbReader)).status).toBe(200);
+    expect((await call('GET', `/api/v1/runs/${tenantRun}`, undefined, dbReader)).status).toBe(403);
+
+    // A token for another database sees none of them, by any route.
+    expect(await runIds('/api/v1/runs', elsewhere)).toEqual([]);
+    expect(await runIds('/api/v1/runs?table=db.cpu', elsewhere)).toEqual([]);
+    expect(await runIds('/api/v1/compaction/history', elsewhere, 'history')).toEqual([]);
+    expect((await call('GET', '/api/v1/compaction/stats', undefined, elsewhere)).body.total_runs).toBe(0);
+    for (const [method, url, payload] of [
+      ['GET', `/api/v1/runs/${dbRun}`, undefined],
+      ['GET', `/api/v1/runs/${tenantRun}`, undefined],
+      ['GET', `/api/v1/runs/${dbRun}/lineage`, undefined],
+      ['POST', `/api/v1/runs/${dbRun}/cancel`, undefined],
+      ['POST', `/api/v1/runs/${dbRun}/replay`, undefined],
+      ['GET', '/api/v1/lineage?table=db.cpu', undefined],
+      ['POST', '/api/v1/runs', { kind: 'checkpoint' }],
+      ['POST', '/api/v1/runs', { kind: 'compaction', tier: 'hourly', database: 'db', table: 'cpu' }],
+    ] as const) {
+      const res = await call(method, url, payload, elsewhere);
+      expect(res, `${method} ${url}`).toMatchObject({
+        status: 403,
+        body: { success: false, code: 'FORBIDDEN' },
+      });
+    }
+    const output = (await call('GET', `/api/v1/runs/${dbRun}/lineage`)).body.outputs[0] as string;
+    const walked = await call(
+      'GET',
+      `/api/v1/lineage?file=${encodeURIComponent(output)}`,
+      undefined,
+      elsewhere,
+    );
+    expect(walked.body.edges).toEqual([]);
+    expect((await call('GET', `/api/v1/lineage?file=${encodeURIComponent(output)}`)).body.edges.length).toBe(
+      10,
+    );
+
+    // Unknown runs and policies are 404s, not empty answers.
+    const unknown = `run_${'0'.repeat(32)}`;
+    expect((await call('GET', `/api/v1/runs/${unknown}/lineage`)).body.code).toBe('RUN_NOT_FOUND');
+    expect((await call('GET', '/api/v1/retention/ret_nope/executions')).body.code).toBe('POLICY_NOT_FOUND');
+  });
+
   it('every route declares its schema, so it appears in the OpenAPI document', async () => {
     const doc = (await api.inject({ method: 'GET', url: '/docs/json' })).json() as {
       paths: Record<string, unknown>;

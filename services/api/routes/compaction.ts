@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { TenantCatalogs } from '../../../catalog/index.js';
 import { hasDatabaseAccess } from '../../auth/index.js';
 import { compactionCandidates, type Orchestrator } from '../../orchestrator/index.js';
-import { assertDatabaseAccess, authOf } from '../auth.js';
+import { assertDatabaseAccess, authOf, limitedDatabases } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
 
@@ -26,8 +26,12 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
   app,
   { orchestrator, catalogs },
 ) => {
-  const compactionRuns = async (tenant: string) =>
-    (await orchestrator.history.list(tenant, { kind: 'compaction', limit: 10_000 })).runs;
+  /** Compaction runs of the databases the token reaches. */
+  const compactionRuns = async (request: FastifyRequest) => {
+    const databases = limitedDatabases(request);
+    const filter = { kind: 'compaction', limit: 10_000, ...(databases ? { databases } : {}) };
+    return (await orchestrator.history.list(tenantOf(request), filter)).runs;
+  };
   /** Candidates of the tier in the asked database, else in every database the token reaches. */
   const candidates = async (request: FastifyRequest, query: z.infer<typeof tierQuery>) => {
     const auth = authOf(request);
@@ -61,7 +65,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
       },
     },
     async (request) => {
-      const runs = await compactionRuns(tenantOf(request));
+      const runs = await compactionRuns(request);
       return {
         success: true as const,
         enabled: true,
@@ -86,7 +90,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
       },
     },
     async (request) => {
-      const runs = await compactionRuns(tenantOf(request));
+      const runs = await compactionRuns(request);
       const byStatus: Record<string, number> = {};
       let filesIn = 0;
       let filesOut = 0;
@@ -146,7 +150,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
       },
     },
     async (request) => {
-      const jobs = (await compactionRuns(tenantOf(request)))
+      const jobs = (await compactionRuns(request))
         .filter((r) => r.status === 'running' || r.status === 'planned')
         .map(({ tasks, ...run }) => ({ ...run, task_count: tasks.length }));
       return { success: true as const, jobs, count: jobs.length };
@@ -165,7 +169,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
       },
     },
     async (request) => {
-      const history = (await compactionRuns(tenantOf(request)))
+      const history = (await compactionRuns(request))
         .filter((r) => r.status !== 'running' && r.status !== 'planned')
         .slice(0, request.query.limit)
         .map(({ tasks, ...run }) => ({ ...run, task_count: tasks.length }));

@@ -11,7 +11,7 @@ import {
 } from '../../../catalog/index.js';
 import { hasDatabaseAccess } from '../../auth/index.js';
 import type { Orchestrator } from '../../orchestrator/index.js';
-import { assertDatabaseAccess, authOf } from '../auth.js';
+import { assertDatabaseAccess, authOf, limitedDatabases } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
 
@@ -285,13 +285,27 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
       },
     },
     async (request) => {
+      // A policy removed since keeps its executions; one that never was is a 404.
+      const policy = (await policies(tenantOf(request))).find((p) => p.id === request.params.id);
+      if (policy) assertDatabaseAccess(request, policy.database);
+      const databases = limitedDatabases(request);
       const { runs } = await orchestrator.history.list(tenantOf(request), {
         kind: 'retention',
         limit: 10_000,
+        ...(databases ? { databases } : {}),
       });
       const executions = runs
         .filter((r) => r.trigger.policyId === request.params.id)
         .map(({ tasks, ...run }) => ({ ...run, task_count: tasks.length }));
+      if (!policy && executions.length === 0) {
+        throw new CatalogNotFoundError(
+          'POLICY_NOT_FOUND',
+          `retention policy ${request.params.id} does not exist`,
+          {
+            id: request.params.id,
+          },
+        );
+      }
       return { success: true as const, executions, count: executions.length };
     },
   );

@@ -1,7 +1,10 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { WeirError } from '../../../catalog/index.js';
-import { type Orchestrator, walkLineage } from '../../orchestrator/index.js';
+import { CatalogNotFoundError, WeirError } from '../../../catalog/index.js';
+import { hasDatabaseAccess } from '../../auth/index.js';
+import { type Orchestrator, type RunView, runDatabase, walkLineage } from '../../orchestrator/index.js';
+import { assertAllDatabases, assertDatabaseAccess, authOf, limitedDatabases } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
 
@@ -31,7 +34,26 @@ const time = z
 /** Run views are plain data; the response schema documents them as objects. */
 const json = (value: object) => value as Record<string, unknown>;
 
+/** 403 unless the token reaches the run's database; a run about the whole tenant needs every database. */
+function assertRunAccess(request: FastifyRequest, run: RunView): void {
+  const database = runDatabase(run);
+  if (database === undefined) assertAllDatabases(request, `run ${run.runId} concerns every database`);
+  else assertDatabaseAccess(request, database);
+}
+
 export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { orchestrator }) => {
+  /** The run, if the token may see it: 404 when there is none, 403 when it is about other databases. */
+  const accessibleRun = async (request: FastifyRequest, runId: string): Promise<RunView> => {
+    const run = await orchestrator.history.get(tenantOf(request), runId);
+    if (!run) throw new CatalogNotFoundError('RUN_NOT_FOUND', `run ${runId} does not exist`, { runId });
+    assertRunAccess(request, run);
+    return run;
+  };
+  /** Cancel and replay load the run themselves: a token that reaches every database skips this read. */
+  const assertRunAccessById = async (request: FastifyRequest, runId: string): Promise<void> => {
+    if (limitedDatabases(request) !== undefined) await accessibleRun(request, runId);
+  };
+
   app.get(
     '/api/v1/runs',
     {
@@ -64,7 +86,11 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
       },
     },
     async (request) => {
-      const page = await orchestrator.history.list(tenantOf(request), request.query);
+      const databases = limitedDatabases(request);
+      const page = await orchestrator.history.list(tenantOf(request), {
+        ...request.query,
+        ...(databases ? { databases } : {}),
+      });
       const runs = page.runs.map(({ tasks, ...run }) => ({ ...run, task_count: tasks.length }));
       return { success: true as const, runs, count: runs.length, sources: page.sources };
     },
@@ -98,6 +124,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
         );
       }
       assertNotFuture(request.body.logicalTime);
+      assertTriggerAccess(request, kind, request.body.database);
       const trigger = { logicalTime: new Date().toISOString(), ...request.body, tenant: tenantOf(request) };
       return { success: true as const, ...(await orchestrator.submit(trigger)) };
     },
@@ -111,17 +138,13 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
         tags: ['runs'],
         summary: 'A run with its tasks, attempts, timings, inputs, outputs and errors',
         params: runParams,
-        response: { 200: runBody, 400: errorBodySchema, 404: errorBodySchema },
+        response: { 200: runBody, 400: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema },
       },
     },
-    async (request, reply) => {
-      const run = await orchestrator.history.get(tenantOf(request), request.params.id);
-      if (!run)
-        return reply
-          .status(404)
-          .send({ success: false, error: `run ${request.params.id} does not exist`, code: 'RUN_NOT_FOUND' });
-      return { success: true as const, run: json(run) };
-    },
+    async (request) => ({
+      success: true as const,
+      run: json(await accessibleRun(request, request.params.id)),
+    }),
   );
 
   app.post(
@@ -135,10 +158,13 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
         response: { 200: runBody, 404: errorBodySchema, 409: errorBodySchema },
       },
     },
-    async (request) => ({
-      success: true as const,
-      run: json(await orchestrator.cancel(tenantOf(request), request.params.id)),
-    }),
+    async (request) => {
+      await assertRunAccessById(request, request.params.id);
+      return {
+        success: true as const,
+        run: json(await orchestrator.cancel(tenantOf(request), request.params.id)),
+      };
+    },
   );
 
   app.post(
@@ -157,10 +183,10 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
         },
       },
     },
-    async (request) => ({
-      success: true as const,
-      ...(await orchestrator.replay(tenantOf(request), request.params.id)),
-    }),
+    async (request) => {
+      await assertRunAccessById(request, request.params.id);
+      return { success: true as const, ...(await orchestrator.replay(tenantOf(request), request.params.id)) };
+    },
   );
 
   app.get(
@@ -182,6 +208,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
       },
     },
     async (request) => {
+      await accessibleRun(request, request.params.id);
       const edges = await orchestrator.history.lineageEdges(
         tenantOf(request),
         (e) => e.runId === request.params.id,
@@ -221,9 +248,15 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
     },
     async (request) => {
       const { table, partition, file, direction, depth } = request.query;
+      if (table) assertDatabaseAccess(request, table.slice(0, table.indexOf('.')));
       const level = file ? 'file' : partition ? 'partition' : 'table';
       const node = file ?? (partition ? `${table}/${partition}` : table!);
-      const edges = await orchestrator.history.lineageEdges(tenantOf(request));
+      // A token limited to some databases walks only edges between them.
+      const auth = authOf(request);
+      const edges = await orchestrator.history.lineageEdges(
+        tenantOf(request),
+        (e) => hasDatabaseAccess(auth, e.input.database) && hasDatabaseAccess(auth, e.output.database),
+      );
       return {
         success: true as const,
         level,
@@ -233,6 +266,17 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
     },
   );
 };
+
+/**
+ * A token limited to some databases may start only a compaction of one of them: other kinds act
+ * on the whole tenant or on what a policy names (retention runs start through their policy's route).
+ */
+function assertTriggerAccess(request: FastifyRequest, kind: string, database: unknown): void {
+  if (limitedDatabases(request) === undefined) return;
+  if (kind !== 'compaction' || typeof database !== 'string')
+    assertAllDatabases(request, `a ${kind} run started from a raw trigger may concern every database`);
+  else assertDatabaseAccess(request, database);
+}
 
 /** How far ahead of this server's clock a logical time may be (clocks of callers drift). */
 const LOGICAL_TIME_SKEW_MS = 60_000;

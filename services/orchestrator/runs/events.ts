@@ -30,6 +30,8 @@ export interface RunPlannedPayload {
   trigger: Record<string, unknown>;
   /** `db.table` when the run concerns one table. */
   table?: string;
+  /** The database when the run concerns one (runs planned before this field: see `runDatabase`). */
+  database?: string;
   tasks: { taskId: string; taskKey: string; kind: string; dependsOn: string[] }[];
   summary: Record<string, unknown>;
 }

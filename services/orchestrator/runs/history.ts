@@ -12,6 +12,8 @@ export interface RunFilter {
   unfinished?: boolean;
   /** `db.table` */
   table?: string;
+  /** Only runs about one of these databases (a token limited to them); runs about none are left out. */
+  databases?: readonly string[];
   /** Planned at or after (ISO or ms). */
   since?: number;
   until?: number;
@@ -22,6 +24,16 @@ export interface RunHistoryPage {
   runs: RunView[];
   /** Where the events came from: compacted Parquet vs the uncompacted tail. */
   sources: { compacted: number; tail: number };
+}
+
+/**
+ * The database a run is about (its table's or its trigger's for runs recorded before `database`);
+ * undefined for a run about the whole tenant (checkpoint, expire, events compaction).
+ */
+export function runDatabase(run: Pick<RunView, 'database' | 'table' | 'trigger'>): string | undefined {
+  if (run.database) return run.database;
+  if (run.table) return run.table.slice(0, run.table.indexOf('.'));
+  return typeof run.trigger.database === 'string' ? run.trigger.database : undefined;
 }
 
 /** Event types that end a run (the fold's terminal transitions). */
@@ -69,6 +81,7 @@ export class RunHistory {
       if (filter.status && run.status !== filter.status) continue;
       if (filter.unfinished && run.status !== 'planned' && run.status !== 'running') continue;
       if (filter.table && run.table !== filter.table) continue;
+      if (filter.databases && !filter.databases.includes(runDatabase(run) ?? '')) continue;
       const planned = Date.parse(run.plannedAt);
       if (filter.since !== undefined && planned < filter.since) continue;
       if (filter.until !== undefined && planned > filter.until) continue;
