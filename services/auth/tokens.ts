@@ -104,6 +104,13 @@ export class TokenService {
         ? {}
         : { expiresAt: expiresInSeconds === null ? null : this.now() + expiresInSeconds * 1000 }),
     };
+    await this.assertAdminsRemain(tenant, id, (token) => ({
+      ...token,
+      permissions: action.permissions ?? token.permissions,
+      databases: action.databases === undefined ? token.databases : action.databases,
+      expiresAt: action.expiresAt === undefined ? token.expiresAt : action.expiresAt,
+      enabled: action.enabled ?? token.enabled,
+    }));
     const state = await this.view.commit([action], { operation: 'update-token', author });
     return this.info(this.find(state, tenant, id));
   }
@@ -119,6 +126,7 @@ export class TokenService {
   }
 
   async revoke(tenant: string, id: string, author?: string): Promise<TokenInfo> {
+    await this.assertAdminsRemain(tenant, id, (token) => ({ ...token, revokedAt: this.now() }));
     const state = await this.view.commit([{ op: 'revokeToken', tenant, id }], {
       operation: 'revoke-token',
       author,
@@ -127,8 +135,45 @@ export class TokenService {
   }
 
   async delete(tenant: string, id: string, author?: string): Promise<void> {
+    await this.assertAdminsRemain(tenant, id, () => undefined);
     await this.view.commit([{ op: 'deleteToken', tenant, id }], { operation: 'delete-token', author });
     this.lastUsed.delete(id);
+  }
+
+  /**
+   * Refuses a change (`changed`: the token after it, undefined when deleted) that would leave the
+   * tenant without a working admin token for every database, or the platform without a working
+   * platform admin token: nobody could undo it through the API. Checked against the newest state
+   * before the commit, so two such changes at the same moment can still both pass.
+   */
+  private async assertAdminsRemain(
+    tenant: string,
+    id: string,
+    changed: (token: TokenRecord) => TokenRecord | undefined,
+  ): Promise<void> {
+    const state = await this.view.fresh();
+    const token = this.find(state, tenant, id);
+    const isWorking = (t: TokenRecord) => this.failureOf(t) === undefined;
+    const after = [...state.tokens.values()].filter((t) => t.id !== id);
+    const replacement = changed(token);
+    if (replacement) after.push(replacement);
+    const tenantAdmin = (t: TokenRecord) =>
+      t.tenant === tenant && isWorking(t) && t.permissions.includes('admin') && t.databases === null;
+    if (tenantAdmin(token) && !after.some(tenantAdmin)) {
+      throw new CatalogConflictError(
+        'LAST_ADMIN_TOKEN',
+        `token ${id} is the last working admin token of tenant ${tenant} that reaches every database; create another before changing it`,
+        { id, tenant },
+      );
+    }
+    const platformAdmin = (t: TokenRecord) => t.platformAdmin && isWorking(t);
+    if (platformAdmin(token) && !after.some(platformAdmin)) {
+      throw new CatalogConflictError(
+        'LAST_PLATFORM_ADMIN_TOKEN',
+        `token ${id} is the last working platform admin token; create another before changing it`,
+        { id },
+      );
+    }
   }
 
   /** The context of a valid secret, or why it is not valid (never the secret itself). */

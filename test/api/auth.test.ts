@@ -297,6 +297,38 @@ describe('API authentication and token management', () => {
       expect((await call('GET', `/api/v1/auth/tokens/${id}`)).status).toBe(404);
     });
 
+    it('refuses to disable, narrow, revoke or delete the last working admin token', async () => {
+      const adminId = (await call('GET', '/api/v1/auth/verify')).body.token_info.id as string;
+      const before = (await call('GET', `/api/v1/auth/tokens/${adminId}`)).body.token;
+      const lockouts: [string, string, Body?][] = [
+        ['PATCH', `/api/v1/auth/tokens/${adminId}`, { enabled: false }],
+        ['PATCH', `/api/v1/auth/tokens/${adminId}`, { permissions: ['read', 'write'] }],
+        ['PATCH', `/api/v1/auth/tokens/${adminId}`, { databases: ['metrics'] }],
+        ['POST', `/api/v1/auth/tokens/${adminId}/revoke`],
+        ['DELETE', `/api/v1/auth/tokens/${adminId}`],
+      ];
+      for (const [method, url, body] of lockouts) {
+        const res = await call(method as 'PATCH' | 'POST' | 'DELETE', url, admin, body);
+        expect(res, `${method} ${JSON.stringify(body)}`).toMatchObject({
+          status: 409,
+          body: { success: false, code: 'LAST_ADMIN_TOKEN' },
+        });
+        expect(res.body.error).toContain(adminId);
+      }
+      expect((await call('GET', `/api/v1/auth/tokens/${adminId}`)).body.token).toEqual(before);
+
+      // Another admin for every database frees the tenant's check; the platform still needs this one.
+      const second = await createToken({ name: 'second-admin', permissions: ['admin'] });
+      const disable = await call('PATCH', `/api/v1/auth/tokens/${adminId}`, admin, { enabled: false });
+      expect(disable).toMatchObject({ status: 409, body: { code: 'LAST_PLATFORM_ADMIN_TOKEN' } });
+      // The second one may go: the first still administers the tenant and the platform.
+      expect(
+        (await call('PATCH', `/api/v1/auth/tokens/${second.id}`, admin, { enabled: false })).status,
+      ).toBe(200);
+      expect((await call('DELETE', `/api/v1/auth/tokens/${second.id}`)).status).toBe(200);
+      expect((await call('GET', '/api/v1/auth/verify')).body.valid).toBe(true);
+    });
+
     it('accepts expires_in as seconds or a duration', async () => {
       for (const [i, [expiresIn, seconds]] of (
         [
