@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { TenantCatalogs } from '../../catalog/index.js';
 import type { TokenService } from '../auth/index.js';
@@ -6,7 +6,7 @@ import { ingestMetrics } from '../ingest/index.js';
 import type { Orchestrator } from '../orchestrator/index.js';
 import { registerAuth, requestLogView } from './auth.js';
 import { DOCS_PREFIX, registerDocs } from './docs.js';
-import { registerErrorHandlers } from './errors.js';
+import { mapError, registerErrorHandlers } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { type BrowserRoutesOptions, browserRoutes } from './routes/browser.js';
 import { compactionRoutes } from './routes/compaction.js';
@@ -50,10 +50,22 @@ export interface ApiDeps {
   console?: ConsoleRoutesOptions;
 }
 
+/** Longest path parameter the router passes on (fastify's default, 100, answered a bare 414). */
+const MAX_PATH_PARAM_LENGTH = 2048;
+
 /** The fastify app with every route registered; the caller listens and closes. */
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // fastify logs each request's URL, which may carry a token as `?p=`.
-  const app = Fastify({ loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }) });
+  const app = Fastify({
+    loggerInstance: deps.logger.child({}, { serializers: { req: requestLogView } }),
+    // Ids in paths are checked by each route's schema, which says what is wrong with them.
+    maxParamLength: MAX_PATH_PARAM_LENGTH,
+    // Errors the router raises before any route (a malformed escape) get the one error shape too.
+    frameworkErrors: (error, _request, reply: FastifyReply) => {
+      const { status, body } = mapError(error);
+      void reply.status(status).send(body);
+    },
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandlers(app);

@@ -329,6 +329,26 @@ describe('API authentication and token management', () => {
       expect((await call('GET', '/api/v1/auth/verify')).body.valid).toBe(true);
     });
 
+    it('refuses unknown fields, naming them, and creates nothing', async () => {
+      const before = (await call('GET', '/api/v1/auth/tokens')).body.count as number;
+      // `permission` and `expiresIn` would have been dropped: a read-write token that never expires.
+      const typo = await call('POST', '/api/v1/auth/tokens', admin, {
+        name: 'typo',
+        expiresIn: '30d',
+        permission: ['read'],
+      });
+      expect(typo).toMatchObject({ status: 400, body: { success: false, code: 'VALIDATION_ERROR' } });
+      expect(typo.body.error).toMatch(/expiresIn/);
+      expect(typo.body.error).toMatch(/permission/);
+      expect((await call('GET', '/api/v1/auth/tokens')).body.count).toBe(before);
+      const adminId = (await call('GET', '/api/v1/auth/verify')).body.token_info.id as string;
+      const patch = await call('PATCH', `/api/v1/auth/tokens/${adminId}`, admin, { disabled: true });
+      expect(patch).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+      const tenant = await call('POST', '/api/v1/tenants', admin, { id: 'typo-tenant', displayName: 'x' });
+      expect(tenant).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+      expect(tenant.body.error).toMatch(/displayName/);
+    });
+
     it('accepts expires_in as seconds or a duration', async () => {
       for (const [i, [expiresIn, seconds]] of (
         [

@@ -128,6 +128,14 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect(unknown).toMatchObject({ status: 404, body: { success: false, code: 'RUN_NOT_FOUND' } });
     expect((await call('POST', `/api/v1/runs/run_${'0'.repeat(32)}/replay`)).status).toBe(404);
     expect((await call('GET', '/api/v1/runs?status=sleeping')).status).toBe(400);
+    // Errors the router raises before any route keep the one error shape.
+    expect(await call('GET', '/api/v1/runs/%ZZ')).toMatchObject({
+      status: 400,
+      body: { success: false, code: 'FST_ERR_BAD_URL' },
+    });
+    const long = await call('GET', `/api/v1/retention/${'p'.repeat(300)}`);
+    expect(long).toMatchObject({ status: 400, body: { success: false, code: 'VALIDATION_ERROR' } });
+    expect(long.body.error).toMatch(/id Too big/);
     expect((await call('GET', '/api/v1/lineage')).status).toBe(400);
     expect((await call('GET', '/api/v1/lineage?table=db.cpu&file=x')).status).toBe(400);
     const badTrigger = await call('POST', '/api/v1/runs', { kind: 'compaction', tier: 'weekly' });
@@ -169,6 +177,13 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect(
       (await call('POST', '/api/v1/retention', { name: 'x', database: 'db', retention_days: -1 })).status,
     ).toBe(400);
+    // A misspelt field is refused, not ignored (`retention_day` would keep the data forever).
+    const typo = await call('POST', '/api/v1/retention', { name: 'typo', database: 'db', retention_day: 1 });
+    expect(typo).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+    expect(typo.body.error).toContain('retention_day');
+    const typoRun = await call('POST', `/api/v1/retention/${id}/execute`, { dryrun: true });
+    expect(typoRun).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+    expect(typoRun.body.error).toContain('dryrun');
     const list = await call('GET', '/api/v1/retention');
     expect(list.body).toMatchObject({
       success: true,

@@ -399,6 +399,12 @@ describe('POST /api/v1/delete', () => {
       ],
       [{ database: 'metrics', measurement: 'nope', where: 'true', dry_run: true }, 404, 'TABLE_NOT_FOUND'],
       [{ database: 'metrics', where: 'true' }, 400, 'VALIDATION_ERROR'],
+      // A misspelt `dry_run` next to confirm would otherwise delete for real.
+      [
+        { database: 'metrics', measurement: 'cpu', where: 'true', dryrun: true, confirm: true },
+        400,
+        'VALIDATION_ERROR',
+      ],
     ];
     for (const [body, status, code] of cases) {
       const res = await post(body);

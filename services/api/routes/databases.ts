@@ -63,7 +63,7 @@ export const databaseRoutes: FastifyPluginAsyncZod<DatabaseRoutesOptions> = asyn
       schema: {
         summary: 'Create a database',
         tags: ['query'],
-        body: z.object({ name: databaseName }),
+        body: z.strictObject({ name: databaseName }),
         response: {
           201: z.object({ success: z.literal(true), database: databaseView }),
           400: errorBodySchema,

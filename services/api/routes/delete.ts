@@ -10,7 +10,7 @@ export interface DeleteRoutesOptions {
   deletes: DeleteService;
 }
 
-const deleteBody = z.object({
+const deleteBody = z.strictObject({
   database: z.string().min(1).max(64),
   measurement: z.string().min(1).max(128).describe('The table rows are deleted from.'),
   where: z

@@ -20,7 +20,7 @@ export interface RetentionRoutesOptions {
   catalogs: TenantCatalogs;
 }
 
-const policyInput = z.object({
+const policyInput = z.strictObject({
   name: z.string().min(1).max(200),
   database: z.string().min(1).max(64),
   measurement: z.string().min(1).max(128).optional(),
@@ -214,7 +214,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
         summary: 'Run a policy now: a dry run reports what a real run removes; a real run needs confirm',
         params: idParams,
         body: z
-          .object({ dry_run: z.boolean().default(false), confirm: z.boolean().default(false) })
+          .strictObject({ dry_run: z.boolean().default(false), confirm: z.boolean().default(false) })
           .default({ dry_run: false, confirm: false }),
         response: {
           200: z.object({ success: z.literal(true) }).catchall(z.unknown()),

@@ -31,7 +31,7 @@ export const tenantRoutes: FastifyPluginAsyncZod<TenantRoutesOptions> = async (a
       schema: {
         tags: ['tenants'],
         summary: 'Create a tenant and its first admin token (the secret is in this answer only)',
-        body: z.object({ id: tenantId, display_name: z.string().trim().min(1).max(200).optional() }),
+        body: z.strictObject({ id: tenantId, display_name: z.string().trim().min(1).max(200).optional() }),
         response: {
           201: z.object({
             success: z.literal(true),

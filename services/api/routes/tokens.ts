@@ -128,14 +128,16 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRoutesOptions> = async (app
       schema: {
         tags: ['auth'],
         summary: 'Create a token; its secret is in this answer only',
-        body: z.object({
-          name: z.string().trim().min(1).max(200),
-          description: z.string().max(1000).optional(),
-          permissions: permissions.optional().describe('Default: read and write.'),
-          expires_in: expiresIn.optional(),
-          databases: databases.optional(),
-          platform_admin: z.boolean().optional().describe('Only a platform admin token may grant it.'),
-        }),
+        body: z
+          .object({
+            name: z.string().trim().min(1).max(200),
+            description: z.string().max(1000).optional(),
+            permissions: permissions.optional().describe('Default: read and write.'),
+            expires_in: expiresIn.optional(),
+            databases: databases.optional(),
+            platform_admin: z.boolean().optional().describe('Only a platform admin token may grant it.'),
+          })
+          .strict(),
         response: {
           201: z.object({ success: z.literal(true), token: z.string(), id: z.string(), message: z.string() }),
           ...errors,
@@ -224,6 +226,7 @@ export const tokenRoutes: FastifyPluginAsyncZod<TokenRoutesOptions> = async (app
             expires_in: expiresIn.nullable().optional().describe('From now; null: never expires.'),
             enabled: z.boolean().optional(),
           })
+          .strict()
           .refine((b) => Object.values(b).some((v) => v !== undefined), 'give at least one field to change'),
         response: {
           200: message.extend({ token: tokenView }),
