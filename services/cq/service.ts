@@ -25,8 +25,8 @@ import {
   cqProgressAt,
   cqProgressId,
   cqRangeWindows,
-  MAX_RANGE_WINDOWS,
   type Orchestrator,
+  parseInstant,
   type RunView,
 } from '../orchestrator/index.js';
 import { CQ_PLACEHOLDERS, cqSql, type QueryRequest, type QueryService } from '../query/index.js';
@@ -157,8 +157,9 @@ export class ContinuousQueries {
   }
 
   /**
-   * Creates a CQ (and its destination table if absent). Throws CQ_INVALID (400) naming the field,
-   * CQ_EXISTS (409), TABLE_NOT_FOUND (404), and the query engine's refusals of the query (400).
+   * Creates a CQ and its destination table. Throws CQ_INVALID (400) naming the field, CQ_EXISTS,
+   * CQ_DESTINATION_EXISTS and CQ_DESTINATION_SHARED (409), TABLE_NOT_FOUND (404), and the query
+   * engine's refusals of the query (400).
    */
   async create(tenant: string, input: CqInput, authorize?: Authorize): Promise<CqView> {
     const catalog = this.deps.catalogs.forTenant(tenant);
@@ -219,15 +220,12 @@ export class ContinuousQueries {
     const definition = cqDefinitionOf(policy);
     const width = definition.interval_ms;
     const nowMs = this.now();
+    const requestedStartMs = input.start_time ? instantMs(input.start_time, 'start_time') : undefined;
     const endMs = input.end_time ? instantMs(input.end_time, 'end_time') : Math.floor(nowMs / width) * width;
-    const startMs = input.start_time ? instantMs(input.start_time, 'start_time') : endMs - width;
+    const startMs = requestedStartMs ?? endMs - width;
     if (startMs >= endMs) throw invalid('start_time must be before end_time', 'start_time');
-    const windows = cqRangeWindows(definition, startMs, endMs);
-    if (windows.length > MAX_RANGE_WINDOWS)
-      throw invalid(
-        `the range covers ${windows.length} windows, more than ${MAX_RANGE_WINDOWS}; split it`,
-        'start_time',
-      );
+    // The run's logical time is now: a dry run is refused whatever the real run would refuse.
+    const windows = cqRangeWindows(definition, startMs, endMs, nowMs);
     const from = windows[0]!.startUs;
     const to = windows[windows.length - 1]!.endUs;
     const base = {
@@ -339,6 +337,7 @@ export class ContinuousQueries {
         { database, table: definition.source_measurement },
       );
     }
+    assertOwnDestination(state, id, database, definition.destination_measurement);
     const width = definition.interval_ms * 1000;
     const { value: answer } = await this.deps.query.run(
       {
@@ -386,11 +385,45 @@ export class ContinuousQueries {
   }
 }
 
+/**
+ * Epoch ms of a time with an explicit zone on a real calendar date, read by the planner's own
+ * rule: a range accepted here is one its `cq` trigger accepts too.
+ */
 function instantMs(text: string, field: string): number {
-  const ms = Date.parse(text);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(text) || Number.isNaN(ms))
-    throw invalid(`${field} ${JSON.stringify(text)} is not an RFC 3339 time`, field);
-  return ms;
+  const parsed = parseInstant(text);
+  if ('error' in parsed) throw invalid(`${field} ${JSON.stringify(text)} ${parsed.error}`, field);
+  return parsed.ms;
+}
+
+/**
+ * A CQ replaces its destination's rows window by window, so it writes only to a table it owns: one
+ * that does not exist yet (created in the commit that stores the definition) or the one its stored
+ * definition already names — and no other CQ's (ADR 0019, addendum "a CQ writes only to its own
+ * table"). Throws CQ_DESTINATION_SHARED or CQ_DESTINATION_EXISTS (409).
+ */
+function assertOwnDestination(state: TenantState, id: string, database: string, destination: string): void {
+  const table = `${database}.${destination}`;
+  const named = (policy: PolicyEntry) =>
+    policy.database === database &&
+    cqDefinitionSchema.parse(policy.definition).destination_measurement === destination;
+  const other = cqPolicies(state).find((policy) => policy.id !== id && named(policy));
+  if (other) {
+    throw new WeirError(
+      'CQ_DESTINATION_SHARED',
+      `table ${table} is the destination of continuous query ${cqDefinitionSchema.parse(other.definition).name} (${other.id}); two continuous queries cannot share a destination`,
+      409,
+      { field: 'destination_measurement', table, cq: other.id },
+    );
+  }
+  const own = state.policies.get(id);
+  if (state.tables.has(tableKey(database, destination)) && !(own && named(own))) {
+    throw new WeirError(
+      'CQ_DESTINATION_EXISTS',
+      `table ${table} already exists and is not this continuous query's destination: a continuous query replaces its destination's rows, so it writes only to a table it creates; choose a new destination_measurement`,
+      409,
+      { field: 'destination_measurement', table },
+    );
+  }
 }
 
 /** The catalog types of the answer's columns; `time` must be a TIMESTAMP. */

@@ -50,6 +50,7 @@ beforeAll(async () => {
     readiness: [],
     auth,
     cqs: { cqs },
+    orchestrator: { orchestrator: orchestration.orchestrator, catalogs: fixture.catalogs },
   });
 }, 240_000);
 
@@ -69,6 +70,7 @@ const table = (name: string, from: string, to: string) =>
   );
 const recomputed = (from: string, to: string) =>
   rows(`SELECT * FROM (${AGGREGATE(`'${from}'`, `'${to}'`)}) ORDER BY time, host`);
+const catalogVersion = async () => (await fixture.catalogs.forTenant('acme').refresh()).version;
 const duplicates = async (name: string) =>
   Number((await rows(`SELECT count(*) - count(DISTINCT (time, host)) AS d FROM ${name}`))[0]!.d);
 
@@ -369,5 +371,196 @@ describe('continuous query endpoints', () => {
       expect(run.statusCode, run.body).toBe(403);
     }
     expect((await api('DELETE', `/api/v1/continuous_queries/${id}`)).statusCode).toBe(200);
+  });
+});
+
+describe('continuous query ranges', () => {
+  const execute = (id: string, body: object) => api('POST', `/api/v1/continuous_queries/${id}/execute`, body);
+  const startRun = (cqId: string, range: { start: string; end: string }) =>
+    api('POST', '/api/v1/runs', { kind: 'cq', cqId, range });
+
+  it('refuses a range of too many windows by counting them, before building any', async () => {
+    const cq = await create('every-second', 'cpu_1s', '1s', { is_active: false });
+    const range = { start: '2026-01-01T00:00:00Z', end: '2036-01-01T00:00:00Z' };
+    const windows = (Date.parse(range.end) - Date.parse(range.start)) / 1000;
+    for (const res of [
+      await execute(cq.id, { start_time: range.start, end_time: range.end, dry_run: true }),
+      await execute(cq.id, { start_time: range.start, end_time: range.end }),
+      await startRun(cq.id, range),
+    ]) {
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().code).toBe('CQ_RANGE_TOO_LARGE');
+      expect(res.json().error).toContain(`covers ${windows} windows`);
+      expect(res.json().error).toContain('limit of 10000');
+    }
+  });
+
+  it('refuses windows that have not closed yet, in dry runs as in real ones', async () => {
+    const cq = await create('future', 'cpu_future', '1h', { is_active: false });
+    const before = await catalogVersion();
+    // The service's clock says 2026-04-01T00:00Z.
+    for (const dry_run of [true, false]) {
+      const res = await execute(cq.id, {
+        start_time: '2027-01-01T00:00:00Z',
+        end_time: '2027-01-01T02:00:00Z',
+        dry_run,
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'CQ_RANGE_NOT_CLOSED' });
+      expect(res.json().error).toContain('2027-01-01T02:00:00.000Z');
+    }
+    // An end just past now ceils to a window that is still open.
+    const straddling = await execute(cq.id, {
+      start_time: '2026-03-31T23:00:00Z',
+      end_time: '2026-04-01T00:00:01Z',
+    });
+    expect(straddling.statusCode, straddling.body).toBe(400);
+    expect(straddling.json().code).toBe('CQ_RANGE_NOT_CLOSED');
+    // Through the runs endpoint, the range is checked against the run's logical time (now).
+    const run = await startRun(cq.id, { start: '2030-01-01T00:00:00Z', end: '2030-01-01T02:00:00Z' });
+    expect(run.statusCode, run.body).toBe(400);
+    expect(run.json().code).toBe('CQ_RANGE_NOT_CLOSED');
+    expect(await catalogVersion()).toBe(before);
+  });
+});
+
+describe('continuous query times', () => {
+  const definition = (start_time: string) => ({
+    name: 'dated',
+    database: 'metrics',
+    source_measurement: 'cpu',
+    destination_measurement: 'cpu_dated',
+    query: CQ_QUERY,
+    interval: '1h',
+    start_time,
+  });
+
+  it.each([
+    ['a day the month does not have', '2026-02-30T00:00:00Z', 'is not a valid date-time'],
+    ['no zone (server-local time)', '2026-03-01T00:00:00', 'with a zone'],
+    ['a year out of range', '9999-01-01T00:00:00Z', 'out of range'],
+  ])('refuses a start_time with %s, naming the field and the value', async (_label, start_time, why) => {
+    const before = await catalogVersion();
+    const res = await api('POST', '/api/v1/continuous_queries', definition(start_time));
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().code).toBe('CQ_INVALID');
+    expect(res.json().error).toContain(`start_time ${JSON.stringify(start_time)}`);
+    expect(res.json().error).toContain(why);
+    expect(await catalogVersion()).toBe(before);
+  });
+
+  it('refuses the same times to execute, in dry runs as in real ones', async () => {
+    const cq = await create('dated-runs', 'cpu_dated_runs', '1h', { is_active: false });
+    for (const [start_time, end_time, field] of [
+      ['2026-02-30T00:00:00Z', '2026-03-02T00:00:00Z', 'start_time'],
+      ['2026-03-01T00:00:00Z', '2026-03-01T01:00:00', 'end_time'],
+      ['0001-01-01T00:00:00Z', '0001-01-02T00:00:00Z', 'start_time'],
+      ['9999-01-01T00:00:00Z', '9999-01-02T00:00:00Z', 'start_time'],
+      ['2026-03-01T00:00:00Z', '9999-01-01T00:00:00Z', 'end_time'],
+    ] as const) {
+      for (const dry_run of [true, false]) {
+        const res = await api('POST', `/api/v1/continuous_queries/${cq.id}/execute`, {
+          start_time,
+          end_time,
+          dry_run,
+        });
+        expect(res.statusCode, res.body).toBe(400);
+        expect(res.json().code).toBe('CQ_INVALID');
+        expect(res.json().error).toMatch(new RegExp(`^${field} "`));
+      }
+    }
+  });
+});
+
+describe('continuous query destinations', () => {
+  const memRows = async () => Number((await rows('SELECT count(*) AS n FROM mem'))[0]!.n);
+  const body = (name: string, destination: string) => ({
+    name,
+    database: 'metrics',
+    source_measurement: 'cpu',
+    destination_measurement: destination,
+    query: CQ_QUERY,
+    interval: '1h',
+    start_time: day(0),
+  });
+
+  it('refuses an existing table the CQ does not own, on create and on update, committing nothing', async () => {
+    const rowsBefore = await memRows();
+    expect(rowsBefore).toBeGreaterThan(0);
+    const before = await catalogVersion();
+    const created = await api('POST', '/api/v1/continuous_queries', body('overwrites-mem', 'mem'));
+    expect(created.statusCode, created.body).toBe(409);
+    expect(created.json().code).toBe('CQ_DESTINATION_EXISTS');
+    expect(created.json().error).toContain('metrics.mem');
+    expect(await catalogVersion()).toBe(before);
+
+    const cq = await create('moves-to-mem', 'cpu_moves', '1h');
+    const afterCreate = await catalogVersion();
+    const updated = await api('PUT', `/api/v1/continuous_queries/${cq.id}`, body('moves-to-mem', 'mem'));
+    expect(updated.statusCode, updated.body).toBe(409);
+    expect(updated.json().code).toBe('CQ_DESTINATION_EXISTS');
+    expect(await catalogVersion()).toBe(afterCreate);
+    expect((await cqs.get('acme', cq.id)).destination_measurement).toBe('cpu_moves');
+    expect(await memRows()).toBe(rowsBefore);
+    // Its own destination stays its own.
+    const kept = await api('PUT', `/api/v1/continuous_queries/${cq.id}`, body('moves-to-mem', 'cpu_moves'));
+    expect(kept.statusCode, kept.body).toBe(200);
+  });
+
+  it('refuses another CQ’s destination, naming that CQ', async () => {
+    const owner = await create('owns-shared', 'cpu_shared', '1h');
+    const other = await create('wants-shared', 'cpu_wants', '1h');
+    const before = await catalogVersion();
+    for (const res of [
+      await api('POST', '/api/v1/continuous_queries', body('shares', 'cpu_shared')),
+      await api('PUT', `/api/v1/continuous_queries/${other.id}`, body('wants-shared', 'cpu_shared')),
+    ]) {
+      expect(res.statusCode, res.body).toBe(409);
+      expect(res.json().code).toBe('CQ_DESTINATION_SHARED');
+      expect(res.json().error).toContain('metrics.cpu_shared');
+      expect(res.json().error).toContain(`owns-shared (${owner.id})`);
+    }
+    expect(await catalogVersion()).toBe(before);
+  });
+});
+
+describe('continuous query bodies', () => {
+  it('refuses unknown fields, naming them', async () => {
+    const cq = await create('strict', 'cpu_strict', '1h', { is_active: false });
+    const before = await catalogVersion();
+    const refused = [
+      await api('POST', '/api/v1/continuous_queries', {
+        name: 'strict-extra',
+        database: 'metrics',
+        source_measurement: 'cpu',
+        destination_measurement: 'cpu_strict_extra',
+        query: CQ_QUERY,
+        interval: '1h',
+        retention: '30d',
+      }),
+      await api('PUT', `/api/v1/continuous_queries/${cq.id}`, {
+        name: 'strict',
+        database: 'metrics',
+        source_measurement: 'cpu',
+        destination_measurement: 'cpu_strict',
+        query: CQ_QUERY,
+        interval: '1h',
+        retention: '30d',
+      }),
+    ];
+    for (const res of refused) {
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().code).toBe('VALIDATION_ERROR');
+      expect(res.json().error).toContain('retention');
+    }
+    // A misspelt dry_run would otherwise run for real.
+    const misspelt = await api('POST', `/api/v1/continuous_queries/${cq.id}/execute`, {
+      start_time: day(0),
+      end_time: day(0, 1),
+      dryrun: true,
+    });
+    expect(misspelt.statusCode, misspelt.body).toBe(400);
+    expect(misspelt.json().error).toContain('dryrun');
+    expect(await catalogVersion()).toBe(before);
   });
 });

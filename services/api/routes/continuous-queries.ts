@@ -13,7 +13,9 @@ export interface ContinuousQueryRoutesOptions {
 }
 
 const duration = z.union([z.string().min(1).max(32), z.number().int().min(0)]);
-const cqInput = z.object({
+const instant = z.string().max(64);
+// Strict bodies: a misspelt field (`dryrun`) is refused rather than silently ignored.
+const cqInput = z.strictObject({
   name: z.string().min(1).max(200),
   database: z.string().min(1).max(64),
   source_measurement: z.string().min(1).max(128),
@@ -25,7 +27,7 @@ const cqInput = z.object({
     .describe("A SELECT over the source with '{start_time}' and '{end_time}' placeholders."),
   interval: duration.describe('Window length: 30s, 5m, 1h, 1d (or seconds).'),
   delay: duration.optional().describe('How long after a window ends it is first run (default 30s).'),
-  start_time: z.string().optional().describe('First window (default: the current one).'),
+  start_time: instant.optional().describe('First window, RFC 3339 with a zone (default: the current one).'),
   is_active: z.boolean().optional(),
   description: z.string().max(2000).optional(),
 });
@@ -162,9 +164,9 @@ export const continuousQueryRoutes: FastifyPluginAsyncZod<ContinuousQueryRoutesO
           'Run a continuous query over a range now (a backfill: one window per task); a dry run counts without writing',
         params: idParams,
         body: z
-          .object({
-            start_time: z.string().optional(),
-            end_time: z.string().optional(),
+          .strictObject({
+            start_time: instant.optional(),
+            end_time: instant.optional().describe('At most now: only closed windows are materialized.'),
             dry_run: z.boolean().default(false),
           })
           .default({ dry_run: false }),

@@ -7,10 +7,10 @@
  * materialized window that source files added since then (late data, rewrites by deletes) overlap.
  */
 import { z } from 'zod';
-import { type PolicyEntry, paths, type TenantState, tableKey } from '../../../catalog/index.js';
+import { type PolicyEntry, paths, type TenantState, tableKey, WeirError } from '../../../catalog/index.js';
 import type { TaskInputs } from '../../../proto/task-inputs.js';
 import { invalidPolicy, invalidTrigger, policyNotFound } from './errors.js';
-import { msOf, partitionBoundsMs } from './time.js';
+import { isoOf, msOf, partitionBoundsMs } from './time.js';
 import type { CqTrigger } from './triggers.js';
 import type { KindPlan, PlanTaskBody } from './types.js';
 
@@ -165,15 +165,43 @@ function operationAt(state: TenantState, version: number): string | undefined {
   return entry?.version === version ? entry.operation : undefined;
 }
 
-/** Windows covering `[start, end)`, the start floored and the end ceiled to the interval. */
-export function cqRangeWindows(definition: CqDefinition, startMs: number, endMs: number): CqWindow[] {
+/**
+ * Windows covering `[start, end)`, the start floored and the end ceiled to the interval, as a
+ * range run (execute, backfill) at `logicalMs` materializes them. Refuses a range of more than
+ * MAX_RANGE_WINDOWS windows — counted, never enumerated, since a 1s interval over years would be
+ * hundreds of millions of them — and one whose last window has not closed at `logicalMs`: its rows
+ * are still arriving, so its aggregate would be partial.
+ */
+export function cqRangeWindows(
+  definition: CqDefinition,
+  startMs: number,
+  endMs: number,
+  logicalMs: number,
+): CqWindow[] {
   const width = definition.interval_ms * 1000;
   const first = Math.floor((startMs * 1000) / width) * width;
-  const last = Math.ceil((endMs * 1000) / width) * width;
-  const windows: CqWindow[] = [];
-  for (let start = first; start < last; start += width)
-    windows.push({ startUs: start, endUs: start + width });
-  return windows;
+  const end = Math.ceil((endMs * 1000) / width) * width;
+  const count = (end - first) / width;
+  if (count > MAX_RANGE_WINDOWS) {
+    throw new WeirError(
+      'CQ_RANGE_TOO_LARGE',
+      `the range ${isoOf(first / 1000)} to ${isoOf(end / 1000)} covers ${count} windows of ${definition.interval_ms / 1000}s, more than the limit of ${MAX_RANGE_WINDOWS}; split it into smaller ranges`,
+      400,
+      { field: 'range', windows: count, limit: MAX_RANGE_WINDOWS },
+    );
+  }
+  if (end > logicalMs * 1000) {
+    throw new WeirError(
+      'CQ_RANGE_NOT_CLOSED',
+      `the range's last window ends at ${isoOf(end / 1000)}, after the run's logical time ${isoOf(logicalMs)}: a window is materialized only once it has closed`,
+      400,
+      { field: 'range' },
+    );
+  }
+  return Array.from({ length: count }, (_, i) => ({
+    startUs: first + i * width,
+    endUs: first + (i + 1) * width,
+  }));
 }
 
 export function planCq(trigger: CqTrigger, state: TenantState): KindPlan {
@@ -192,14 +220,12 @@ export function planCq(trigger: CqTrigger, state: TenantState): KindPlan {
   let complete = false;
   let invalid = 0;
   if (trigger.range) {
-    windows = cqRangeWindows(definition, msOf(trigger.range.start), msOf(trigger.range.end));
-    if (windows.length > MAX_RANGE_WINDOWS) {
-      throw invalidTrigger(
-        `invalid cq trigger: range: covers ${windows.length} windows of ${definition.interval_ms} ms, more than ${MAX_RANGE_WINDOWS}; split it`,
-        400,
-        { field: 'range' },
-      );
-    }
+    windows = cqRangeWindows(
+      definition,
+      msOf(trigger.range.start),
+      msOf(trigger.range.end),
+      msOf(trigger.logicalTime),
+    );
   } else {
     ({ windows, complete, invalid } = cqTickWindows(state, policy, trigger.logicalTime));
   }

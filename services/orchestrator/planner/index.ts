@@ -25,6 +25,7 @@ export { attemptIdOf, ID_PATTERN, planIdOf, runIdOf, runKeyOf, taskIdOf } from '
 export { EXPIRE_CHUNK } from './maintenance.js';
 export { planRun } from './plan.js';
 export { planBody, planBytes, planFromBytes } from './serialize.js';
+export { parseInstant } from './time.js';
 export {
   type CheckpointTrigger,
   type CompactionTrigger,
