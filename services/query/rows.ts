@@ -69,6 +69,33 @@ export function checkRowMatchStatement(root: SqlNode): void {
     throw new QueryRefusedError('subqueries in a delete WHERE; compare with constant values');
   if (holds(root.where_clause, (node) => node.class === 'WINDOW'))
     throw new QueryRefusedError('window and aggregate functions in a delete WHERE');
+  const random = findFunction(root.where_clause, RANDOM_FUNCTIONS);
+  if (random !== undefined) {
+    throw new QueryRefusedError(
+      `${random}() in a delete WHERE: the rows it matches change from one evaluation to the next, so the count, the dry run and the delete would disagree`,
+    );
+  }
+}
+
+/** Functions whose value differs at each call: a WHERE with one matches different rows each time it runs. */
+const RANDOM_FUNCTIONS: ReadonlySet<string> = new Set([
+  'random',
+  'setseed',
+  'gen_random_uuid',
+  'uuid',
+  'uuidv4',
+  'uuidv7',
+]);
+
+/** The first function of `names` the expression calls (names compared in lower case). */
+function findFunction(expression: unknown, names: ReadonlySet<string>): string | undefined {
+  let found: string | undefined;
+  holds(expression, (node) => {
+    const name = node.class === 'FUNCTION' ? String(node.function_name).toLowerCase() : undefined;
+    if (name !== undefined && names.has(name)) found = name;
+    return found !== undefined;
+  });
+  return found;
 }
 
 /** Whether the expression reads no column (so it has the same value for every row). */

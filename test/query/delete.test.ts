@@ -398,6 +398,22 @@ describe('POST /api/v1/delete', () => {
         'QUERY_REFUSED',
       ],
       [{ database: 'metrics', measurement: 'nope', where: 'true', dry_run: true }, 404, 'TABLE_NOT_FOUND'],
+      // A random predicate matches other rows each time: the dry run would not be what is deleted.
+      [
+        { database: 'metrics', measurement: 'cpu', where: 'random() < 0.5', dry_run: true },
+        400,
+        'QUERY_REFUSED',
+      ],
+      [
+        {
+          database: 'metrics',
+          measurement: 'cpu',
+          where: `host = gen_random_uuid()::VARCHAR`,
+          confirm: true,
+        },
+        400,
+        'QUERY_REFUSED',
+      ],
       [{ database: 'metrics', where: 'true' }, 400, 'VALIDATION_ERROR'],
       // A misspelt `dry_run` next to confirm would otherwise delete for real.
       [

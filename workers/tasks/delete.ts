@@ -118,7 +118,7 @@ export async function runDelete(
       await discardOutputs(ctx.store, catalog, taskId, outputs);
       throw new WeirError(
         'DELETE_COUNT_MISMATCH',
-        `the delete's predicate matches ${deletedRows} rows of ${database}.${inputs.table} here but ${inputs.matchedRows} when it was planned; nothing was deleted`,
+        `the delete's predicate matches ${deletedRows} rows of ${database}.${inputs.table} here but ${inputs.matchedRows} when it was planned`,
         409,
         { planned: inputs.matchedRows, found: deletedRows },
       );
