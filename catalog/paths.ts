@@ -130,7 +130,8 @@ export const catalogKeys = {
    * encoding after a deploy) never overwrites the files a manifest already names.
    */
   checkpointFile(scope: CatalogScope, version: number, table: string, sha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError(`checkpoint file digest ${sha256} is not a sha256`);
+    if (!/^[0-9a-f]{64}$/.test(sha256))
+      throw new RangeError(`checkpoint file digest ${sha256} is not a sha256`);
     return `${catalogRoot(scope)}checkpoints/${pad20(version)}/${assertName('table', table)}-${sha256.slice(0, 16)}.parquet`;
   },
   checkpointManifest(scope: CatalogScope, version: number): string {

@@ -122,7 +122,8 @@ export class CheckpointStore {
     const entries = await Promise.all(
       manifest.files.map(async (file) => {
         const bytes = await this.store.getIfExists(file.key);
-        if (!bytes) throw new CatalogCorruptError(`checkpoint file ${file.key} named by its manifest is missing`);
+        if (!bytes)
+          throw new CatalogCorruptError(`checkpoint file ${file.key} named by its manifest is missing`);
         if (bytes.length !== file.bytes || sha256Hex(bytes) !== file.sha256) {
           throw new CatalogCorruptError(`checkpoint file ${file.key} does not match its manifest`);
         }

@@ -184,6 +184,7 @@ export class CommitLog<S extends LogState, A, P> {
       };
       let prepared: P;
       try {
+        this.machine.checkNew?.(head, actions);
         prepared = this.machine.prepare(head, actions, commit);
       } catch (error) {
         // A refusal against a stale head (a table another process created) is not final:

@@ -58,6 +58,11 @@ export interface StateMachine<S extends LogState, A, P> {
    * (conflict, not found, bad request) when they cannot apply. Pure: shares, never mutates.
    */
   prepare(state: S, actions: readonly A[], at: CommitPoint): P;
+  /**
+   * Rules for new commits only, never applied when the log is read back: a log written before a
+   * rule existed must still load. Throws like `prepare`.
+   */
+  checkNew?(state: S, actions: readonly A[]): void;
   finalize(state: S, prepared: P, history: LedgerView<CommitSummary>): S;
   /** State → named Arrow tables for a checkpoint (the log layer adds `commits`). */
   toCheckpoint(state: S): Record<string, Table>;

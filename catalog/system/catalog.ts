@@ -35,6 +35,25 @@ const systemMachine: StateMachine<SystemState, SystemAction, PreparedSystemCommi
     const { tenants, tokens, tokenIdsByHash } = draft;
     return { version: at.version, timestamp: at.timestamp, tenants, tokens, tokenIdsByHash };
   },
+  /**
+   * New commits only (`StateMachine.checkNew`): a tenant id may not differ from another only in
+   * case. On a case-insensitive filesystem the local store would give both one directory.
+   */
+  checkNew(state, actions) {
+    const folded = new Map([...state.tenants.keys()].map((id) => [id.toLowerCase(), id]));
+    for (const action of actions) {
+      if (action.op !== 'createTenant') continue;
+      const other = folded.get(action.tenant.toLowerCase());
+      if (other !== undefined && other !== action.tenant) {
+        throw new CatalogConflictError(
+          'NAME_CASE_CONFLICT',
+          `tenant ${action.tenant} differs from tenant ${other} only in case; tenant ids are compared without regard to case`,
+          { tenant: action.tenant, existing: other },
+        );
+      }
+      folded.set(action.tenant.toLowerCase(), action.tenant);
+    }
+  },
   finalize: (_state, prepared, history) => ({ ...prepared, history }),
   toCheckpoint: systemToCheckpoint,
   fromCheckpoint: (tables, at) => ({ ...at, ...systemFromCheckpoint(tables) }),

@@ -13,7 +13,7 @@ import { tenantScope } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
 import { type TenantAction, tenantActionSchema } from './actions.js';
 import { TENANT_CHECKPOINT_TABLES, tenantStateFromTables, tenantStateToTables } from './checkpoint-codec.js';
-import { prepareTenantCommit } from './rules.js';
+import { checkNewTenantCommit, prepareTenantCommit } from './rules.js';
 import { finalizeTenantCommit, type PreparedTenantCommit, type TenantState } from './state.js';
 
 export function tenantStateMachine(
@@ -33,6 +33,7 @@ export function tenantStateMachine(
     }),
     parseActions: (raw) => parseActionsWith(tenantActionSchema, raw, 'commit'),
     prepare: prepareTenantCommit,
+    checkNew: checkNewTenantCommit,
     finalize: finalizeTenantCommit,
     toCheckpoint: tenantStateToTables,
     fromCheckpoint: (tables, at) => tenantStateFromTables(tenant, tables, at),

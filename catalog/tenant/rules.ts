@@ -6,7 +6,7 @@
  */
 import { CatalogConflictError, CatalogNotFoundError, CatalogRequestError } from '../errors.js';
 import type { CommitPoint } from '../log/types.js';
-import { dataKeys, parsePartitionPath, partitionPath } from '../paths.js';
+import { assertSafeKey, dataKeys, isValidName, parsePartitionPath, partitionPath } from '../paths.js';
 import type { ColumnDef, FileSpec, PolicySpec, TenantAction } from './actions.js';
 import {
   type DatabaseEntry,
@@ -175,6 +175,84 @@ const HANDLERS: Handlers = {
   setPolicy: (draft, a) => setPolicy(draft, a.policy),
   dropPolicy: (draft, a) => dropPolicy(draft, a.id),
 };
+
+/**
+ * Rules added after logs were written (new commits only, `StateMachine.checkNew`):
+ * - a database or table name may not differ from an existing one only in case: DuckDB resolves
+ *   names without regard to case, so one of the two could never be queried, and on a
+ *   case-insensitive filesystem their files would share a directory;
+ * - a file's name is an object id (`NAME_RULES.objectId`) and its key a safe key, as every writer
+ *   makes them: a key the store or the query wall refuses would break every read of the table.
+ */
+export function checkNewTenantCommit(state: TenantState, actions: readonly TenantAction[]): void {
+  const databases = new CaseFolded([...state.databases.keys()]);
+  const tables = new CaseFolded([...state.tables.values()].map((t) => tableKey(t.database, t.name)));
+  for (const action of actions) {
+    switch (action.op) {
+      case 'createDatabase':
+        databases.add(action.database, (other) =>
+          caseConflict(`database ${action.database}`, `database ${other}`),
+        );
+        break;
+      case 'dropDatabase':
+        databases.delete(action.database);
+        break;
+      case 'createTable':
+        tables.add(tableKey(action.database, action.table), (other) =>
+          caseConflict(`table ${action.database}.${action.table}`, `table ${other}`),
+        );
+        break;
+      case 'dropTable':
+        tables.delete(tableKey(action.database, action.table));
+        break;
+      case 'addFile': {
+        const name = action.file.path.slice(action.file.path.lastIndexOf('/') + 1).replace(/\.parquet$/, '');
+        if (!isValidName('objectId', name) || !isSafeKey(action.file.path)) {
+          throw new CatalogRequestError(
+            'INVALID_FILE_PATH',
+            `file ${action.file.path.slice(0, 300)} is not a data file key: its name must be an object id and its key safe`,
+          );
+        }
+        break;
+      }
+    }
+  }
+}
+
+/** Names compared the way DuckDB and case-insensitive filesystems compare them (ASCII case). */
+class CaseFolded {
+  private readonly byFolded = new Map<string, string>();
+  constructor(names: readonly string[]) {
+    for (const name of names) this.byFolded.set(name.toLowerCase(), name);
+  }
+  /** Adds `name`; `conflict(other)` throws when another name differs from it only in case. */
+  add(name: string, conflict: (other: string) => never): void {
+    const other = this.byFolded.get(name.toLowerCase());
+    if (other !== undefined && other !== name) conflict(other);
+    this.byFolded.set(name.toLowerCase(), name);
+  }
+  delete(name: string): void {
+    if (this.byFolded.get(name.toLowerCase()) === name) this.byFolded.delete(name.toLowerCase());
+  }
+}
+
+function isSafeKey(key: string): boolean {
+  try {
+    assertSafeKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A distinct code: writers that retry after a race (`TABLE_EXISTS`) must not retry this. */
+function caseConflict(wanted: string, existing: string): never {
+  throw new CatalogConflictError(
+    'NAME_CASE_CONFLICT',
+    `${wanted} differs from ${existing} only in case; names are compared without regard to case`,
+    { existing },
+  );
+}
 
 function applyAction(draft: Draft, action: TenantAction): void {
   (HANDLERS[action.op] as (draft: Draft, action: TenantAction) => void)(draft, action);

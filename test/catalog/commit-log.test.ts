@@ -66,6 +66,54 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     expect((await other.refresh()).version).toBe(first.version);
   });
 
+  it('refuses names that differ from existing ones only in case, and unsafe file keys, writing nothing', async () => {
+    const catalog = await seeded();
+    const version = (await catalog.refresh()).version;
+    const unsafe = addFile('acme', 'db', 'cpu', 0, 'ok');
+    const dir = unsafe.file.path.slice(0, unsafe.file.path.lastIndexOf('/') + 1);
+    for (const [actions, code, mentions] of [
+      [[{ op: 'createDatabase', database: 'DB' }], 'NAME_CASE_CONFLICT', 'database db'],
+      [createTable('db', 'CPU'), 'NAME_CASE_CONFLICT', 'table db.cpu'],
+      [
+        [
+          { op: 'createDatabase', database: 'two' },
+          { op: 'createDatabase', database: 'TWO' },
+        ],
+        'NAME_CASE_CONFLICT',
+        'database two',
+      ],
+      [
+        [{ ...unsafe, file: { ...unsafe.file, path: `${dir}a%2f..%2fb.parquet` } }],
+        'INVALID_FILE_PATH',
+        '%2f',
+      ],
+      [[{ ...unsafe, file: { ...unsafe.file, path: `${dir}.parquet` } }], 'INVALID_FILE_PATH', ''],
+    ] as const) {
+      const error = await expectCode(catalog.commit(actions as unknown as unknown[]), code);
+      expect(error.message).toContain(mentions);
+    }
+    expect((await catalog.refresh()).version).toBe(version);
+  });
+
+  it('a log written before the case rule still loads, both tables included', async () => {
+    const catalog = await seeded();
+    const head = await catalog.refresh();
+    // A commit an older version of Weir made: db.CPU next to db.cpu.
+    const record = {
+      version: head.version + 1,
+      timestamp: head.timestamp + 1,
+      meta: {},
+      actions: createTable('db', 'CPU'),
+    };
+    await store.put(
+      paths.catalogKeys.log(paths.tenantScope('acme'), record.version),
+      new TextEncoder().encode(JSON.stringify(record)),
+    );
+    const loaded = await new TenantCatalog(store, 'acme').refresh();
+    expect(loaded.version).toBe(record.version);
+    expect([...loaded.tables.keys()].sort()).toEqual(['db.CPU', 'db.cpu']);
+  });
+
   it('two commits removing the same file: exactly one wins, the other gets a conflict', async () => {
     const catalog = await seeded();
     const file = addFile('acme', 'db', 'cpu', 0, 'f1');

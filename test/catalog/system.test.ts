@@ -37,6 +37,8 @@ describe.each(BACKENDS)('_system catalog on $name storage', (backend) => {
     await system.ensureTenant('acme');
     for (const [actions, code] of [
       [[{ op: 'createTenant', tenant: 'acme' }], 'TENANT_EXISTS'],
+      // One directory on a case-insensitive filesystem: never two tenants.
+      [[{ op: 'createTenant', tenant: 'Acme' }], 'NAME_CASE_CONFLICT'],
       [[{ op: 'dropTenant', tenant: 'ghost' }], 'TENANT_NOT_FOUND'],
       [[{ op: 'createTenant', tenant: '../acme' }], 'INVALID_ACTION'],
     ] as const) {

@@ -542,6 +542,12 @@ describe('POST and DELETE /api/v1/databases', () => {
     expect(twice.statusCode).toBe(409);
     expect(twice.json()).toMatchObject({ success: false, code: 'DATABASE_EXISTS' });
     expect(twice.json().error).toContain('alpha');
+    // DuckDB would resolve ALPHA to alpha: a name differing only in case is refused.
+    const upper = await post('/api/v1/databases', { name: 'ALPHA' }, tokens.lab);
+    expect(upper.statusCode).toBe(409);
+    expect(upper.json()).toMatchObject({ success: false, code: 'NAME_CASE_CONFLICT' });
+    expect(upper.json().error).toContain('database alpha');
+    expect(await names()).not.toContain('ALPHA');
 
     for (const name of ['9lives', 'has space', '../etc', 'x'.repeat(65), '']) {
       const bad = await post('/api/v1/databases', { name }, tokens.lab);
