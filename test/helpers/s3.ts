@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,21 +51,22 @@ function testCredentials(): { accessKeyId: string; secretAccessKey: string } {
  * PYTHONPATH only, serializes moto's PutObject so the put-if-absent race tests see S3's
  * semantics instead of flaking. It changes nothing else in moto.
  */
-const MOTO_ATOMIC_PUT_SHIM = `import threading
-try:
-    from moto.s3.responses import S3Response
-except ImportError:
-    pass
-else:
-    _lock = threading.Lock()
-    _put_object = S3Response.put_object
+const MOTO_ATOMIC_PUT_SHIM = `import os, threading
+from moto.s3.responses import S3Response
 
-    def _atomic_put_object(self):
-        with _lock:
-            return _put_object(self)
+_lock = threading.Lock()
+_put_object = S3Response.put_object
 
-    S3Response.put_object = _atomic_put_object
+def _atomic_put_object(self):
+    with _lock:
+        return _put_object(self)
+
+S3Response.put_object = _atomic_put_object
+# Python only warns when sitecustomize fails: this file tells the test helper the shim is in.
+open(os.environ['WEIR_MOTO_SHIM_MARKER'], 'w').close()
 `;
+/** The file the shim creates once it has patched moto. */
+const SHIM_MARKER = 'installed';
 
 function testClient(endpoint: string): S3Client {
   return new S3Client({ region: REGION, endpoint, forcePathStyle: true, credentials: testCredentials() });
@@ -107,7 +109,7 @@ async function startMoto(command: string, args: string[], shimDir: string): Prom
   const pythonPath = [shimDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
   const child = spawn(command, [...args, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, PYTHONPATH: pythonPath },
+    env: { ...process.env, PYTHONPATH: pythonPath, WEIR_MOTO_SHIM_MARKER: path.join(shimDir, SHIM_MARKER) },
   });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -128,6 +130,12 @@ async function startMoto(command: string, args: string[], shimDir: string): Prom
     throw error;
   } finally {
     startup.abort(); // stop polling once the server answered or died
+  }
+  if (!existsSync(path.join(shimDir, SHIM_MARKER))) {
+    stopChild(child);
+    throw new Error(
+      `moto started without the atomic-put shim (its PutObject is not where the shim expects it; moto changed?): ${stderr.trim()}`,
+    );
   }
   // Whatever happens to this process, never leave the server behind.
   const killOnExit = () => stopChild(child);
