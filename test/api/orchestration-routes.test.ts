@@ -138,6 +138,9 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect(long.body.error).toMatch(/id Too big/);
     expect((await call('GET', '/api/v1/lineage')).status).toBe(400);
     expect((await call('GET', '/api/v1/lineage?table=db.cpu&file=x')).status).toBe(400);
+    const noKind = await call('POST', '/api/v1/runs', {});
+    expect(noKind).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+    expect(noKind.body.error).toMatch(/^kind: required, one of compaction/);
     const badTrigger = await call('POST', '/api/v1/runs', { kind: 'compaction', tier: 'weekly' });
     expect(badTrigger.status).toBe(400);
     expect(badTrigger.body.error).toMatch(/tier/);

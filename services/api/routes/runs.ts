@@ -113,7 +113,10 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
       },
     },
     async (request) => {
-      const kind = String(request.body.kind);
+      const { kind } = request.body;
+      if (typeof kind !== 'string') {
+        throw new WeirError('VALIDATION_ERROR', `kind: required, one of ${STARTABLE_KINDS.join(', ')}`, 400);
+      }
       // Deletes and flushes carry what their services checked (a guarded predicate, a staged
       // batch): they start only through those services.
       if (!STARTABLE_KINDS.includes(kind)) {
