@@ -2,7 +2,7 @@ export type { BatchColumn, DecodeContext, DecodeLimits, TableBatch } from './bat
 export { DEFAULT_DECODE_LIMITS } from './batch.js';
 export * from './decode/index.js';
 export { IngestError } from './errors.js';
-export { checkIdempotencyKey } from './idempotency.js';
+export { bindKey, checkIdempotencyKey } from './idempotency.js';
 export { type IngestMetrics, ingestMetrics } from './metrics.js';
 export {
   type Durability,

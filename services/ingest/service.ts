@@ -12,8 +12,8 @@ import { type ObjectStore, paths, type TenantCatalogs } from '../../catalog/inde
 import { tableBytes, tableOfBatch } from './arrow.js';
 import type { TableBatch } from './batch.js';
 import { type BufferGeneration, type BufferThresholds, TableBuffers } from './buffers.js';
-import { IngestError } from './errors.js';
-import { IdempotencyKeys } from './idempotency.js';
+import { IngestError, show } from './errors.js';
+import { IdempotencyKeys, type KeyedRequest } from './idempotency.js';
 import { type IngestMetrics, noMetrics } from './metrics.js';
 import { reconcileSchema } from './schema.js';
 import { encodeStagingBatch, readStagingBatch, type StagingMeta } from './staging-format.js';
@@ -47,7 +47,8 @@ export interface IngestServiceOptions {
 }
 
 export interface WriteOptions {
-  idempotencyKey?: string;
+  /** The request's Idempotency-Key, bound to what the request means. */
+  idempotency?: KeyedRequest;
   /** Format label for metrics. */
   format: string;
 }
@@ -150,24 +151,15 @@ export class IngestService {
    */
   async write(tenant: string, batches: readonly TableBatch[], options: WriteOptions): Promise<WriteOutcome> {
     this.admit();
-    const { idempotencyKey } = options;
-    if (idempotencyKey !== undefined) {
-      const state = await this.idempotency.begin(tenant, idempotencyKey);
-      if (state === 'duplicate') return { rows: 0, duplicate: true };
-      if (state === 'in-progress') {
-        throw new IngestError(
-          'IDEMPOTENCY_KEY_IN_USE',
-          'a request with this Idempotency-Key is still being written; retry later',
-          409,
-        );
-      }
-    }
+    const { idempotency } = options;
+    if (idempotency !== undefined && (await this.claim(tenant, idempotency)) === 'duplicate')
+      return { rows: 0, duplicate: true };
     let accepted: { rows: number; segments: WalSegment[] };
     try {
-      accepted = await this.accept(tenant, batches, idempotencyKey);
+      accepted = await this.accept(tenant, batches, idempotency);
     } catch (error) {
-      if (idempotencyKey !== undefined)
-        await this.idempotency.abandon(tenant, idempotencyKey).catch(() => undefined);
+      if (idempotency !== undefined)
+        await this.idempotency.abandon(tenant, idempotency).catch(() => undefined);
       throw error;
     }
     // The rows are in the buffers now and will be staged: releasing the key would let a retry write
@@ -176,10 +168,32 @@ export class IngestService {
     try {
       if (this.wal) await this.wal.sync(accepted.segments);
     } finally {
-      if (idempotencyKey !== undefined) await this.markDone(tenant, idempotencyKey);
+      if (idempotency !== undefined) await this.markDone(tenant, idempotency);
     }
     for (const batch of batches) this.metrics.rows(options.format, batch.rows);
     return { rows: accepted.rows, duplicate: false };
+  }
+
+  /** Takes the request's key ('new'), or finds its rows landed ('duplicate'); throws when another request holds it. */
+  private async claim(tenant: string, request: KeyedRequest): Promise<'new' | 'duplicate'> {
+    const state = await this.idempotency.begin(tenant, request);
+    if (state === 'in-progress') {
+      throw new IngestError(
+        'IDEMPOTENCY_KEY_IN_USE',
+        'a request with this Idempotency-Key is still being written; retry later',
+        409,
+      );
+    }
+    if (state === 'reused') {
+      // Whether that request is still running or landed, this one would never be written under the key.
+      throw new IngestError(
+        'IDEMPOTENCY_KEY_REUSED',
+        `Idempotency-Key ${show(request.key)} belongs to another request (other rows, database or ` +
+          'parameters); nothing was written: send a new request with a new key',
+        422,
+      );
+    }
+    return state;
   }
 
   /**
@@ -187,10 +201,10 @@ export class IngestService {
    * rows are acknowledged anyway (they are as durable as promised; the failure is reported) and the
    * key stays pending: retries get 409 until it expires, after which one could write them again.
    */
-  private async markDone(tenant: string, idempotencyKey: string): Promise<void> {
+  private async markDone(tenant: string, request: KeyedRequest): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.idempotency.complete(tenant, idempotencyKey);
+        await this.idempotency.complete(tenant, request.key, request.digest);
         return;
       } catch (error) {
         if (attempt >= COMPLETE_ATTEMPTS) {
@@ -211,7 +225,7 @@ export class IngestService {
   private async accept(
     tenant: string,
     batches: readonly TableBatch[],
-    idempotencyKey?: string,
+    idempotency?: KeyedRequest,
   ): Promise<{ rows: number; segments: WalSegment[] }> {
     // Refused before a schema commit, or never: a 429 must leave no new tables or columns behind.
     const reconciled = await reconcileSchema(this.options.catalogs.forTenant(tenant), batches, () =>
@@ -250,7 +264,7 @@ export class IngestService {
         segment: generation.segment!,
         parts: encodeWalBatch(batch),
       }));
-      wal.append(writes, idempotencyKey);
+      wal.append(writes, idempotency);
       segments.push(...new Set(writes.map((w) => w.segment)));
     }
     let rows = 0;
@@ -395,7 +409,8 @@ export class IngestService {
    * WAL segments become staging batches (unless staged before the crash), and every staging
    * batch found gets its flush run asked for again; batch-keyed runs make that exactly once. Keys
    * are marked done only from records that count (a multi-table request that never finished has
-   * none).
+   * none), bound to the request digest their record carries; a record older than digests has none,
+   * and its key then matches any request, as every key did when it was written.
    */
   private async recover(): Promise<void> {
     if (this.wal) {
@@ -418,8 +433,9 @@ export class IngestService {
             }
             await this.options.store.putIfAbsent(key, parts);
           }
-          for (const { idempotencyKey } of records) {
-            if (idempotencyKey !== undefined) await this.idempotency.complete(header.tenant, idempotencyKey);
+          for (const { idempotencyKey, requestDigest } of records) {
+            if (idempotencyKey !== undefined)
+              await this.idempotency.complete(header.tenant, idempotencyKey, requestDigest);
           }
         }
         await unlink(path);

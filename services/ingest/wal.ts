@@ -10,7 +10,11 @@
  * - `0` a whole request's rows for this table: `[0][u16 key length][idempotency key][rows]` (the
  *   rows as `wal-record.ts` lays them out);
  * - `1` one table's part of a multi-table request: `[1][u16 key length][key][u32 request id][rows]`;
- * - `2` a multi-table request's completion marker: `[2][u32 request id][id of its last segment]`.
+ * - `2` a multi-table request's completion marker: `[2][u32 request id][id of its last segment]`;
+ * - `3` and `4` are `0` and `1` of a request with an Idempotency-Key, the key followed by the 32-byte
+ *   SHA-256 of what the request means (`idempotency.ts`): `[3][u16 key length][key][digest][rows]`,
+ *   `[4][u16 key length][key][digest][u32 request id][rows]`. Requests without a key still write `0`
+ *   and `1` (empty key); a `0` or `1` with a key was written before keys were bound to requests.
  * A request writes its parts, then a marker to every segment it touched, in id order. A part counts
  * only when its marker follows it and the request's last marker (in its segment of greatest id) was
  * written too (`readLeftovers`): otherwise the request never finished, was never acknowledged, and
@@ -34,6 +38,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { MAX_WRITEV_PARTS, partsAfter } from '../../catalog/index.js';
+import type { KeyedRequest } from './idempotency.js';
 
 const MAGIC = Buffer.from('WEIRWAL2');
 /** Segments written before records had kinds (every record a whole request), still read after an upgrade. */
@@ -42,6 +47,10 @@ const MAGIC_V1 = Buffer.from('WEIRWAL1');
 const WHOLE = 0;
 const PART = 1;
 const DONE = 2;
+const WHOLE_WITH_DIGEST = 3;
+const PART_WITH_DIGEST = 4;
+/** A SHA-256 digest. */
+const DIGEST_BYTES = 32;
 const SUFFIX = '.wal';
 const FREE_SUFFIX = '.free';
 /** Staged segment files kept for reuse (each up to a buffer generation's size, `ingest.maxBufferBytes` or so). */
@@ -61,6 +70,8 @@ export interface WalSegmentHeader {
 /** A record as read back: its payload (the rows) is one view of the segment's bytes. */
 export interface WalRecord {
   idempotencyKey?: string;
+  /** Hex digest of the request the key is bound to; absent on records written before keys were bound. */
+  requestDigest?: string;
   payload: Uint8Array;
   /** Set on a part of a multi-table request: the request and the segment its last marker went to. */
   request?: { id: number; lastSegment: string };
@@ -119,13 +130,25 @@ function writeAt(fd: number, parts: readonly Uint8Array[], position: number): nu
   return at;
 }
 
-/** A data record's first bytes: 8 left for its frame, then `[kind][u16 key length][key]` and, for a part, the request id. */
-function recordHead(kind: number, key: Buffer, request?: number): Buffer {
-  const head = Buffer.allocUnsafe(11 + key.byteLength + (request === undefined ? 0 : 4));
+/** A record's key field: `[u16 key length][key][digest]`, or `[u16 0]` for a request without a key. */
+function keyField(keyed: KeyedRequest | undefined): Buffer {
+  if (!keyed) return Buffer.alloc(2);
+  const key = Buffer.from(keyed.key, 'utf8');
+  const digest = Buffer.from(keyed.digest, 'hex');
+  if (digest.byteLength !== DIGEST_BYTES) throw new Error(`request digest ${keyed.digest} is not a SHA-256`);
+  const field = Buffer.allocUnsafe(2 + key.byteLength + DIGEST_BYTES);
+  field.writeUInt16LE(key.byteLength, 0);
+  key.copy(field, 2);
+  digest.copy(field, 2 + key.byteLength);
+  return field;
+}
+
+/** A data record's first bytes: 8 left for its frame, then `[kind][key field]` and, for a part, the request id. */
+function recordHead(kind: number, field: Buffer, request?: number): Buffer {
+  const head = Buffer.allocUnsafe(9 + field.byteLength + (request === undefined ? 0 : 4));
   head[8] = kind;
-  head.writeUInt16LE(key.byteLength, 9);
-  key.copy(head, 11);
-  if (request !== undefined) head.writeUInt32LE(request, 11 + key.byteLength);
+  field.copy(head, 9);
+  if (request !== undefined) head.writeUInt32LE(request, 9 + field.byteLength);
   return head;
 }
 
@@ -211,14 +234,15 @@ export class WriteAheadLog {
    * parts are written as they are, not copied. A request of several tables writes its parts, then
    * a completion marker to every segment it touched, in name order: the last one (recovery's proof
    * that all parts were written) goes to the greatest name. On an error every record of the request
-   * is cut off again; when that fails too the log is broken.
+   * is cut off again; when that fails too the log is broken. A keyed request's records carry its
+   * key and digest, so recovery marks the key done bound to the same request.
    */
-  append(writes: readonly WalWrite[], idempotencyKey?: string): void {
+  append(writes: readonly WalWrite[], keyed?: KeyedRequest): void {
     this.throwIfBroken();
     for (const { segment } of writes) {
       if (segment.closed) throw new Error(`WAL segment ${segment.header.batchId} is closed`);
     }
-    const key = Buffer.from(idempotencyKey ?? '', 'utf8');
+    const field = keyField(keyed);
     /** Where the request's records start in each segment it wrote to. */
     const starts = new Map<WalSegment, number>();
     const put = (segment: WalSegment, head: Buffer, parts: readonly Uint8Array[] = []) => {
@@ -235,11 +259,12 @@ export class WriteAheadLog {
     };
     try {
       if (writes.length === 1) {
-        put(writes[0]!.segment, recordHead(WHOLE, key), writes[0]!.parts);
+        put(writes[0]!.segment, recordHead(keyed ? WHOLE_WITH_DIGEST : WHOLE, field), writes[0]!.parts);
       } else if (writes.length > 1) {
         const request = this.nextRequest;
         this.nextRequest = (request + 1) >>> 0;
-        for (const { segment, parts } of writes) put(segment, recordHead(PART, key, request), parts);
+        const kind = keyed ? PART_WITH_DIGEST : PART;
+        for (const { segment, parts } of writes) put(segment, recordHead(kind, field, request), parts);
         const touched = [...new Set(writes.map((w) => w.segment))].sort((a, b) =>
           a.header.batchId < b.header.batchId ? -1 : 1,
         );
@@ -407,11 +432,20 @@ export class WriteAheadLog {
   }
 }
 
-/** `[u16 key length][key]` at `at`: the key (none when empty) and where what follows starts. */
-function readKey(payload: Buffer, at: number): { idempotencyKey?: string; end: number } {
-  const length = payload.readUInt16LE(at);
-  const key = payload.toString('utf8', at + 2, at + 2 + length);
-  return { ...(key ? { idempotencyKey: key } : {}), end: at + 2 + length };
+/**
+ * `[u16 key length][key]` at `at`, then the digest when the record kind has one: the key (none
+ * when empty), its digest, and where what follows starts.
+ */
+function readKey(
+  payload: Buffer,
+  at: number,
+  withDigest: boolean,
+): { idempotencyKey?: string; requestDigest?: string; end: number } {
+  const keyEnd = at + 2 + payload.readUInt16LE(at);
+  const key = payload.toString('utf8', at + 2, keyEnd);
+  if (!withDigest) return { ...(key ? { idempotencyKey: key } : {}), end: keyEnd };
+  const end = keyEnd + DIGEST_BYTES;
+  return { idempotencyKey: key, requestDigest: payload.toString('hex', keyEnd, end), end };
 }
 
 /**
@@ -447,11 +481,11 @@ export async function readSegment(path: string): Promise<WalSegmentContents | un
   const completed = new Set<number>();
   for (let payload = next(seed); payload; payload = next(seed)) {
     const kind = v1 ? WHOLE : payload[0];
-    if (kind === WHOLE) {
-      const { end, ...key } = readKey(payload, v1 ? 0 : 1);
+    if (kind === WHOLE || kind === WHOLE_WITH_DIGEST) {
+      const { end, ...key } = readKey(payload, v1 ? 0 : 1, kind === WHOLE_WITH_DIGEST);
       records.push({ ...key, payload: payload.subarray(end) });
-    } else if (kind === PART) {
-      const { end, ...key } = readKey(payload, 1);
+    } else if (kind === PART || kind === PART_WITH_DIGEST) {
+      const { end, ...key } = readKey(payload, 1, kind === PART_WITH_DIGEST);
       const record: WalRecord = { ...key, payload: payload.subarray(end + 4) };
       const request = payload.readUInt32LE(end);
       const parts = unfinished.get(request);

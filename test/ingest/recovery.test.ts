@@ -19,7 +19,7 @@ import { readStagingBatch } from '../../services/ingest/staging-format.js';
 import { WalBrokenError, type WalSegment, WriteAheadLog } from '../../services/ingest/wal.js';
 import { encodeWalBatch } from '../../services/ingest/wal-record.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { cutLast } from './wal-files.js';
+import { cutLast, keyed, legacyKeyField, writeSegmentFile } from './wal-files.js';
 
 const T0 = 1_772_323_200_000_000n;
 const TENANT = 'default';
@@ -112,8 +112,18 @@ describe('ingest recovery and accepted rows', () => {
     return { rows, types };
   }
 
-  const write = (service: IngestService, batches: TableBatch[], idempotencyKey: string) =>
-    service.write(TENANT, batches, { idempotencyKey, format: 'test' });
+  /** The header of a new segment of `db.<table>`. */
+  const header = (table: string) => ({
+    tenant: TENANT,
+    database: 'db',
+    table,
+    batchId: nextId(),
+    createdAt: 1,
+  });
+
+  /** Writes with the key bound to `request` (by default, one request per key). */
+  const write = (service: IngestService, batches: TableBatch[], key: string, request = key) =>
+    service.write(TENANT, batches, { idempotency: keyed(key, request), format: 'test' });
 
   it('a request of several tables cut short by a crash lands nowhere and keeps no key; a finished one lands once', async () => {
     const wal = await WriteAheadLog.open(walDir);
@@ -121,17 +131,11 @@ describe('ingest recovery and accepted rows', () => {
     /** One request's parts in new segments of its tables (names in creation order), with their markers. */
     const request = (key: string, tables: Record<string, number[]>) => {
       const created = Object.entries(tables).map(([table, values]) => {
-        const segment = wal.create({
-          tenant: TENANT,
-          database: 'db',
-          table,
-          batchId: nextId(),
-          createdAt: 1,
-        });
+        const segment = wal.create(header(table));
         segments.push(segment);
         return { segment, parts: encodeWalBatch(batch(table, values)) };
       });
-      wal.append(created, key);
+      wal.append(created, keyed(key));
       return created.map((c) => c.segment.path);
     };
     // Killed after x's part, before y's: x holds a part without its marker, y its header only.
@@ -169,21 +173,54 @@ describe('ingest recovery and accepted rows', () => {
     expect(errors).toEqual([]);
   });
 
+  it('keys recovered from the WAL stay bound to their request; a key of a record older than digests matches any', async () => {
+    const wal = await WriteAheadLog.open(walDir);
+    // Synced (acknowledged), then killed before its key was marked done: only the WAL knows it landed.
+    const bound = wal.create(header('bound'));
+    wal.append([{ segment: bound, parts: encodeWalBatch(batch('bound', [1, 2])) }], keyed('req-bound'));
+    await wal.sync([bound]);
+    wal.close(bound);
+    // Left by the version before keys were bound: a whole-request record whose key has no digest.
+    const legacy = header('legacy');
+    writeSegmentFile(join(walDir, `${legacy.batchId}.wal`), 'WEIRWAL2', legacy, [
+      Buffer.concat([
+        Buffer.from([0]),
+        legacyKeyField('req-legacy'),
+        ...encodeWalBatch(batch('legacy', [1])),
+      ]),
+    ]);
+
+    const service = await startService();
+    try {
+      expect((await staged()).rows).toEqual({ bound: 2, legacy: 1 });
+      await expect(write(service, [batch('bound', [9])], 'req-bound', 'other rows')).rejects.toMatchObject({
+        code: 'IDEMPOTENCY_KEY_REUSED',
+        httpStatus: 422,
+      });
+      expect(await write(service, [batch('bound', [1, 2])], 'req-bound')).toEqual({
+        rows: 0,
+        duplicate: true,
+      });
+      // Nothing to compare it with: answered as a replay, as every key was before digests.
+      expect(await write(service, [batch('legacy', [7])], 'req-legacy', 'other rows')).toEqual({
+        rows: 0,
+        duplicate: true,
+      });
+    } finally {
+      await service.close();
+    }
+    expect((await staged()).rows).toEqual({ bound: 2, legacy: 1 });
+    expect(errors).toEqual([]);
+  });
+
   it('a leftover segment that cannot be staged is reported and left for an operator; start-up goes on', async () => {
     const wal = await WriteAheadLog.open(walDir);
-    const header = (table: string) => ({
-      tenant: TENANT,
-      database: 'db',
-      table,
-      batchId: nextId(),
-      createdAt: 1,
-    });
     // Written before generations kept one type per column: `v` is a float64, then a string.
     const mixed = wal.create(header('mixed'));
-    wal.append([{ segment: mixed, parts: encodeWalBatch(batch('mixed', [1])) }], 'req-mixed');
+    wal.append([{ segment: mixed, parts: encodeWalBatch(batch('mixed', [1])) }], keyed('req-mixed'));
     wal.append([{ segment: mixed, parts: encodeWalBatch(batch('mixed', ['one'])) }]);
     const good = wal.create(header('good'));
-    wal.append([{ segment: good, parts: encodeWalBatch(batch('good', [1, 2])) }], 'req-good');
+    wal.append([{ segment: good, parts: encodeWalBatch(batch('good', [1, 2])) }], keyed('req-good'));
     await wal.sync([mixed, good]);
     wal.close(mixed);
     wal.close(good);

@@ -102,6 +102,18 @@ describe('write tenancy', () => {
     const written = all.filter((key) => key.includes('/shared/'));
     expect(written.every((key) => key.startsWith('tenants/acme/'))).toBe(true);
   });
+
+  it("an Idempotency-Key is the tenant's own: the same key in another tenant is another request", async () => {
+    const beta = await t.auth.tenants.create('beta', 'Beta');
+    const key = { 'idempotency-key': 'tenant-key-1' };
+    expect((await write({ ...t.headers, ...key }, 'idem_tenant v=1')).statusCode).toBe(204);
+    const other = await write({ authorization: `Bearer ${beta.token}`, ...key }, 'idem_tenant v=2');
+    expect(other.statusCode, other.body).toBe(204);
+    expect(other.headers['x-weir-idempotent-replay']).toBeUndefined();
+    await t.service.drain();
+    expect(await t.count('default', 'default', 'idem_tenant')).toBe(1);
+    expect(await t.count('beta', 'default', 'idem_tenant')).toBe(1);
+  });
 });
 
 /**

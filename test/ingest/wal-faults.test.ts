@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WalBrokenError, WriteAheadLog } from '../../services/ingest/wal.js';
-import { contents, header, payload } from './wal-files.js';
+import { contents, header, keyed, payload } from './wal-files.js';
 
 const fault = vi.hoisted(() => ({
   /** Writes let through before one is torn: it writes half its first buffer, and the call after it fails. */
@@ -54,12 +54,12 @@ describe('write-ahead log write errors', () => {
 
   it('a record torn by a failed write is cut off: the records appended after it are read back', async () => {
     const segment = wal.create(header('01AAAAAAAAAAAAAAAAAAAAAAAA'));
-    wal.append([{ segment, parts: [payload(1)] }], 'a');
+    wal.append([{ segment, parts: [payload(1)] }], keyed('a'));
     const before = statSync(segment.path).size;
     fault.tearAfter = 0;
-    expect(() => wal.append([{ segment, parts: [payload(2)] }], 'torn')).toThrow(/ENOSPC/);
+    expect(() => wal.append([{ segment, parts: [payload(2)] }], keyed('torn'))).toThrow(/ENOSPC/);
     expect(statSync(segment.path).size).toBe(before);
-    wal.append([{ segment, parts: [payload(3)] }], 'b');
+    wal.append([{ segment, parts: [payload(3)] }], keyed('b'));
     await wal.sync([segment]);
     wal.close(segment);
     expect(await contents(segment.path)).toEqual([
@@ -71,7 +71,7 @@ describe('write-ahead log write errors', () => {
   it('a request of several tables that fails at its last marker leaves none of its records', async () => {
     const x = wal.create(header('01XXXXXXXXXXXXXXXXXXXXXXXX'));
     const y = wal.create(header('01YYYYYYYYYYYYYYYYYYYYYYYY'));
-    wal.append([{ segment: x, parts: [payload(0)] }], 'before');
+    wal.append([{ segment: x, parts: [payload(0)] }], keyed('before'));
     // Part x, part y, marker x go through; marker y is torn.
     fault.tearAfter = 3;
     expect(() =>
@@ -80,10 +80,10 @@ describe('write-ahead log write errors', () => {
           { segment: x, parts: [payload(1)] },
           { segment: y, parts: [payload(2)] },
         ],
-        'multi',
+        keyed('multi'),
       ),
     ).toThrow(/ENOSPC/);
-    wal.append([{ segment: y, parts: [payload(3)] }], 'after');
+    wal.append([{ segment: y, parts: [payload(3)] }], keyed('after'));
     await wal.sync([x, y]);
     wal.close(x);
     wal.close(y);

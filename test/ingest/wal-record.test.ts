@@ -6,6 +6,7 @@ import { tableOfBatch } from '../../services/ingest/arrow.js';
 import type { TableBatch } from '../../services/ingest/batch.js';
 import { readSegment, WriteAheadLog } from '../../services/ingest/wal.js';
 import { decodeWalBatch, encodeWalBatch } from '../../services/ingest/wal-record.js';
+import { keyed } from './wal-files.js';
 
 const utf8 = new TextEncoder();
 
@@ -95,7 +96,7 @@ describe('WAL record rows', () => {
       batchId: '01WALRECORD0000000000000000',
       createdAt: 1,
     });
-    wal.append([{ segment, parts: encodeWalBatch(batch) }], 'req-1');
+    wal.append([{ segment, parts: encodeWalBatch(batch) }], keyed('req-1'));
     wal.append([{ segment, parts: encodeWalBatch({ ...batch, rows: 1 }) }]);
     await wal.sync([segment]);
     wal.close(segment);

@@ -10,10 +10,18 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readSegment, WriteAheadLog } from '../../services/ingest/wal.js';
-import { contents, cutLast, header, payload } from './wal-files.js';
+import {
+  contents,
+  cutLast,
+  header,
+  keyed,
+  legacyKeyField,
+  payload,
+  u32,
+  writeSegmentFile,
+} from './wal-files.js';
 
 describe('write-ahead log', () => {
   let dir: string;
@@ -24,9 +32,9 @@ describe('write-ahead log', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('reads back the header and every synced record with its idempotency key', async () => {
+  it('reads back the header and every synced record with its idempotency key and request digest', async () => {
     const segment = wal.create(header('01AAAAAAAAAAAAAAAAAAAAAAAA'));
-    wal.append([{ segment, parts: [payload(1)] }], 'k-1');
+    wal.append([{ segment, parts: [payload(1)] }], keyed('k-1'));
     wal.append([{ segment, parts: [payload(2)] }]);
     await wal.sync([segment]);
     wal.close(segment);
@@ -35,11 +43,12 @@ describe('write-ahead log', () => {
     expect(
       read?.records.map((r) => [
         r.idempotencyKey,
+        r.requestDigest,
         Buffer.from(r.payload).equals(payload(r.idempotencyKey ? 1 : 2)),
       ]),
     ).toEqual([
-      ['k-1', true],
-      [undefined, true],
+      ['k-1', keyed('k-1').digest, true],
+      [undefined, undefined, true],
     ]);
     expect(await wal.leftovers()).toEqual([segment.path]);
     await wal.remove(segment);
@@ -172,13 +181,13 @@ describe('write-ahead log', () => {
     async function written(options: { before?: boolean } = {}) {
       const x = wal.create(header(X));
       const y = wal.create(header(Y));
-      if (options.before) wal.append([{ segment: x, parts: [payload(0)] }], 'before');
+      if (options.before) wal.append([{ segment: x, parts: [payload(0)] }], keyed('before'));
       wal.append(
         [
           { segment: x, parts: [payload(1)] },
           { segment: y, parts: [payload(2)] },
         ],
-        'multi',
+        keyed('multi'),
       );
       await wal.sync([x, y]);
       wal.close(x);
@@ -224,34 +233,37 @@ describe('write-ahead log', () => {
     });
   });
 
-  it('reads segments of the first format (WEIRWAL1, no record kinds) as before', async () => {
+  describe('segments of earlier formats', () => {
     const batchId = '01VVVVVVVVVVVVVVVVVVVVVVVV';
-    const framed = (bytes: Buffer, seed: number) => {
-      const head = Buffer.alloc(8);
-      head.writeUInt32LE(bytes.byteLength, 0);
-      head.writeUInt32LE(crc32(bytes, seed), 4);
-      return [head, bytes];
-    };
-    const record = (key: string, n: number) => {
-      const k = Buffer.from(key);
-      const keyLength = Buffer.alloc(2);
-      keyLength.writeUInt16LE(k.byteLength);
-      return framed(Buffer.concat([keyLength, k, payload(n)]), crc32(batchId));
-    };
-    const path = join(dir, `${batchId}.wal`);
-    writeFileSync(
-      path,
-      Buffer.concat([
-        Buffer.from('WEIRWAL1'),
-        ...framed(Buffer.from(JSON.stringify(header(batchId))), 0),
-        ...record('old-key', 1),
-        ...record('', 2),
-      ]),
-    );
-    expect((await readSegment(path))?.header).toEqual(header(batchId));
-    expect(await contents(path)).toEqual([
-      [1, 'old-key'],
-      [2, undefined],
-    ]);
+    const path = () => join(dir, `${batchId}.wal`);
+    const write = (magic: string, records: Buffer[]) =>
+      writeSegmentFile(path(), magic, header(batchId), records);
+
+    it('reads the first format (WEIRWAL1, no record kinds) as before', async () => {
+      write('WEIRWAL1', [
+        Buffer.concat([legacyKeyField('old-key'), payload(1)]),
+        Buffer.concat([legacyKeyField(''), payload(2)]),
+      ]);
+      expect((await readSegment(path()))?.header).toEqual(header(batchId));
+      expect(await contents(path())).toEqual([
+        [1, 'old-key'],
+        [2, undefined],
+      ]);
+    });
+
+    it('reads keyed records written before keys were bound (kinds 0 and 1): a key without a digest', async () => {
+      write('WEIRWAL2', [
+        Buffer.concat([Buffer.from([0]), legacyKeyField('old-whole'), payload(1)]),
+        Buffer.concat([Buffer.from([1]), legacyKeyField('old-part'), u32(7), payload(2)]),
+        Buffer.concat([Buffer.from([2]), u32(7), Buffer.from(batchId)]),
+      ]);
+      const read = await readSegment(path());
+      expect(
+        read?.records.map((r) => [r.payload.byteLength - 100, r.idempotencyKey, r.requestDigest]),
+      ).toEqual([
+        [1, 'old-whole', undefined],
+        [2, 'old-part', undefined],
+      ]);
+    });
   });
 });

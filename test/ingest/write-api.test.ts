@@ -330,6 +330,90 @@ describe('write API', () => {
     expect(await t.count('default', 'default', 'idem')).toBe(6);
   });
 
+  describe('an Idempotency-Key is bound to its request', () => {
+    const catalogVersion = async () =>
+      (await t.orchestration.catalogs.forTenant('default').refresh()).version;
+    const refusedAsReused = (response: Awaited<ReturnType<typeof post>>, key: string) => {
+      expect(response.statusCode, response.body).toBe(422);
+      expect(response.headers['x-weir-idempotent-replay']).toBeUndefined();
+      expect(response.json()).toMatchObject({ success: false, code: 'IDEMPOTENCY_KEY_REUSED' });
+      expect(response.json().error).toContain(`"${key}"`);
+    };
+
+    it('the same key with the same request, however compressed or whichever endpoint of its format, is a replay', async () => {
+      const body = 'bound_same,host=a v=1 1772323200';
+      const headers = { 'idempotency-key': 'bound-same' };
+      expect((await post('/api/v2/write?bucket=bound&precision=s', body, headers)).statusCode).toBe(204);
+      const retries = [
+        await post('/api/v2/write?bucket=bound&precision=s', gzipSync(body), headers),
+        await post('/write?db=bound&precision=s', body, headers),
+      ];
+      for (const retry of retries) {
+        expect(retry.statusCode, retry.body).toBe(204);
+        expect(retry.headers['x-weir-idempotent-replay']).toBe('true');
+      }
+      await t.service.drain();
+      expect(await t.count('default', 'bound', 'bound_same')).toBe(1);
+    });
+
+    it('the same key with other rows is a 422 naming the key, and nothing of the second request is written', async () => {
+      const headers = { 'idempotency-key': 'samekey1' };
+      expect((await post('/api/v2/write?bucket=w1', 'm v=1', headers)).statusCode).toBe(204);
+      await t.service.drain();
+      const version = await catalogVersion();
+      refusedAsReused(await post('/api/v2/write?bucket=w1', 'm v=999,extra=1', headers), 'samekey1');
+      // Nothing buffered, not even the column the refused request would have added.
+      expect(t.service.bufferedBytes).toBe(0);
+      expect(await catalogVersion()).toBe(version);
+      expect(await t.query('default', 'w1', 'm', (r) => `SELECT v FROM ${r}`)).toEqual([{ v: 1 }]);
+    });
+
+    it('the same key and rows for another database, or with other parameters, is a 422', async () => {
+      const body = 'bound_db v=1 1772323200';
+      const headers = { 'idempotency-key': 'bound-db' };
+      expect((await post('/api/v2/write?bucket=bound_a&precision=s', body, headers)).statusCode).toBe(204);
+      await t.service.drain();
+      const version = await catalogVersion();
+      refusedAsReused(await post('/api/v2/write?bucket=bound_b&precision=s', body, headers), 'bound-db');
+      refusedAsReused(
+        await post('/api/v2/write?precision=s', body, { ...headers, 'x-arc-database': 'bound_b' }),
+        'bound-db',
+      );
+      // The same bytes are other rows in another precision.
+      refusedAsReused(await post('/api/v2/write?bucket=bound_a&precision=ms', body, headers), 'bound-db');
+      expect(t.service.bufferedBytes).toBe(0);
+      expect(await catalogVersion()).toBe(version);
+      expect(await t.count('default', 'bound_a', 'bound_db')).toBe(1);
+      expect(await t.count('default', 'bound_b', 'bound_db')).toBe(0);
+    });
+
+    it('the same key in flight twice: one request lands; its twin is told to retry, or refused when it differs', async () => {
+      const url = '/api/v1/write/line-protocol';
+      const twins = await Promise.all([
+        post(url, 'bound_twin v=1', { 'idempotency-key': 'bound-twin' }),
+        post(url, 'bound_twin v=1', { 'idempotency-key': 'bound-twin' }),
+      ]);
+      const outcomes = twins.map((r) =>
+        r.statusCode === 204 ? `204${r.headers['x-weir-idempotent-replay'] ? ' replay' : ''}` : r.json().code,
+      );
+      // The twin found the key pending (409, retry later) or, if the first was done by then, landed.
+      expect(outcomes.sort()).toSatisfy(
+        (o: string[]) => o[0] === '204' && (o[1] === 'IDEMPOTENCY_KEY_IN_USE' || o[1] === '204 replay'),
+      );
+      const rivals = await Promise.all([
+        post(url, 'bound_rival v=1', { 'idempotency-key': 'bound-rival' }),
+        post(url, 'bound_rival v=2', { 'idempotency-key': 'bound-rival' }),
+      ]);
+      expect(rivals.map((r) => r.statusCode).sort()).toEqual([204, 422]);
+      const landed = rivals.findIndex((r) => r.statusCode === 204) + 1;
+      await t.service.drain();
+      expect(await t.count('default', 'default', 'bound_twin')).toBe(1);
+      expect(await t.query('default', 'default', 'bound_rival', (r) => `SELECT v FROM ${r}`)).toEqual([
+        { v: landed },
+      ]);
+    });
+  });
+
   it('the database comes from x-arc-database, then the endpoint parameter, then default', async () => {
     expect((await post('/write?db=fromparam', 'dbsel v=1')).statusCode).toBe(204);
     expect(

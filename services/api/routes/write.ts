@@ -1,13 +1,16 @@
 /**
  * Write endpoints of Arc and InfluxDB (ARC-COMPAT.md "Writes"), Arrow IPC and Weir's JSON form.
  * Bodies arrive as raw bytes (any content type, gzip or zstd by magic bytes); each route picks
- * the database, decodes, and hands the batches to the ingest service.
+ * the database, decodes, and hands the batches to the ingest service. An `Idempotency-Key` is bound
+ * to everything the decoder is given but the clock (format, database, parameters, body), so the
+ * key sent again with another request is refused rather than answered as a replay.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { paths } from '../../../catalog/index.js';
 import {
+  bindKey,
   checkIdempotencyKey,
   DEFAULT_DECODE_LIMITS,
   type DecodeContext,
@@ -39,6 +42,7 @@ const errors = {
   403: errorBodySchema,
   409: errorBodySchema,
   413: errorBodySchema,
+  422: errorBodySchema,
   429: errorBodySchema,
 };
 const writeHeaders = z
@@ -47,11 +51,17 @@ const writeHeaders = z
       .string()
       .optional()
       .describe('Database to write to (else the endpoint parameter, else `default`).'),
-    'idempotency-key': z.string().optional().describe('A retried request with the same key lands once.'),
+    'idempotency-key': z
+      .string()
+      .optional()
+      .describe(
+        'A retried request with the same key lands once; the key with another request (rows, database or parameters) is a 422.',
+      ),
   })
   .passthrough();
 
-type Decode = (body: Buffer, context: DecodeContext) => TableBatch[];
+/** A decoder and its parameters besides the context (`{}` for those without any). */
+type Decode<P extends object> = (body: Buffer, context: DecodeContext & P) => TableBatch[];
 
 export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app, options) => {
   const { service } = options;
@@ -59,12 +69,13 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { bodyLimit: options.maxBodyBytes }, bufferBodyParser(options.maxBodyBytes));
 
-  async function write(
+  async function write<P extends object>(
     request: FastifyRequest,
     reply: FastifyReply,
     format: string,
     parameterDatabase: string | undefined,
-    decode: Decode,
+    decode: Decode<P>,
+    parameters: P,
   ): Promise<number> {
     service.admit();
     const header = request.headers[DATABASE_HEADER];
@@ -77,14 +88,20 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
     const idempotencyKey = typeof key === 'string' ? checkIdempotencyKey(key) : undefined;
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const body = decodeBody(raw, { maxDecompressedBytes: options.maxDecompressedBytes });
+    // Hashed off the event loop while the body is decoded; only keyed requests pay for it.
+    const keyed =
+      idempotencyKey === undefined
+        ? undefined
+        : bindKey(idempotencyKey, { format, database, parameters, body });
     const batches = decode(body, {
       database,
       nowMicros: BigInt(Date.now()) * 1000n,
       limits: DEFAULT_DECODE_LIMITS,
+      ...parameters,
     });
     const outcome = await service.write(tenantOf(request), batches, {
       format,
-      ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+      ...(keyed ? { idempotency: await keyed } : {}),
     });
     if (outcome.duplicate) reply.header('x-weir-idempotent-replay', 'true');
     return outcome.rows;
@@ -104,7 +121,7 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
       },
     },
     async (request, reply) => {
-      await write(request, reply, 'msgpack', undefined, decodeMsgpack);
+      await write(request, reply, 'msgpack', undefined, decodeMsgpack, {});
       return reply.status(204).send(null);
     },
   );
@@ -125,9 +142,7 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
     },
     async (request, reply) => {
       const { db, precision } = request.query;
-      await write(request, reply, 'line-protocol', db, (body, context) =>
-        decodeLineProtocol(body, { ...context, precision }),
-      );
+      await write(request, reply, 'line-protocol', db, decodeLineProtocol, { precision });
       return reply.status(204).send(null);
     },
   );
@@ -148,9 +163,7 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
     },
     async (request, reply) => {
       const { bucket, precision } = request.query;
-      await write(request, reply, 'line-protocol', bucket, (body, context) =>
-        decodeLineProtocol(body, { ...context, precision }),
-      );
+      await write(request, reply, 'line-protocol', bucket, decodeLineProtocol, { precision });
       return reply.status(204).send(null);
     },
   );
@@ -169,9 +182,7 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
     },
     async (request, reply) => {
       const { precision } = request.query;
-      await write(request, reply, 'line-protocol', undefined, (body, context) =>
-        decodeLineProtocol(body, { ...context, precision }),
-      );
+      await write(request, reply, 'line-protocol', undefined, decodeLineProtocol, { precision });
       return reply.status(204).send(null);
     },
   );
@@ -203,9 +214,10 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
         typeof tagsHeader === 'string' && tagsHeader.trim() !== ''
           ? tagsHeader.split(',').map((t) => t.trim())
           : undefined;
-      const rows = await write(request, reply, 'arrow', request.query.database, (body, context) =>
-        decodeArrowIpc(body, { ...context, table, ...(tags ? { tags } : {}) }),
-      );
+      const rows = await write(request, reply, 'arrow', request.query.database, decodeArrowIpc, {
+        table,
+        ...(tags ? { tags } : {}),
+      });
       return reply.status(200).send({ rows });
     },
   );
@@ -223,7 +235,7 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
       },
     },
     async (request, reply) => {
-      await write(request, reply, 'json', request.query.database, decodeJson);
+      await write(request, reply, 'json', request.query.database, decodeJson, {});
       return reply.status(204).send(null);
     },
   );
