@@ -68,6 +68,16 @@ export function assertSafeKey(key: unknown): string {
   return key;
 }
 
+/** Whether `assertSafeKey` accepts the key. */
+export function isSafeKey(key: unknown): boolean {
+  try {
+    assertSafeKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Like assertSafeKey for a listing prefix, which may end with '/' or be a partial segment. */
 export function assertSafePrefix(prefix: unknown): string {
   if (prefix === '') return prefix;

@@ -20,7 +20,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidNameError, ObjectNotFoundError } from '../errors.js';
-import { assertSafeKey, assertSafePrefix } from '../paths.js';
+import { assertSafeKey, assertSafePrefix, isSafeKey } from '../paths.js';
 import { assertByteRange, listAllPages, maxKeysOf } from './arguments.js';
 import { bodyParts, MAX_WRITEV_PARTS, type ObjectBody, partsAfter } from './body.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
@@ -287,7 +287,7 @@ export class LocalObjectStore implements ObjectStore {
     // Only what the store itself could have written is listed: plain files and directories whose
     // names are valid key segments. That leaves out temp files ('%'), symlinks and stray files.
     const entries = dirents
-      .filter((d) => (d.isFile() || d.isDirectory()) && isKeySegment(d.name))
+      .filter((d) => (d.isFile() || d.isDirectory()) && isSafeKey(d.name))
       .map((d) => ({ name: d.name, isDir: d.isDirectory() }));
     return entries.sort((a, b) =>
       compareKeys(a.isDir ? `${a.name}/` : a.name, b.isDir ? `${b.name}/` : b.name),
@@ -311,15 +311,6 @@ async function statObject(key: string, file: string): Promise<ObjectInfo | undef
     etag: `${stats.ino.toString(16)}-${stats.mtimeNs.toString(16)}-${stats.size.toString(16)}`,
     lastModified: new Date(Number(stats.mtimeMs)),
   };
-}
-
-function isKeySegment(name: string): boolean {
-  try {
-    assertSafeKey(name);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The later of startAfter and a continuation token (the last key of the previous page). */

@@ -6,7 +6,7 @@
  */
 import { CatalogConflictError, CatalogNotFoundError, CatalogRequestError } from '../errors.js';
 import type { CommitPoint } from '../log/types.js';
-import { assertSafeKey, dataKeys, isValidName, parsePartitionPath, partitionPath } from '../paths.js';
+import { dataKeys, isSafeKey, isValidName, parsePartitionPath, partitionPath } from '../paths.js';
 import type { ColumnDef, FileSpec, PolicySpec, TenantAction } from './actions.js';
 import {
   type DatabaseEntry,
@@ -233,15 +233,6 @@ class CaseFolded {
   }
   delete(name: string): void {
     if (this.byFolded.get(name.toLowerCase()) === name) this.byFolded.delete(name.toLowerCase());
-  }
-}
-
-function isSafeKey(key: string): boolean {
-  try {
-    assertSafeKey(key);
-    return true;
-  } catch {
-    return false;
   }
 }
 
