@@ -19,7 +19,7 @@ import { openWorkerDuckDB } from '../../workers/index.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
+import { compactionTrigger, countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
 
 /** A local store that holds the first put or read of a matching key until the test lets it go. */
 class GatedStore extends LocalObjectStore {
@@ -97,15 +97,7 @@ describe('cancel of a run whose task is running', () => {
     const dataRoot = paths.dataKeys.tablePrefix(tenant, 'db', 'cpu');
     const gate = store.hold((key) => key.startsWith(dataRoot));
 
-    const { runId } = await o.orchestrator.submit({
-      kind: 'compaction',
-      tenant,
-      logicalTime: '2026-03-02T00:05:00.000Z',
-      tier: 'hourly',
-      database: 'db',
-      table: 'cpu',
-      partition: PARTITION_0,
-    });
+    const { runId } = await o.orchestrator.submit(compactionTrigger(tenant));
     const output = await gate.reached; // the task is running: it uploads its first output
     expect(output).toContain(PARTITION_0);
     expect((await o.orchestrator.cancel(tenant, runId)).status).toBe('cancelled');

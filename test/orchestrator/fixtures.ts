@@ -6,6 +6,24 @@ import { parquetList, scalar, withLocalCopies } from '../workers/support.js';
 
 export const PARTITION_0 = 'date=2026-03-01/hour=00';
 
+/** The hourly compaction trigger of db.cpu's partition PARTITION_0, as the schedule would make it. */
+export function compactionTrigger(
+  tenant: string,
+  logicalTime = '2026-03-02T00:05:00.000Z',
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    kind: 'compaction',
+    tenant,
+    logicalTime,
+    tier: 'hourly',
+    database: 'db',
+    table: 'cpu',
+    partition: PARTITION_0,
+    ...extra,
+  };
+}
+
 /** `files` files of `rows` rows each in hour `hour` of 2026-03-01; ids are `{prefix}{n}`. */
 export async function seedFiles(
   store: ObjectStore,

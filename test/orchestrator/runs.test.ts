@@ -17,7 +17,7 @@ import { openWorkerDuckDB } from '../../workers/index.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
+import { compactionTrigger, countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
 
 const LOGICAL = '2026-03-02T00:05:00.000Z';
 let n = 0;
@@ -44,15 +44,7 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  const compaction = (tenant: string, logicalTime = LOGICAL) => ({
-    kind: 'compaction',
-    tenant,
-    logicalTime,
-    tier: 'hourly',
-    database: 'db',
-    table: 'cpu',
-    partition: PARTITION_0,
-  });
+  const compaction = (tenant: string, logicalTime = LOGICAL) => compactionTrigger(tenant, logicalTime);
 
   it('one trigger makes one run: planned once, executed by a worker, committed, recorded with lineage', async () => {
     const tenant = freshTenant();

@@ -10,7 +10,7 @@ import { openWorkerDuckDB } from '../../workers/index.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
-import { countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
+import { compactionTrigger, countLiveRows, seedFiles } from './fixtures.js';
 
 const weirBin = fileURLToPath(new URL('../../bin/weir.ts', import.meta.url));
 const FILES = 40;
@@ -62,16 +62,9 @@ describe('a worker process killed with SIGKILL in the middle of a compaction tas
     await seedFiles(store, catalog, duckdb, { files: FILES, rows: ROWS });
 
     const doomed = startWorker();
-    const { runId } = await o.orchestrator.submit({
-      kind: 'compaction',
-      tenant,
-      logicalTime: '2026-03-02T00:05:00.000Z',
-      tier: 'hourly',
-      database: 'db',
-      table: 'cpu',
-      partition: PARTITION_0,
-      targetRows: 500_000,
-    });
+    const { runId } = await o.orchestrator.submit(
+      compactionTrigger(tenant, undefined, { targetRows: 500_000 }),
+    );
     // Kill the worker as soon as it reports the task running.
     await waitFor(async () => {
       const run = await o.orchestrator.history.get(tenant, runId);
