@@ -1,4 +1,6 @@
 /** What both backends share: argument checks (so they refuse the same calls alike) and paging. */
+import { InvalidNameError } from '../errors.js';
+import { assertSafePrefix } from '../paths.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo } from './types.js';
 
 export const MAX_LIST_KEYS = 1000;
@@ -20,6 +22,17 @@ export function assertByteRange(range: ByteRange): void {
   ) {
     throw new RangeError(`invalid byte range: offset ${offset}, length ${length}`);
   }
+}
+
+/** A prefix that names a whole directory of keys: '' or a safe prefix ending in '/'. */
+export function assertDirectoryPrefix(prefix: string): string {
+  assertSafePrefix(prefix);
+  if (prefix !== '' && !prefix.endsWith('/')) {
+    throw new InvalidNameError(
+      `storage prefix ${JSON.stringify(prefix.slice(0, 200))} must be '' or end with '/'`,
+    );
+  }
+  return prefix;
 }
 
 /** `listAll` for any backend: follows `list` pages until there is no next token. */

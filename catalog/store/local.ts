@@ -21,7 +21,7 @@ import {
 import path from 'node:path';
 import { InvalidNameError, ObjectNotFoundError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix, isSafeKey } from '../paths.js';
-import { assertByteRange, listAllPages, maxKeysOf } from './arguments.js';
+import { assertByteRange, assertDirectoryPrefix, listAllPages, maxKeysOf } from './arguments.js';
 import { bodyParts, MAX_WRITEV_PARTS, type ObjectBody, partsAfter } from './body.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
 
@@ -166,6 +166,11 @@ export class LocalObjectStore implements ObjectStore {
     return listAllPages((p, o) => this.list(p, o), prefix, options);
   }
 
+  /** Temp files of writes that a crash cut off: invisible to listings, but they hold disk. */
+  async removeIncompleteWrites(prefix: string, writtenBefore: Date): Promise<number> {
+    return this.removeTemps(path.join(this.root, assertDirectoryPrefix(prefix)), writtenBefore.getTime());
+  }
+
   async close(): Promise<void> {}
 
   /** The file holding `key`, after the same checks as every call, for a reader that streams it. */
@@ -245,6 +250,32 @@ export class LocalObjectStore implements ObjectStore {
       if (created === first || parent === created) return;
       created = parent;
     }
+  }
+
+  /** Deletes temp files last written at or before `beforeMs` in `dir` and the store's directories below it. */
+  private async removeTemps(dir: string, beforeMs: number): Promise<number> {
+    let dirents: Dirent[];
+    try {
+      dirents = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isNotFound(error)) return 0;
+      throw error;
+    }
+    let removed = 0;
+    for (const entry of dirents) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory() && isSafeKey(entry.name)) {
+        removed += await this.removeTemps(file, beforeMs);
+      } else if (entry.isFile() && entry.name.startsWith(LOCAL_TEMP_PREFIX)) {
+        // A write in progress keeps touching its temp file, so an old one belongs to no live write.
+        const written = await lstat(file).then(
+          (s) => s.mtimeMs,
+          () => undefined,
+        );
+        if (written !== undefined && written <= beforeMs && (await unlinkQuietly(file))) removed++;
+      }
+    }
+    return removed;
   }
 
   /**
@@ -340,10 +371,13 @@ async function isDirectory(file: string): Promise<boolean> {
   }
 }
 
-async function unlinkQuietly(file: string): Promise<void> {
+/** Answers whether the file was removed. */
+async function unlinkQuietly(file: string): Promise<boolean> {
   try {
     await unlink(file);
+    return true;
   } catch {
-    // Best effort: a leftover temp file is invisible to listings and harmless.
+    // Best effort: a leftover temp file is invisible to listings, and the expire sweep removes it.
+    return false;
   }
 }

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ObjectNotFoundError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix } from '../paths.js';
-import { assertByteRange, listAllPages, maxKeysOf } from './arguments.js';
+import { assertByteRange, assertDirectoryPrefix, listAllPages, maxKeysOf } from './arguments.js';
 import { bodyBytes, type ObjectBody } from './body.js';
 import type { S3StoreConfig } from './index.js';
 import type { ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore } from './types.js';
@@ -213,6 +213,12 @@ export class S3ObjectStore implements ObjectStore {
 
   listAll(prefix: string, options?: Pick<ListOptions, 'startAfter'>): AsyncIterable<ObjectInfo> {
     return listAllPages((p, o) => this.list(p, o), prefix, options);
+  }
+
+  /** PutObject is atomic and this store never starts multipart uploads: no write leaves anything behind. */
+  async removeIncompleteWrites(prefix: string): Promise<number> {
+    assertDirectoryPrefix(prefix);
+    return 0;
   }
 
   async close(): Promise<void> {

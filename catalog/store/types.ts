@@ -50,5 +50,11 @@ export interface ObjectStore {
   list(prefix: string, options?: ListOptions): Promise<ListPage>;
   /** Every key under a prefix (after `startAfter`), following pages. */
   listAll(prefix: string, options?: Pick<ListOptions, 'startAfter'>): AsyncIterable<ObjectInfo>;
+  /**
+   * Removes what interrupted writes under a prefix ('' or ending in '/') left behind, where the
+   * backend can leave anything: only what was last written at or before `writtenBefore`, so a
+   * write still in progress is never touched. Answers how many were removed.
+   */
+  removeIncompleteWrites(prefix: string, writtenBefore: Date): Promise<number>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -254,6 +254,20 @@ function describeConformance(backend: string, open: () => Promise<StoreUnderTest
       });
     });
 
+    describe('removeIncompleteWrites', () => {
+      test('never touches objects, and takes only a whole-directory prefix', async () => {
+        await putAll(store, ['r/a', 'r/b/c']);
+        expect(await store.removeIncompleteWrites('r/', new Date(Date.now() + 3_600_000))).toBe(0);
+        expect(await collect(store.listAll(''))).toEqual(['r/a', 'r/b/c']);
+        await expect(store.removeIncompleteWrites('r', new Date())).rejects.toThrow(
+          /must be '' or end with '\/'/,
+        );
+        await expect(store.removeIncompleteWrites('../', new Date())).rejects.toBeInstanceOf(
+          InvalidNameError,
+        );
+      });
+    });
+
     describe('list', () => {
       test('lists recursively in byte order, where "-" < "/" < "0"', async () => {
         const keys = ['b', 'a0', 'a/c/d', 'a-b', 'a/b', 'ab', 'a/b-c', 'a/bc'];
@@ -466,6 +480,26 @@ describe('local object store specifics', () => {
     expect(await listKeys(store, 'log/')).toEqual(['log/00000000000000000001.json']);
     // A temp name contains '%', which no key may contain, so it can never be addressed either.
     await expect(store.get(`log/${orphan}`)).rejects.toBeInstanceOf(InvalidNameError);
+  });
+
+  test('removeIncompleteWrites removes old temp files under the prefix, and nothing else', async () => {
+    await store.put('t/in/a', text('a'));
+    await store.put('u/b', text('b'));
+    const old = new Date(Date.now() - 3_600_000);
+    const temps = ['t', 't/in', 'u'].map((dir) => path.join(root, dir, `${LOCAL_TEMP_PREFIX}0${dir.length}`));
+    for (const file of temps) {
+      await writeFile(file, 'half-written');
+      await utimes(file, old, old);
+    }
+    const young = path.join(root, 't', 'in', `${LOCAL_TEMP_PREFIX}young`);
+    await writeFile(young, 'still being written');
+    expect(await store.removeIncompleteWrites('t/', new Date(Date.now() - 60_000))).toBe(2);
+    expect(temps.map((file) => existsSync(file))).toEqual([false, false, true]);
+    expect(existsSync(young)).toBe(true);
+    expect(await listKeys(store, '')).toEqual(['t/in/a', 'u/b']);
+    expect(await store.removeIncompleteWrites('', new Date())).toBe(2);
+    expect(existsSync(young)).toBe(false);
+    expect(await store.removeIncompleteWrites('missing/', new Date())).toBe(0);
   });
 
   test('listing leaves out stray files with unsafe names and symlinks out of the root', async () => {

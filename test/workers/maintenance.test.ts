@@ -1,4 +1,5 @@
-import { utimes } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DuckDBInstance } from '@duckdb/node-api';
@@ -12,6 +13,7 @@ import {
   sha256Hex,
   WeirError,
 } from '../../catalog/index.js';
+import { LOCAL_TEMP_PREFIX } from '../../catalog/store/local.js';
 import { ContractError } from '../../proto/index.js';
 import { SWEEP_MAX_DELETES } from '../../workers/tasks/expire.js';
 import { executeTask, openWorkerDuckDB, outputsChecksum } from '../../workers/tasks/index.js';
@@ -430,5 +432,48 @@ describe('expire sweep on a large backlog (local store)', () => {
     await utimes(join((store as LocalObjectStore).root, key), fourDaysAgo, fourDaysAgo);
     const swept = await executeTask(envelopeOf(tenant, 'expire', 0, sweep, { attempt: 2 }), ctx);
     expect(swept.wrote.deleted).toEqual([key]);
+  });
+
+  it('removes temp files that crashed writes left, when old enough, in the tenant only', async () => {
+    const tenant = freshTenant('tmp');
+    const other = freshTenant('tmpo');
+    const root = (store as LocalObjectStore).root;
+    const live = paths.dataKeys.file(tenant, 'db', 'cpu', paths.parsePartitionPath(H0), 'tsk_live-0');
+    await store.put(live, new TextEncoder().encode('live'));
+    const dataDir = join(root, live, '..');
+    // What a write killed between its temp file and the rename leaves: in a data partition, in the
+    // catalog log, and in another tenant.
+    const temps = {
+      oldData: join(dataDir, `${LOCAL_TEMP_PREFIX}aaaa`),
+      oldLog: join(root, paths.tenantPrefix(tenant), 'catalog', `${LOCAL_TEMP_PREFIX}bbbb`),
+      young: join(dataDir, `${LOCAL_TEMP_PREFIX}cccc`),
+      foreign: join(root, paths.tenantPrefix(other), `${LOCAL_TEMP_PREFIX}dddd`),
+    };
+    const fourDaysAgo = new Date(Date.now() - 4 * 24 * 3_600_000);
+    for (const [name, file] of Object.entries(temps)) {
+      await mkdir(join(file, '..'), { recursive: true });
+      await writeFile(file, 'half-written');
+      if (name !== 'young') await utimes(file, fourDaysAgo, fourDaysAgo);
+    }
+    const now = Date.now();
+    const sweep = { sweep: { removedBeforeMs: now, writtenBeforeMs: now - 3 * 24 * 3_600_000 } };
+    const replay = await executeTask(
+      envelopeOf(tenant, 'expire', 0, sweep, { scratchPrefix: paths.scratchKeys.prefix(tenant, 'rpl_tmp') }),
+      ctx,
+    );
+    expect(JSON.parse(replay.summaryJson)).toMatchObject({ incompleteWrites: 0, replay: true });
+    expect(existsSync(temps.oldData)).toBe(true);
+
+    const swept = await executeTask(envelopeOf(tenant, 'expire', 0, sweep), ctx);
+    expect(JSON.parse(swept.summaryJson)).toMatchObject({ incompleteWrites: 2, deleted: 0 });
+    expect(Object.fromEntries(Object.entries(temps).map(([name, file]) => [name, existsSync(file)]))).toEqual(
+      {
+        oldData: false,
+        oldLog: false,
+        young: true,
+        foreign: true,
+      },
+    );
+    expect(await store.head(live)).toBeDefined();
   });
 });

@@ -89,6 +89,8 @@ export function scratchStore(store: ObjectStore, tenant: string, replayId: strin
       const startAfter = options.startAfter === undefined ? {} : { startAfter: map(options.startAfter) };
       for await (const info of store.listAll(mapPrefix(prefix), startAfter)) yield unmap(info);
     },
+    removeIncompleteWrites: (prefix, writtenBefore) =>
+      store.removeIncompleteWrites(mapPrefix(prefix), writtenBefore),
     close: async () => {},
   };
 }

@@ -3,7 +3,7 @@
  * deletes the objects of named tombstones; the sweep lists the tenant's data and scratch prefixes
  * and deletes what is stale there, including objects the catalog never named: outputs of attempts
  * that died or lost their commit (ADR 0009), refused continuous-query swaps (ADR 0019), and replay
- * scratch. Nothing live is ever deleted: every key is checked against the newest catalog state,
+ * scratch; and the temp files of local-store writes that a crash cut off. Nothing live is ever deleted: every key is checked against the newest catalog state,
  * and the sweep checks again just before it deletes.
  */
 import { performance } from 'node:perf_hooks';
@@ -167,7 +167,16 @@ async function sweep(envelope: DispatchEnvelope, bounds: SweepBounds, ctx: TaskC
       figures.bytes += bytes;
     }
   }
-  const summary = { ...figures, more, catalogVersion: head.version, ms: elapsed(started) };
+  // Temp files that a crash cut off mid-write (local store) age by the same bound as never-named uploads.
+  let incompleteWrites = 0;
+  if (!replay) {
+    await ctx.checkCancelled?.();
+    incompleteWrites = await ctx.store.removeIncompleteWrites(
+      paths.tenantPrefix(tenant),
+      new Date(writtenBeforeMs),
+    );
+  }
+  const summary = { ...figures, incompleteWrites, more, catalogVersion: head.version, ms: elapsed(started) };
   if (replay) return taskResult(envelope, { summary: { ...summary, replay: true } });
   return taskResult(envelope, { wrote: { deleted }, summary: { ...summary, deleted: deleted.length } });
 }
