@@ -5,6 +5,7 @@
  * of exactly those files. SHOW statements are answered from the catalog.
  */
 import { type DuckDBConnection, type DuckDBResult, LIST, listValue, VARCHAR } from '@duckdb/node-api';
+import { z } from 'zod';
 import {
   type ColumnType,
   type FileEntry,
@@ -35,6 +36,20 @@ import {
 } from './rows.js';
 import { spliceReferences } from './splice.js';
 import { sqlIdentifier, sqlString } from './sql.js';
+
+/**
+ * RFC 3339 with a zone. The catalog reads time text with Date.parse, which takes a time without a zone
+ * in the server's own time zone; sub-millisecond digits (Python's isoformat) are fine.
+ */
+const INSTANT = z.iso.datetime({ offset: true });
+
+function assertInstant(text: string): void {
+  if (!INSTANT.safeParse(text).success)
+    throw new QueryError(
+      'INVALID_TIMESTAMP',
+      `as_of timestamp ${JSON.stringify(text.slice(0, 64))} must be an RFC 3339 date-time with a zone, e.g. 2026-03-01T05:00:00Z, or epoch milliseconds`,
+    );
+}
 
 export interface QueryRequest {
   readonly tenant: string;
@@ -142,6 +157,7 @@ export class QueryService {
 
   /** The catalog state the query reads: the head, or the `as_of` version or time. */
   async pin(tenant: string, asOf?: VersionRef): Promise<TenantState> {
+    if (asOf && 'timestamp' in asOf && typeof asOf.timestamp === 'string') assertInstant(asOf.timestamp);
     const catalog = this.options.catalogs.forTenant(tenant);
     return asOf ? catalog.at(asOf) : catalog.refresh();
   }

@@ -161,6 +161,71 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect(rawDelete).toMatchObject({ status: 400, body: { code: 'RUN_KIND_NOT_STARTABLE' } });
   });
 
+  it('runs API: a filter outside its values is a 400 naming the filter and its values', async () => {
+    const kind = await call('GET', '/api/v1/runs?kind=weird');
+    expect(kind).toMatchObject({ status: 400, body: { success: false, code: 'VALIDATION_ERROR' } });
+    expect(kind.body.error).toMatch(/kind/);
+    expect(kind.body.error).toContain('"compaction"|"retention"|"checkpoint"|"events-compaction"|"expire"');
+    const status = await call('GET', '/api/v1/runs?status=sleeping');
+    expect(status).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+    expect(status.body.error).toMatch(/status.*"planned"\|"running"\|"succeeded"\|"failed"\|"cancelled"/);
+    const table = await call('GET', '/api/v1/runs?table=cpu');
+    expect(table).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+    expect(table.body.error).toMatch(/table.*table is db\.table/);
+    // An empty or unreadable time is not epoch 0 (which would list every run).
+    for (const query of [
+      'since=',
+      'until=',
+      'since=%20',
+      'since=yesterday',
+      'until=2026-01-01T00:00:00',
+      'since=1.5',
+    ]) {
+      const bad = await call('GET', `/api/v1/runs?${query}`);
+      expect(bad, query).toMatchObject({ status: 400, body: { success: false, code: 'VALIDATION_ERROR' } });
+      expect(bad.body.error, query).toMatch(
+        new RegExp(`${query.slice(0, 5)}.*must be epoch milliseconds or an ISO-8601 date-time with a zone`),
+      );
+    }
+    for (const query of ['limit=', 'limit=0']) {
+      const bad = await call('GET', `/api/v1/runs?${query}`);
+      expect(bad, query).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+      expect(bad.body.error, query).toMatch(/limit/);
+    }
+    const fine = await call('GET', `/api/v1/runs?kind=compaction&since=0&until=${new Date().toISOString()}`);
+    expect(fine.status, JSON.stringify(fine.body)).toBe(200);
+    expect(fine.body.count).toBeGreaterThan(0);
+  });
+
+  it('compaction: a database that does not exist is a 404; the trigger takes no body', async () => {
+    const candidates = await call('GET', '/api/v1/compaction/candidates?database=nodb&tier=daily');
+    expect(candidates).toMatchObject({
+      status: 404,
+      body: { success: false, code: 'DATABASE_NOT_FOUND', error: 'database nodb does not exist' },
+    });
+    const trigger = await call('POST', '/api/v1/compaction/trigger?database=nodb');
+    expect(trigger).toMatchObject({
+      status: 404,
+      body: { success: false, code: 'DATABASE_NOT_FOUND', error: 'database nodb does not exist' },
+    });
+    // Arc takes the trigger's parameters from the query string only: a body naming some is refused,
+    // not ignored (ignored, it would compact every database).
+    const before = (await call('GET', '/api/v1/runs?kind=compaction')).body.count;
+    for (const body of [{ database: 'db' }, { tier: 'daily' }, { database: 'db', tier: 'hourly' }, [1]]) {
+      const refused = await call('POST', '/api/v1/compaction/trigger', body);
+      expect(refused, JSON.stringify(body)).toMatchObject({
+        status: 400,
+        body: { success: false, code: 'VALIDATION_ERROR' },
+      });
+      expect(refused.body.error).toContain(
+        'the trigger takes database and tier in the query string (?database=&tier=), not in a body',
+      );
+    }
+    expect((await call('GET', '/api/v1/runs?kind=compaction')).body.count).toBe(before);
+    // No body, or one naming nothing, is fine.
+    expect((await call('POST', '/api/v1/compaction/trigger?database=db', {})).status).toBe(200);
+  });
+
   it('retention: create, list, read, update, dry run, confirmed run, executions, delete', async () => {
     const created = await call('POST', '/api/v1/retention', {
       name: 'keep-1d',

@@ -265,6 +265,27 @@ describe('write API', () => {
     expect(await t.count('default', 'default', measurement)).toBe(lines);
   });
 
+  it('Content-Encoding gzip, zstd, identity or none: the magic bytes decide, whatever the label says', async () => {
+    const plain = 'ce v=1 1772323200000000000';
+    const cases: [Buffer | string, string | undefined][] = [
+      [gzipSync(plain), 'gzip'],
+      [gzipSync(plain), 'x-gzip'],
+      [gzipSync(plain), undefined],
+      [gzipSync(plain), 'identity'],
+      [zstdFixture, 'zstd'],
+      [plain, 'gzip'],
+      [plain, ' GZIP '],
+    ];
+    for (const [body, encoding] of cases) {
+      const response = await post(
+        '/api/v1/write/line-protocol',
+        body,
+        encoding === undefined ? {} : { 'content-encoding': encoding },
+      );
+      expect(response.statusCode, `${encoding}: ${response.body}`).toBe(204);
+    }
+  });
+
   it('counts accepted rows per format in /metrics', async () => {
     const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
     for (const format of ['msgpack', 'line-protocol', 'arrow', 'json']) {
@@ -602,6 +623,42 @@ describe('write API', () => {
       ],
       ['a column differing only in case', lp, 'typed V=1', 400, 'COLUMN_NAME_CASE', /V.*v/],
       ['an empty body', mp, '', 400, 'EMPTY_BODY', /empty/i],
+      ['a JSON array without items', js, '[]', 400, 'EMPTY_BODY', /^the JSON body holds no rows/],
+      ['a JSON batch without items', js, '{"batch": []}', 400, 'EMPTY_BODY', /^the JSON body holds no rows/],
+      [
+        'JSON columns without values',
+        js,
+        '{"m": "bad", "columns": {"time": [], "v": []}}',
+        400,
+        'EMPTY_BODY',
+        /^the JSON body holds no rows/,
+      ],
+      [
+        'a MessagePack array without items',
+        mp,
+        pack([]),
+        400,
+        'EMPTY_BODY',
+        /^the MessagePack body holds no rows/,
+      ],
+      [
+        'Content-Encoding deflate',
+        lp,
+        'cpu v=1',
+        415,
+        'UNSUPPORTED_ENCODING',
+        /^unsupported Content-Encoding "deflate": send gzip, zstd or no encoding$/,
+        { 'content-encoding': 'deflate' },
+      ],
+      [
+        'Content-Encoding br on a gzip body',
+        js,
+        gzipSync(JSON.stringify({ m: 'bad', fields: { v: 1 } })),
+        415,
+        'UNSUPPORTED_ENCODING',
+        /"br"/,
+        { 'content-encoding': 'br' },
+      ],
       [
         'a gzip bomb',
         lp,

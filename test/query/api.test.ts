@@ -173,6 +173,58 @@ describe('POST /api/v1/query', () => {
     expect(missing.json().error).toContain(`no version ${first + 1000}`);
   });
 
+  it('as_of: a shape it cannot have or a time without a zone is a 400 saying what as_of must be', async () => {
+    const shape =
+      'as_of must be {"version": n} with n ≥ 0, or {"timestamp": t} with t an RFC 3339 date-time with a zone (e.g. 2026-03-01T05:00:00Z) or epoch milliseconds';
+    const cases: [unknown, string][] = [
+      [{}, shape],
+      [{ version: 1.5 }, shape],
+      [{ version: 1, timestamp: 0 }, shape],
+      [{ timestamp: true }, shape],
+      [{ at: 3 }, shape],
+      ['v1', shape],
+      // One form matched but for a bound: that bound is named.
+      [{ version: -1 }, 'as_of/version Too small'],
+    ];
+    for (const [asOf, message] of cases) {
+      const bad = await post('/api/v1/query', { sql: 'SELECT 1', as_of: asOf });
+      expect(bad.statusCode, JSON.stringify(asOf)).toBe(400);
+      expect(bad.json()).toMatchObject({ success: false, code: 'VALIDATION_ERROR' });
+      expect(bad.json().error).toContain(message);
+    }
+    // Without a zone the time would be read in the server's time zone: refused on every route.
+    for (const url of [
+      '/api/v1/query',
+      '/api/v1/query/arrow',
+      '/api/v1/query/stream',
+      '/api/v1/query/estimate',
+    ]) {
+      for (const sql of ['SELECT 1', 'SHOW TABLES FROM metrics']) {
+        if (sql.startsWith('SHOW') && url !== '/api/v1/query') continue;
+        const local = await post(url, { sql, as_of: { timestamp: '2026-01-01T00:00:00' } });
+        expect(local.statusCode, `${url} ${sql}`).toBe(400);
+        expect(local.json()).toEqual({
+          success: false,
+          code: 'INVALID_TIMESTAMP',
+          error:
+            'as_of timestamp "2026-01-01T00:00:00" must be an RFC 3339 date-time with a zone, e.g. 2026-03-01T05:00:00Z, or epoch milliseconds',
+          columns: null,
+          data: null,
+        });
+      }
+    }
+    // A zone, sub-millisecond digits (Python's isoformat) and extra top-level fields (Arc clients) are fine.
+    const now = new Date().toISOString().replace('Z', '123+00:00');
+    const fine = await post('/api/v1/query', {
+      sql: 'SHOW TABLES FROM metrics',
+      as_of: { timestamp: now },
+      format: 'json',
+      client: 'arc-python',
+    });
+    expect(fine.statusCode, fine.body).toBe(200);
+    expect(fine.json().data).toEqual([['cpu'], ['mem']]);
+  });
+
   it('refuses what the guard refuses, in Arc’s error shape, and bad bodies with 400', async () => {
     const refused = await post('/api/v1/query', { sql: "SELECT * FROM read_text('/etc/passwd')" });
     expect(refused.statusCode).toBe(400);
@@ -307,6 +359,24 @@ describe('listings', () => {
       headers: { authorization: `Bearer ${tokens.opsReader}` },
     });
     expect(dbs.json()).toMatchObject({ count: 1, databases: [{ name: 'ops', measurement_count: 1 }] });
+  });
+
+  it('GET /api/v1/measurements of a database that does not exist is a 404; one out of scope a 403', async () => {
+    const get = (database: string, token: string) =>
+      app.inject({
+        method: 'GET',
+        url: `/api/v1/measurements?database=${database}`,
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const missing = await get('nodb', tokens.acme);
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({
+      success: false,
+      code: 'DATABASE_NOT_FOUND',
+      error: 'database nodb does not exist',
+    });
+    // The scope is checked first: a scoped token learns nothing about databases outside it.
+    expect((await get('nodb', tokens.opsReader)).json()).toMatchObject({ code: 'FORBIDDEN' });
   });
 });
 

@@ -8,6 +8,7 @@ import { compactionCandidates, type Orchestrator } from '../../orchestrator/inde
 import { assertDatabaseAccess, authOf, limitedDatabases } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
+import { assertDatabaseExists } from './databases.js';
 
 export interface CompactionRoutesOptions {
   orchestrator: Orchestrator;
@@ -37,6 +38,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
     const auth = authOf(request);
     if (query.database !== undefined) assertDatabaseAccess(request, query.database);
     const state = await catalogs.forTenant(auth.tenant).refresh();
+    if (query.database !== undefined) assertDatabaseExists(state, query.database);
     const all = compactionCandidates(state, { tier: query.tier, logicalTime: new Date().toISOString() });
     return {
       state,
@@ -123,7 +125,7 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
         tags: ['compaction'],
         summary: 'Partitions the tier would compact now',
         querystring: tierQuery,
-        response: { 200: listBody('candidates'), 400: errorBodySchema },
+        response: { 200: listBody('candidates'), 400: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request) => {
@@ -185,7 +187,20 @@ export const compactionRoutes: FastifyPluginAsyncZod<CompactionRoutesOptions> = 
         tags: ['compaction'],
         summary: 'Start compaction runs for every current candidate of a tier (optionally one database)',
         querystring: tierQuery,
-        response: { 200: listBody('runs'), 400: errorBodySchema },
+        // Arc takes these parameters from the query string only (ARC-COMPAT "Management"); a body
+        // naming a database or tier would otherwise be ignored and every database compacted.
+        body: z
+          .strictObject(
+            {},
+            {
+              error:
+                'the trigger takes database and tier in the query string (?database=&tier=), not in a body',
+            },
+          )
+          // fastify validates a missing body as null.
+          .nullish()
+          .describe('None: `database` and `tier` are query parameters.'),
+        response: { 200: listBody('runs'), 400: errorBodySchema, 404: errorBodySchema },
       },
     },
     async (request) => {

@@ -7,7 +7,13 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { paths, type TenantCatalogs, type TenantState, WeirError } from '../../../catalog/index.js';
+import {
+  CatalogNotFoundError,
+  paths,
+  type TenantCatalogs,
+  type TenantState,
+  WeirError,
+} from '../../../catalog/index.js';
 import { hasDatabaseAccess } from '../../auth/index.js';
 import { assertDatabaseAccess, authOf } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
@@ -29,6 +35,17 @@ function view(state: TenantState, name: string): z.infer<typeof databaseView> {
   let tables = 0;
   for (const table of state.tables.values()) if (table.database === name) tables++;
   return { name, measurement_count: tables, created_at: new Date(database.createdAt).toISOString() };
+}
+
+/**
+ * 404 DATABASE_NOT_FOUND, the catalog's own answer for a missing database, for routes that only read:
+ * a filter naming a database that does not exist is a mistake, not an empty list.
+ */
+export function assertDatabaseExists(state: TenantState, name: string): void {
+  if (!state.databases.has(name))
+    throw new CatalogNotFoundError('DATABASE_NOT_FOUND', `database ${name} does not exist`, {
+      database: name,
+    });
 }
 
 export const databaseRoutes: FastifyPluginAsyncZod<DatabaseRoutesOptions> = async (app, { catalogs }) => {

@@ -24,7 +24,7 @@ import { arrowStream, csvStream, type ResultLimits, readJsonRows } from '../../q
 import { assertDatabaseAccess, authOf } from '../auth.js';
 import { errorBodySchema, mapError } from '../errors.js';
 import { databaseOf, tenantOf } from '../tenant.js';
-import { databaseRoutes } from './databases.js';
+import { assertDatabaseExists, databaseRoutes } from './databases.js';
 
 export interface QueryRoutesOptions {
   service: QueryService;
@@ -39,11 +39,20 @@ type CacheOutcome = 'hit' | 'miss' | 'bypass';
 const PREFETCH_BYTES = 1024 * 1024;
 const JSON_HEAD = Buffer.from('{"success":true,');
 
-/** `as_of` of a request body: a catalog version, or a point in time (RFC 3339 text or epoch ms). */
-export const asOfSchema = z.union([
-  z.object({ version: z.number().int().min(0) }).strict(),
-  z.object({ timestamp: z.union([z.string().min(1), z.number()]) }).strict(),
-]);
+/**
+ * `as_of` of a request body: a catalog version, or a point in time (RFC 3339 text or epoch ms; the
+ * query service checks the text, for every route that reads as of a time).
+ */
+export const asOfSchema = z.union(
+  [
+    z.object({ version: z.number().int().min(0) }).strict(),
+    z.object({ timestamp: z.union([z.string().min(1), z.number()]) }).strict(),
+  ],
+  {
+    error:
+      'must be {"version": n} with n ≥ 0, or {"timestamp": t} with t an RFC 3339 date-time with a zone (e.g. 2026-03-01T05:00:00Z) or epoch milliseconds',
+  },
+);
 
 /** The `database` of a query body: where bare table names resolve. */
 export const databaseSchema = z
@@ -364,6 +373,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
           }),
           400: errorBodySchema,
           403: errorBodySchema,
+          404: errorBodySchema,
         },
       },
     },
@@ -372,6 +382,7 @@ export const queryRoutes: FastifyPluginAsyncZod<QueryRoutesOptions> = async (app
       const { database } = request.query;
       if (database) assertDatabaseAccess(request, database);
       const state = await options.catalogs.forTenant(tenant).refresh();
+      if (database) assertDatabaseExists(state, database);
       const measurements = [...state.tables.values()]
         .filter((t) => (database ? t.database === database : readable(request, t.database)))
         .map((t) => ({

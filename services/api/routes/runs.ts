@@ -3,7 +3,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { CatalogNotFoundError, WeirError } from '../../../catalog/index.js';
 import { hasDatabaseAccess } from '../../auth/index.js';
-import { type Orchestrator, type RunView, runDatabase, walkLineage } from '../../orchestrator/index.js';
+import {
+  type Orchestrator,
+  RUN_KINDS,
+  type RunView,
+  runDatabase,
+  walkLineage,
+} from '../../orchestrator/index.js';
 import { assertAllDatabases, assertDatabaseAccess, authOf, limitedDatabases } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
@@ -27,9 +33,17 @@ const runParams = z.object({
 });
 const looseObject = z.record(z.string(), z.unknown());
 const runBody = z.object({ success: z.literal(true), run: looseObject });
-const time = z
-  .union([z.iso.datetime({ offset: true }), z.coerce.number().int()])
-  .transform((v) => (typeof v === 'number' ? v : Date.parse(v)));
+/** A time filter: epoch milliseconds (digits only: coercion would read `since=` as 0) or an instant with a zone. */
+const time = z.union(
+  [
+    z
+      .string()
+      .regex(/^\d{1,15}$/)
+      .transform(Number),
+    z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+  ],
+  { error: 'must be epoch milliseconds or an ISO-8601 date-time with a zone, e.g. 2026-03-01T05:00:00Z' },
+);
 
 /** Run views are plain data; the response schema documents them as objects. */
 const json = (value: object) => value as Record<string, unknown>;
@@ -62,7 +76,7 @@ export const runRoutes: FastifyPluginAsyncZod<RunRoutesOptions> = async (app, { 
         tags: ['runs'],
         summary: 'List runs, newest first, filtered by kind, status, table and planning time',
         querystring: z.object({
-          kind: z.string().optional(),
+          kind: z.enum(RUN_KINDS).optional(),
           status: z.enum(['planned', 'running', 'succeeded', 'failed', 'cancelled']).optional(),
           table: z
             .string()

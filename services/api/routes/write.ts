@@ -1,9 +1,10 @@
 /**
  * Write endpoints of Arc and InfluxDB (ARC-COMPAT.md "Writes"), Arrow IPC and Weir's JSON form.
- * Bodies arrive as raw bytes (any content type, gzip or zstd by magic bytes); each route picks
- * the database, decodes, and hands the batches to the ingest service. An `Idempotency-Key` is bound
- * to everything the decoder is given but the clock (format, database, parameters, body), so the
- * key sent again with another request is refused rather than answered as a replay.
+ * Bodies arrive as raw bytes (any content type, gzip or zstd by magic bytes; a `Content-Encoding`
+ * Weir cannot decode is a 415); each route picks the database, decodes, and hands the batches to the
+ * ingest service. An `Idempotency-Key` is bound to everything the decoder is given but the clock
+ * (format, database, parameters, body), so the key sent again with another request is refused rather
+ * than answered as a replay.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -42,6 +43,7 @@ const errors = {
   403: errorBodySchema,
   409: errorBodySchema,
   413: errorBodySchema,
+  415: errorBodySchema,
   422: errorBodySchema,
   429: errorBodySchema,
 };
@@ -87,7 +89,10 @@ export const writeRoutes: FastifyPluginAsyncZod<WriteRoutesOptions> = async (app
     const key = request.headers['idempotency-key'];
     const idempotencyKey = typeof key === 'string' ? checkIdempotencyKey(key) : undefined;
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const body = decodeBody(raw, { maxDecompressedBytes: options.maxDecompressedBytes });
+    const body = decodeBody(raw, {
+      maxDecompressedBytes: options.maxDecompressedBytes,
+      contentEncoding: request.headers['content-encoding'],
+    });
     // Hashed off the event loop while the body is decoded; only keyed requests pay for it.
     const keyed =
       idempotencyKey === undefined

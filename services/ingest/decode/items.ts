@@ -46,7 +46,14 @@ export function decodeItems(document: unknown, ctx: DecodeContext, format: ItemF
       throw locate(error, `item ${i + 1}${table}`);
     }
   }
-  return decoder.batch.finish();
+  const batches = decoder.batch.finish();
+  // Like an empty body (decodeBody): a write that carries no row is a client mistake, not a no-op.
+  if (batches.length === 0)
+    throw new IngestError(
+      'EMPTY_BODY',
+      `the ${format.name} body holds no rows: send at least one item with a row or non-empty columns`,
+    );
+  return batches;
 }
 
 function topLevelItems(document: unknown, format: ItemFormat): readonly unknown[] {
