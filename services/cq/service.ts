@@ -30,6 +30,7 @@ import {
   type RunView,
 } from '../orchestrator/index.js';
 import { CQ_PLACEHOLDERS, cqSql, type QueryRequest, type QueryService } from '../query/index.js';
+import { assertBucketsFitWindows, assertReadsOwnTables, durationText } from './query-rules.js';
 
 /** Throws ForbiddenError for a database the request may not read. */
 type Authorize = NonNullable<QueryRequest['authorize']>;
@@ -87,6 +88,12 @@ export interface ExecuteOutcome {
 }
 
 const DEFAULT_DELAY_MS = 30_000;
+/** Task failures an execute answers as the caller's to fix, or as a conflict (the CQ was deleted meanwhile); others are 500. */
+const RUN_FAILURE_STATUS = new Map([
+  ['CQ_OUTPUT_OUTSIDE_WINDOW', 400],
+  ['CQ_SCHEMA_MISMATCH', 400],
+  ['CQ_DELETED', 409],
+]);
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const INTEGER_TYPES = new Set([
   'BIGINT',
@@ -114,16 +121,6 @@ export function durationMs(value: string | number, field: string): number {
   if (!match)
     throw invalid(`${field} ${JSON.stringify(value)} is not a duration such as 30s, 5m, 1h or 1d`, field);
   return Number(match[1]) * UNITS[match[2]!]!;
-}
-
-function durationText(ms: number): string {
-  for (const [unit, size] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-  ] as const)
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  return `${ms / 1000}s`;
 }
 
 /** Ids derive from the name: creating the same CQ twice is a conflict. */
@@ -157,9 +154,10 @@ export class ContinuousQueries {
   }
 
   /**
-   * Creates a CQ and its destination table. Throws CQ_INVALID (400) naming the field, CQ_EXISTS,
-   * CQ_DESTINATION_EXISTS and CQ_DESTINATION_SHARED (409), TABLE_NOT_FOUND (404), and the query
-   * engine's refusals of the query (400).
+   * Creates a CQ and its destination table. Throws CQ_INVALID (400) naming the field, the query rules'
+   * refusals (query-rules.ts: CQ_READS_OTHER_DATABASE, CQ_SOURCE_NOT_READ, CQ_BUCKET_*, 400),
+   * CQ_EXISTS, CQ_DESTINATION_EXISTS and CQ_DESTINATION_SHARED (409), TABLE_NOT_FOUND (404), and
+   * the query engine's refusals of the query (400).
    */
   async create(tenant: string, input: CqInput, authorize?: Authorize): Promise<CqView> {
     const catalog = this.deps.catalogs.forTenant(tenant);
@@ -169,6 +167,10 @@ export class ContinuousQueries {
       throw new WeirError('CQ_EXISTS', `a continuous query named ${input.name} already exists`, 409, { id });
     const definition = this.definitionOf(input, undefined);
     const actions = await this.checkedActions(tenant, state, id, input, definition, authorize);
+    // Progress left by an earlier CQ of this name (a window that committed as it was deleted) would
+    // make this one skip the windows below that watermark.
+    const progress = cqProgressId(id);
+    if (state.policies.has(progress)) actions.push({ op: 'dropPolicy', id: progress });
     const { state: next } = await catalog.commit(actions, { operation: 'cq-definition' });
     return viewOf(next, findCq(next, id));
   }
@@ -184,6 +186,12 @@ export class ContinuousQueries {
     if (input.database !== current.database)
       throw invalid('a continuous query cannot move to another database', 'database');
     const definition = this.definitionOf(input, old.start_us);
+    // Windows are multiples of the interval since the epoch, and the first starts at the CQ's start.
+    if (definition.start_us % (definition.interval_ms * 1000) !== 0)
+      throw invalid(
+        `interval ${durationText(definition.interval_ms)} does not divide the continuous query's start ${iso(definition.start_us)}, where its first window begins: keep an interval that does, or create a new continuous query`,
+        'interval',
+      );
     const actions = await this.checkedActions(tenant, state, id, input, definition, authorize);
     const { state: next } = await catalog.commit(actions, { operation: 'cq-definition' });
     return viewOf(next, findCq(next, id));
@@ -235,13 +243,15 @@ export class ContinuousQueries {
       windows: windows.length,
       dryRun: input.dry_run ?? false,
     };
-    // Whoever runs it now must reach every database its query reads, as whoever defined it had to.
-    await this.deps.query.plan({
+    // Whoever runs it now must reach every database its query reads, as whoever defined it had to;
+    // a definition stored before the table rule is refused here rather than by its tasks.
+    const plan = await this.deps.query.plan({
       tenant,
       database: policy.database,
       sql: cqSql(definition.query, from, to),
       ...(authorize ? { authorize } : {}),
     });
+    assertReadsOwnTables(plan, policy.database, definition.source_measurement);
     if (input.dry_run) {
       // Window by window, as the runs would: each window's answer counts once.
       let records = 0;
@@ -268,7 +278,7 @@ export class ContinuousQueries {
       throw new WeirError(
         'CQ_RUN_FAILED',
         `continuous query run ${run.runId} ${run.status}: ${cause?.message ?? 'no task error recorded'}`,
-        cause?.code === 'CQ_OUTPUT_OUTSIDE_WINDOW' || cause?.code === 'CQ_SCHEMA_MISMATCH' ? 400 : 500,
+        RUN_FAILURE_STATUS.get(cause?.code ?? '') ?? 500,
         { runId: run.runId, cause: cause?.code },
       );
     }
@@ -339,14 +349,19 @@ export class ContinuousQueries {
     }
     assertOwnDestination(state, id, database, definition.destination_measurement);
     const width = definition.interval_ms * 1000;
+    const request: QueryRequest = {
+      tenant,
+      database,
+      sql: cqSql(definition.query, definition.start_us - width, definition.start_us),
+      ...(authorize ? { authorize } : {}),
+    };
+    const prepared = await this.deps.query.prepare(request);
+    assertReadsOwnTables(prepared.plan, database, definition.source_measurement);
+    await assertBucketsFitWindows(prepared.plan.tree, definition.interval_ms, definition.start_us);
     const { value: answer } = await this.deps.query.run(
-      {
-        tenant,
-        database,
-        sql: cqSql(definition.query, definition.start_us - width, definition.start_us),
-        ...(authorize ? { authorize } : {}),
-      },
+      request,
       async (result) => answerColumns(result),
+      prepared,
     );
     const actions: TenantActionInput[] = [];
     const destination = state.tables.get(tableKey(database, definition.destination_measurement));

@@ -11,7 +11,7 @@ export {
 export { CQ_PLACEHOLDERS, cqSql, placeholderTime } from './cq.js';
 export { QueryError, QueryRefusedError } from './errors.js';
 export { type QueryFiles, queryFilesFor } from './files.js';
-export { lockDown } from './parser.js';
+export { lockDown, nodesOf, type SqlNode, SqlParser } from './parser.js';
 export type { MatchedFile, RowMatch, RowMatchRequest } from './rows.js';
 export {
   type CatalogAnswer,

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tableKey } from '../../catalog/index.js';
+import { type ColumnDef, tableKey } from '../../catalog/index.js';
 import { buildApp } from '../../services/api/index.js';
 import type { TokenService } from '../../services/auth/index.js';
-import { ContinuousQueries } from '../../services/cq/index.js';
-import { cqTriggers } from '../../services/orchestrator/index.js';
+import { ContinuousQueries, cqIdOf } from '../../services/cq/index.js';
+import { cqProgressId, cqTriggers } from '../../services/orchestrator/index.js';
 import type { QueryService } from '../../services/query/index.js';
 import { bootstrapTestAuth } from '../helpers/auth.js';
 import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
@@ -23,10 +23,12 @@ let auth: TokenService;
 const tokens = { acme: '', reader: '', ops: '' };
 
 const day = (d: number, hour = 0) => new Date((BASE_US + (d * 24 + hour) * HOUR_US) / 1000).toISOString();
-const AGGREGATE = (from: string, to: string) =>
-  `SELECT time_bucket(INTERVAL '15 minutes', time) AS time, host, avg(usage) AS usage_avg, count(*) AS n
+const AGGREGATE = (from: string, to: string, bucket = `time_bucket(INTERVAL '15 minutes', time)`) =>
+  `SELECT ${bucket} AS time, host, avg(usage) AS usage_avg, count(*) AS n
    FROM cpu WHERE time >= ${from} AND time < ${to} GROUP BY ALL`;
 const CQ_QUERY = AGGREGATE(`'{start_time}'`, `'{end_time}'`);
+/** The CQ query with another time bucket (`bucket` is the whole expression of `time`). */
+const bucketedBy = (bucket: string) => AGGREGATE(`'{start_time}'`, `'{end_time}'`, bucket);
 
 beforeAll(async () => {
   fixture = await createQueryFixture(async (store) => {
@@ -114,6 +116,50 @@ async function create(
   expect(res.statusCode, res.body).toBe(201);
   return res.json().query as { id: string; watermark: string };
 }
+
+/**
+ * Stores a CQ definition (and its destination) in the catalog directly, as an earlier release may
+ * have stored one the API now refuses; 1h windows from day 0, no delay. Returns its id.
+ */
+async function plantCq(
+  cq: { name: string; database: string; source: string; destination: string; query: string },
+  columns: ColumnDef[],
+): Promise<string> {
+  const id = cqIdOf(cq.name);
+  await fixture.catalogs.forTenant('acme').commit(
+    [
+      { op: 'createTable', database: cq.database, table: cq.destination, columns },
+      {
+        op: 'setPolicy',
+        policy: {
+          id,
+          kind: 'cq',
+          database: cq.database,
+          table: cq.source,
+          definition: {
+            name: cq.name,
+            source_measurement: cq.source,
+            destination_measurement: cq.destination,
+            query: cq.query,
+            interval_ms: 3_600_000,
+            delay_ms: 0,
+            start_us: BASE_US,
+            is_active: true,
+          },
+        },
+      },
+    ],
+    { operation: 'cq-definition' },
+  );
+  return id;
+}
+
+/** What the cross-database queries below answer: `time, host, usage` of metrics.cpu. */
+const COPIED_COLUMNS: ColumnDef[] = [
+  { name: 'time', type: 'timestamp', role: 'time' },
+  { name: 'host', type: 'string', role: 'tag' },
+  { name: 'usage', type: 'float64', role: 'field' },
+];
 
 describe('continuous query windows', () => {
   let cqId: string;
@@ -355,10 +401,18 @@ describe('continuous query endpoints', () => {
     expect(refused.statusCode, refused.body).toBe(403);
     expect(refused.json().error).toContain('database metrics');
     expect((await fixture.catalogs.forTenant('acme').refresh()).version).toBe(before);
-    // One an unscoped admin defined: the scoped token may neither change nor run it.
-    const created = await api('POST', '/api/v1/continuous_queries', stealing);
-    expect(created.statusCode, created.body).toBe(201);
-    const { id } = created.json().query as { id: string };
+    // One stored before the API refused queries reading another database (an unscoped admin
+    // defined it): the scoped token may neither change nor run it.
+    const id = await plantCq(
+      {
+        name: stealing.name,
+        database: stealing.database,
+        source: stealing.source_measurement,
+        destination: stealing.destination_measurement,
+        query: stealing.query,
+      },
+      COPIED_COLUMNS,
+    );
     const replaced = await api('PUT', `/api/v1/continuous_queries/${id}`, stealing, tokens.ops);
     expect(replaced.statusCode, replaced.body).toBe(403);
     for (const dry_run of [true, false]) {
@@ -372,6 +426,34 @@ describe('continuous query endpoints', () => {
     }
     expect((await api('DELETE', `/api/v1/continuous_queries/${id}`)).statusCode).toBe(200);
   });
+
+  it('drops the progress an earlier CQ of the same name left behind', async () => {
+    // A window that committed as its CQ was deleted leaves a progress entry no CQ owns.
+    const id = cqIdOf('reborn');
+    const progress = cqProgressId(id);
+    await fixture.catalogs.forTenant('acme').commit(
+      [
+        {
+          op: 'setPolicy',
+          policy: {
+            id: progress,
+            kind: 'cq',
+            database: 'metrics',
+            definition: { progress_of: id, watermark_us: BASE_US + 5 * 24 * HOUR_US, checked_version: 0 },
+          },
+        },
+      ],
+      { operation: 'cq' },
+    );
+    const cq = await create('reborn', 'cpu_reborn', '1h');
+    expect(cq.id).toBe(id);
+    expect(cq.watermark).toBe(day(0));
+    expect((await fixture.catalogs.forTenant('acme').refresh()).policies.has(progress)).toBe(false);
+    // Its first tick starts from its own start, not from the earlier CQ's watermark.
+    const { submitted } = await tick(id, day(0, 2));
+    expect(submitted.summary).toMatchObject({ windows: 2 });
+    expect(await table('cpu_reborn', day(0), day(0, 2))).toEqual(await recomputed(day(0), day(0, 2)));
+  });
 });
 
 describe('continuous query ranges', () => {
@@ -380,7 +462,10 @@ describe('continuous query ranges', () => {
     api('POST', '/api/v1/runs', { kind: 'cq', cqId, range });
 
   it('refuses a range of too many windows by counting them, before building any', async () => {
-    const cq = await create('every-second', 'cpu_1s', '1s', { is_active: false });
+    const cq = await create('every-second', 'cpu_1s', '1s', {
+      query: bucketedBy(`time_bucket(INTERVAL '1 second', time)`),
+      is_active: false,
+    });
     const range = { start: '2026-01-01T00:00:00Z', end: '2036-01-01T00:00:00Z' };
     const windows = (Date.parse(range.end) - Date.parse(range.start)) / 1000;
     for (const res of [
@@ -562,5 +647,301 @@ describe('continuous query bodies', () => {
     expect(misspelt.statusCode, misspelt.body).toBe(400);
     expect(misspelt.json().error).toContain('dryrun');
     expect(await catalogVersion()).toBe(before);
+  });
+});
+
+describe('continuous query buckets', () => {
+  const body = (name: string, interval: string, bucket: string) => ({
+    name,
+    database: 'metrics',
+    source_measurement: 'cpu',
+    destination_measurement: `cpu_${name.replaceAll('-', '_')}`,
+    query: bucketedBy(bucket),
+    interval,
+    start_time: day(0),
+    is_active: false,
+  });
+
+  it.each([
+    [
+      'a bucket wider than the interval',
+      '1h',
+      `time_bucket(INTERVAL '2 hours', time)`,
+      'CQ_BUCKET_WIDER_THAN_INTERVAL',
+      "the query's time_bucket width 2h is wider than the interval 1h: each run covers one window of 1h and replaces that window's output, so every bucket would be written from part of its rows; use an interval that is a whole multiple of 2h, or a narrower bucket",
+    ],
+    [
+      'an interval that is not a whole multiple of the bucket',
+      '1h',
+      `time_bucket(INTERVAL '25 minutes', time)`,
+      'CQ_BUCKET_NOT_ALIGNED',
+      "the interval 1h is not a whole multiple of the query's time_bucket width 25m: buckets would straddle window edges and each window would write part of them; use an interval that is a whole multiple of 25m",
+    ],
+    [
+      'buckets that start off the window edges (time_bucket’s own origin)',
+      '2d',
+      `time_bucket(INTERVAL '2 days', time)`,
+      'CQ_BUCKET_NOT_ALIGNED',
+      // 2026-03-01 is an odd day since the epoch: the first window starts the day before.
+      "the query's time_bucket buckets of 2d do not start at the window edge 2026-02-28T00:00:00.000Z: windows are multiples of the interval 2d since 1970-01-01T00:00:00Z, so give time_bucket that origin, e.g. time_bucket(INTERVAL '2d', time, TIMESTAMP '1970-01-01')",
+    ],
+    [
+      'a bucket of calendar months',
+      '31d',
+      `time_bucket(INTERVAL '1 month', time)`,
+      'CQ_BUCKET_NOT_ALIGNED',
+      "the query's time_bucket width is in months, which vary in length, while the interval 31d is fixed: buckets would straddle window edges; bucket by days or less",
+    ],
+    [
+      'a bucket width that is not a constant',
+      '1h',
+      `time_bucket(to_minutes(procs), time)`,
+      'CQ_BUCKET_UNKNOWN',
+      "the query's time_bucket width cannot be evaluated as a constant, so it cannot be checked against the interval 1h: write the width (and any origin or offset) as constants, e.g. time_bucket(INTERVAL '15 minutes', time)",
+    ],
+  ])('refuses %s, naming both widths', async (_label, interval, bucket, code, message) => {
+    const before = await catalogVersion();
+    const res = await api(
+      'POST',
+      '/api/v1/continuous_queries',
+      body(`bucket-${interval}-${code}`, interval, bucket),
+    );
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toEqual({ success: false, code, error: message });
+    expect(await catalogVersion()).toBe(before);
+  });
+
+  it('refuses the same buckets on update, keeping the definition', async () => {
+    const cq = await create('bucket-updated', 'cpu_bucket_updated', '1h', { is_active: false });
+    const before = await catalogVersion();
+    for (const [bucket, code, widths] of [
+      [
+        `time_bucket(INTERVAL '2 hours', time)`,
+        'CQ_BUCKET_WIDER_THAN_INTERVAL',
+        'width 2h is wider than the interval 1h',
+      ],
+      [
+        `time_bucket(INTERVAL '25 minutes', time)`,
+        'CQ_BUCKET_NOT_ALIGNED',
+        "interval 1h is not a whole multiple of the query's time_bucket width 25m",
+      ],
+      [
+        `time_bucket(to_minutes(procs), time)`,
+        'CQ_BUCKET_UNKNOWN',
+        'cannot be checked against the interval 1h',
+      ],
+    ] as const) {
+      const res = await api('PUT', `/api/v1/continuous_queries/${cq.id}`, {
+        ...body('bucket-updated', '1h', bucket),
+        destination_measurement: 'cpu_bucket_updated',
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().code).toBe(code);
+      expect(res.json().error).toContain(widths);
+    }
+    expect(await catalogVersion()).toBe(before);
+    expect((await cqs.get('acme', cq.id)).query).toBe(CQ_QUERY);
+  });
+
+  it('accepts buckets that tile the windows, however their width is written', async () => {
+    for (const [name, interval, bucket] of [
+      ['bucket-keyword', '1h', 'time_bucket(INTERVAL 15 MINUTE, time)'],
+      ['bucket-text', '1h', `time_bucket('1 hour', time)`],
+      ['bucket-day', '1d', `time_bucket(INTERVAL '1 day', time)`],
+      ['bucket-origin', '2d', `time_bucket(INTERVAL '2 days', time, TIMESTAMP '1970-01-01')`],
+      ['bucket-none', '1h', 'time'],
+    ] as const) {
+      const res = await api('POST', '/api/v1/continuous_queries', body(name, interval, bucket));
+      expect(res.statusCode, `${name}: ${res.body}`).toBe(201);
+    }
+  });
+
+  it('materializes whole buckets when the interval is a multiple of the bucket', async () => {
+    const cq = await create('bucket-hourly', 'cpu_bucket_hourly', '6h', {
+      query: bucketedBy(`time_bucket(INTERVAL '1 hour', time)`),
+    });
+    await tick(cq.id, day(1));
+    const hourly = (from: string, to: string) =>
+      rows(
+        `SELECT * FROM (${AGGREGATE(`'${from}'`, `'${to}'`, `time_bucket(INTERVAL '1 hour', time)`)}) ORDER BY time, host`,
+      );
+    expect(await table('cpu_bucket_hourly', day(0), day(1))).toEqual(await hourly(day(0), day(1)));
+  });
+});
+
+describe('continuous query interval changes', () => {
+  const bodyOf = (name: string, destination: string, interval: string, bucket: string) => ({
+    name,
+    database: 'metrics',
+    source_measurement: 'cpu',
+    destination_measurement: destination,
+    query: bucketedBy(bucket),
+    interval,
+    delay: '0s',
+  });
+
+  it('refuses an interval that does not divide the start, keeping the definition listable', async () => {
+    const cq = await create('interval-odd-start', 'cpu_interval_odd', '1h', {
+      start_time: day(0, 1),
+      is_active: false,
+    });
+    const before = await catalogVersion();
+    const res = await api(
+      'PUT',
+      `/api/v1/continuous_queries/${cq.id}`,
+      bodyOf('interval-odd-start', 'cpu_interval_odd', '2h', `time_bucket(INTERVAL '15 minutes', time)`),
+    );
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json()).toEqual({
+      success: false,
+      code: 'CQ_INVALID',
+      error: `interval 2h does not divide the continuous query's start ${day(0, 1)}, where its first window begins: keep an interval that does, or create a new continuous query`,
+    });
+    expect(await catalogVersion()).toBe(before);
+    expect((await api('GET', '/api/v1/continuous_queries')).statusCode).toBe(200);
+    expect((await api('GET', `/api/v1/continuous_queries/${cq.id}`)).json().query.interval).toBe('1h');
+  });
+
+  it('a wider interval goes on from the window its old watermark falls in', async () => {
+    const halfHourly = `time_bucket(INTERVAL '30 minutes', time)`;
+    const hourly = `time_bucket(INTERVAL '1 hour', time)`;
+    const cq = await create('interval-widened', 'cpu_interval_widened', '30m', {
+      query: bucketedBy(halfHourly),
+    });
+    await tick(cq.id, day(0, 0.5)); // materializes [00:00, 00:30): watermark 00:30
+    const put = await api(
+      'PUT',
+      `/api/v1/continuous_queries/${cq.id}`,
+      bodyOf('interval-widened', 'cpu_interval_widened', '1h', hourly),
+    );
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json().query).toMatchObject({ interval: '1h', watermark: day(0, 0.5) });
+    // The watermark lies inside the 1h window [00:00, 01:00), which is materialized again whole
+    // (from 00:30 its hourly bucket at 00:00 would fall outside the window, and the run fail).
+    await tick(cq.id, day(0, 2));
+    expect(await table('cpu_interval_widened', day(0), day(0, 2))).toEqual(
+      await rows(`SELECT * FROM (${AGGREGATE(`'${day(0)}'`, `'${day(0, 2)}'`, hourly)}) ORDER BY time, host`),
+    );
+    expect(await duplicates('cpu_interval_widened')).toBe(0);
+  });
+});
+
+describe('continuous query sources', () => {
+  const body = (name: string, change: Record<string, unknown> = {}) => ({
+    name,
+    database: 'metrics',
+    source_measurement: 'cpu',
+    destination_measurement: `cpu_${name.replaceAll('-', '_')}`,
+    query: CQ_QUERY,
+    interval: '1h',
+    start_time: day(0),
+    is_active: false,
+    ...change,
+  });
+  /** The CQ query, its hosts limited to those ops.deploys knows: it reads metrics.cpu and ops.deploys. */
+  const JOINED = `SELECT time_bucket(INTERVAL '15 minutes', time) AS time, host, avg(usage) AS usage_avg, count(*) AS n
+    FROM cpu WHERE time >= '{start_time}' AND time < '{end_time}'
+    AND host IN (SELECT host FROM ops.deploys) GROUP BY ALL`;
+  const OTHER_DATABASE =
+    "the query reads ops.deploys, which is outside the continuous query's database metrics: a continuous query reads only tables of its own database";
+
+  it('refuses a query that reads another database, on create and on update, naming the table', async () => {
+    const before = await catalogVersion();
+    const created = await api('POST', '/api/v1/continuous_queries', body('joins-ops', { query: JOINED }));
+    expect(created.statusCode, created.body).toBe(400);
+    expect(created.json()).toEqual({
+      success: false,
+      code: 'CQ_READS_OTHER_DATABASE',
+      error: OTHER_DATABASE,
+    });
+    expect(await catalogVersion()).toBe(before);
+    expect((await api('GET', `/api/v1/continuous_queries/${cqIdOf('joins-ops')}`)).statusCode).toBe(404);
+
+    const cq = await create('joins-later', 'cpu_joins_later', '1h', { is_active: false });
+    const afterCreate = await catalogVersion();
+    const updated = await api(
+      'PUT',
+      `/api/v1/continuous_queries/${cq.id}`,
+      body('joins-later', { destination_measurement: 'cpu_joins_later', query: JOINED }),
+    );
+    expect(updated.statusCode, updated.body).toBe(400);
+    expect(updated.json()).toEqual({
+      success: false,
+      code: 'CQ_READS_OTHER_DATABASE',
+      error: OTHER_DATABASE,
+    });
+    expect(await catalogVersion()).toBe(afterCreate);
+    expect((await cqs.get('acme', cq.id)).query).toBe(CQ_QUERY);
+  });
+
+  it('refuses a source_measurement the query does not read, on create and on update', async () => {
+    const notRead =
+      'source_measurement metrics.mem is not a table the query reads (it reads metrics.cpu): new rows in the source are what re-materialize a window, so the query must read it';
+    const before = await catalogVersion();
+    const created = await api(
+      'POST',
+      '/api/v1/continuous_queries',
+      body('watches-mem', { source_measurement: 'mem' }),
+    );
+    expect(created.statusCode, created.body).toBe(400);
+    expect(created.json()).toEqual({ success: false, code: 'CQ_SOURCE_NOT_READ', error: notRead });
+    expect(await catalogVersion()).toBe(before);
+
+    const cq = await create('watches-later', 'cpu_watches_later', '1h', { is_active: false });
+    const afterCreate = await catalogVersion();
+    const updated = await api(
+      'PUT',
+      `/api/v1/continuous_queries/${cq.id}`,
+      body('watches-later', { destination_measurement: 'cpu_watches_later', source_measurement: 'mem' }),
+    );
+    expect(updated.statusCode, updated.body).toBe(400);
+    expect(updated.json()).toEqual({ success: false, code: 'CQ_SOURCE_NOT_READ', error: notRead });
+    expect(await catalogVersion()).toBe(afterCreate);
+    expect((await cqs.get('acme', cq.id)).source_measurement).toBe('cpu');
+  });
+
+  it('fails the runs of a definition stored before the rule, and refuses to execute it, naming the table', async () => {
+    const id = await plantCq(
+      {
+        name: 'copies-cpu',
+        database: 'ops',
+        source: 'deploys',
+        destination: 'copied_cpu',
+        query: `SELECT time, host, usage FROM metrics.cpu WHERE time >= '{start_time}' AND time < '{end_time}'`,
+      },
+      COPIED_COLUMNS,
+    );
+    const message =
+      "the query reads metrics.cpu, which is outside the continuous query's database ops: a continuous query reads only tables of its own database";
+    const before = await catalogVersion();
+    const submitted = await orchestration.orchestrator.submit({
+      kind: 'cq',
+      tenant: 'acme',
+      logicalTime: day(0, 2),
+      cqId: id,
+    });
+    const run = await orchestration.orchestrator.waitForRun('acme', submitted.runId);
+    expect(run.status).toBe('failed');
+    const first = run.tasks.find((t) => t.taskKey === `window:${day(0)}`)!;
+    expect(first.error).toEqual({ code: 'CQ_READS_OTHER_DATABASE', message });
+    expect(run.tasks.find((t) => t.taskKey === `window:${day(0, 1)}`)!.status).toBe('skipped');
+    // It failed before reading: no task's lineage names a file of metrics.
+    const reads = run.tasks.flatMap((t) => t.result?.reads ?? []);
+    expect(reads.filter((r) => r.database === 'metrics')).toEqual([]);
+    const state = await fixture.catalogs.forTenant('acme').refresh();
+    expect(state.version).toBe(before);
+    expect(state.tables.get(tableKey('ops', 'copied_cpu'))!.partitions.size).toBe(0);
+
+    for (const dry_run of [true, false]) {
+      const res = await api('POST', `/api/v1/continuous_queries/${id}/execute`, {
+        start_time: day(0),
+        end_time: day(0, 1),
+        dry_run,
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json()).toEqual({ success: false, code: 'CQ_READS_OTHER_DATABASE', error: message });
+    }
+    expect(await catalogVersion()).toBe(before);
+    expect((await api('DELETE', `/api/v1/continuous_queries/${id}`)).statusCode).toBe(200);
   });
 });

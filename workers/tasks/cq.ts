@@ -23,8 +23,9 @@ import {
 } from '../../catalog/index.js';
 import type { DispatchEnvelope, FileRef, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
+import { assertReadsOwnTables } from '../../services/cq/query-rules.js';
 import { cqDefinitionOf, cqProgressAt } from '../../services/orchestrator/planner/index.js';
-import { cqSql } from '../../services/query/index.js';
+import { cqSql, type QueryRequest } from '../../services/query/index.js';
 import { arrowStream } from '../../services/query/results/index.js';
 import { replayIdOf, type TaskContext } from './context.js';
 import { type TableShape, writeSortedFiles } from './data-files.js';
@@ -42,6 +43,8 @@ const WINDOW_LIMITS = { maxRows: 10_000_000, maxBytes: 1024 * 1024 * 1024 };
 const SWAP_ATTEMPTS = 3;
 /** Rewritten destination files get output indexes from here (the window's own files count from 0). */
 const REWRITE_INDEX = 1_000_000;
+/** How often a running window looks whether its CQ was deleted meanwhile. */
+const DELETION_POLL_MS = 1_000;
 
 export async function runCq(
   envelope: DispatchEnvelope,
@@ -49,15 +52,12 @@ export async function runCq(
   ctx: TaskContext,
 ): Promise<TaskResult> {
   const started = performance.now();
-  const { tenant, taskId } = envelope;
-  const { database } = inputs;
   if (!ctx.query) throw new Error('this worker has no query engine: continuous queries cannot run here');
   if (replayIdOf(envelope) !== undefined)
     throw new WeirError('NOT_REPLAYABLE', 'continuous query windows are not replayed', 409);
-  const catalog = ctx.catalogs.forTenant(tenant);
-  const window = { start: inputs.windowStartUs, end: inputs.windowEndUs };
+  const catalog = ctx.catalogs.forTenant(envelope.tenant);
 
-  const recorded = await recordedCommit(catalog, taskId);
+  const recorded = await recordedCommit(catalog, envelope.taskId);
   if (recorded) {
     return taskResult(envelope, {
       reads: [],
@@ -65,22 +65,51 @@ export async function runCq(
       summary: { redelivered: true },
     });
   }
+  // A window of a CQ deleted since the run was planned has nothing left to commit to.
+  assertCqExists(await catalog.current(), inputs);
+  const watch = watchDeletion(catalog, inputs, ctx.signal);
+  try {
+    return await materialize(envelope, inputs, { ...ctx, query: ctx.query, signal: watch.signal }, started);
+  } catch (error) {
+    // Whatever the abort broke off (the query, a download, a rewrite), the deletion is the cause.
+    if (watch.deleted()) throw cqDeleted(inputs);
+    throw error;
+  } finally {
+    watch.stop();
+  }
+}
+
+/** The window's rows, written and swapped into the destination; `ctx.signal` also stops it when the CQ is deleted. */
+async function materialize(
+  envelope: DispatchEnvelope,
+  inputs: CqInputs,
+  ctx: TaskContext & { query: NonNullable<TaskContext['query']> },
+  started: number,
+): Promise<TaskResult> {
+  const { taskId } = envelope;
+  const { database } = inputs;
+  const catalog = ctx.catalogs.forTenant(envelope.tenant);
+  const window = { start: inputs.windowStartUs, end: inputs.windowEndUs };
 
   // The window's rows, read at the task's version.
-  const sql = cqSql(inputs.query, window.start, window.end);
+  const request: QueryRequest = {
+    tenant: envelope.tenant,
+    database,
+    sql: cqSql(inputs.query, window.start, window.end),
+    asOf: { version: envelope.catalogVersion },
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+  const prepared = await ctx.query.prepare(request);
+  // A definition stored before the rule fails here, before it reads another database's files.
+  assertReadsOwnTables(prepared.plan, database, inputs.source);
   const answer = await ctx.query.run(
-    {
-      tenant,
-      database,
-      sql,
-      asOf: { version: envelope.catalogVersion },
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
-    },
+    request,
     async (result) => {
       const chunks: Uint8Array[] = [];
       for await (const chunk of arrowStream(result, WINDOW_LIMITS)) chunks.push(chunk);
       return Buffer.concat(chunks);
     },
+    prepared,
   );
   const reads = answer.plan.tables.map((t) => ({
     database: t.database,
@@ -137,6 +166,8 @@ export async function runCq(
         shape,
         join(dir, `swap-${attempt}`),
       );
+      // Rewriting took time: the CQ is looked up again right before committing (see progressPolicy).
+      const latest = await catalog.refresh();
       const actions = [
         ...swap.removed.map((f) => ({
           op: 'removeFile' as const,
@@ -146,7 +177,7 @@ export async function runCq(
           path: f.path,
         })),
         ...[...outputs, ...swap.rewritten].map((file) => ({ op: 'addFile' as const, file })),
-        { op: 'setPolicy' as const, policy: progressPolicy(head, inputs) },
+        { op: 'setPolicy' as const, policy: progressPolicy(latest, inputs) },
       ];
       try {
         const outcome = await commitTask(envelope, ctx, catalog, actions, {
@@ -264,12 +295,57 @@ async function rewriteOverlaps(
   return { removed, rewritten };
 }
 
-/** The CQ's progress after this window: watermark and checked version only move forward. */
+function cqDeleted(inputs: CqInputs): WeirError {
+  return new WeirError(
+    'CQ_DELETED',
+    `continuous query ${inputs.cqId} was deleted while its window [${iso(inputs.windowStartUs)}, ${iso(inputs.windowEndUs)}) ran; nothing of the window was committed`,
+    409,
+    { cqId: inputs.cqId },
+  );
+}
+
+function assertCqExists(state: TenantState, inputs: CqInputs): void {
+  if (!state.policies.has(inputs.cqId)) throw cqDeleted(inputs);
+}
+
+/**
+ * A signal that aborts (besides `parent`) once the CQ is gone from the catalog, so a deleted CQ's
+ * window stops at once: its query would otherwise hold the worker slot until it ends or reaches
+ * the query timeout, only to find no CQ to commit to.
+ */
+function watchDeletion(
+  catalog: TenantCatalog,
+  inputs: CqInputs,
+  parent: AbortSignal | undefined,
+): { signal: AbortSignal; deleted(): boolean; stop(): void } {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const poll = () => {
+    timer = setTimeout(async () => {
+      // A failed refresh (the store unreachable) is no deletion: the task's own reads will see it.
+      const head = await catalog.refresh().catch(() => undefined);
+      if (head && !head.policies.has(inputs.cqId)) return controller.abort(cqDeleted(inputs));
+      if (timer !== undefined) poll();
+    }, DELETION_POLL_MS);
+  };
+  poll();
+  return {
+    signal: parent ? AbortSignal.any([parent, controller.signal]) : controller.signal,
+    deleted: () => controller.signal.aborted,
+    stop: () => {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+/**
+ * The CQ's progress after this window: watermark and checked version only move forward. Throws
+ * CQ_DELETED when the CQ is gone, rather than commit the window and a progress entry no CQ owns.
+ */
 function progressPolicy(head: TenantState, inputs: CqInputs): PolicySpec {
   const policy = head.policies.get(inputs.cqId);
-  if (!policy) {
-    throw new WeirError('CQ_NOT_FOUND', `continuous query ${inputs.cqId} was deleted while it ran`, 409);
-  }
+  if (!policy) throw cqDeleted(inputs);
   const current = cqProgressAt(head, policy, cqDefinitionOf(policy));
   return {
     id: inputs.progressId,

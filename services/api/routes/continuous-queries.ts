@@ -24,8 +24,12 @@ const cqInput = z.strictObject({
     .string()
     .min(1)
     .max(100_000)
-    .describe("A SELECT over the source with '{start_time}' and '{end_time}' placeholders."),
-  interval: duration.describe('Window length: 30s, 5m, 1h, 1d (or seconds).'),
+    .describe(
+      "A SELECT over the source with '{start_time}' and '{end_time}' placeholders; it reads only tables of `database`, the source among them.",
+    ),
+  interval: duration.describe(
+    'Window length: 30s, 5m, 1h, 1d (or seconds); a whole multiple of every time_bucket width of the query.',
+  ),
   delay: duration.optional().describe('How long after a window ends it is first run (default 30s).'),
   start_time: instant.optional().describe('First window, RFC 3339 with a zone (default: the current one).'),
   is_active: z.boolean().optional(),

@@ -104,7 +104,8 @@ export function cqTickWindows(
   const stale = staleWindowStarts(state, policy.database, definition, progress, width);
   const starts = new Set<number>(stale);
   for (
-    let start = progress.watermark_us;
+    // Floored: a watermark left by windows of an earlier, narrower interval may fall inside one.
+    let start = Math.floor(progress.watermark_us / width) * width;
     start + width <= dueEnd && starts.size < MAX_TICK_WINDOWS;
     start += width
   )
