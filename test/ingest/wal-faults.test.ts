@@ -6,8 +6,9 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WalBrokenError, WriteAheadLog } from '../../services/ingest/wal.js';
+import { INLINE_SYNC_MAX_MS, WalBrokenError, WriteAheadLog } from '../../services/ingest/wal.js';
 import { contents, header, keyed, payload } from './wal-files.js';
 
 const fault = vi.hoisted(() => ({
@@ -15,6 +16,10 @@ const fault = vi.hoisted(() => ({
   tearAfter: Number.POSITIVE_INFINITY,
   torn: false,
   failTruncate: false,
+  /** fdatasync on the event loop: how long each call takes (busy), and whether it fails. */
+  syncMs: 0,
+  failSync: false,
+  inlineSyncs: 0,
 }));
 
 vi.mock('node:fs', async (importOriginal) => {
@@ -35,6 +40,12 @@ vi.mock('node:fs', async (importOriginal) => {
       }
       return fs.writevSync(fd, buffers, position);
     }) as typeof fs.writevSync,
+    fdatasyncSync: ((fd) => {
+      fault.inlineSyncs++;
+      if (fault.failSync) throw error('EIO');
+      for (const until = performance.now() + fault.syncMs; performance.now() < until; );
+      return fs.fdatasyncSync(fd);
+    }) as typeof fs.fdatasyncSync,
     ftruncateSync: ((fd, length) => {
       if (fault.failTruncate) throw error('EIO');
       return fs.ftruncateSync(fd, length);
@@ -46,7 +57,14 @@ describe('write-ahead log write errors', () => {
   let dir: string;
   let wal: WriteAheadLog;
   beforeEach(async () => {
-    Object.assign(fault, { tearAfter: Number.POSITIVE_INFINITY, torn: false, failTruncate: false });
+    Object.assign(fault, {
+      tearAfter: Number.POSITIVE_INFINITY,
+      torn: false,
+      failTruncate: false,
+      syncMs: 0,
+      failSync: false,
+      inlineSyncs: 0,
+    });
     dir = mkdtempSync(join(tmpdir(), 'weir-wal-faults-'));
     wal = await WriteAheadLog.open(dir);
   });
@@ -101,5 +119,36 @@ describe('write-ahead log write errors', () => {
     expect(() => wal.sync([segment])).toThrow(WalBrokenError);
     expect(() => wal.create(header('01CCCCCCCCCCCCCCCCCCCCCCCC'))).toThrow(WalBrokenError);
     wal.close(segment);
+  });
+
+  it('a failed fdatasync breaks the log: its waiters are refused and nothing is acknowledged after it', async () => {
+    const segment = wal.create(header('01DDDDDDDDDDDDDDDDDDDDDDDD'));
+    wal.append([{ segment, parts: [payload(1)] }]);
+    fault.failSync = true;
+    await expect(wal.sync([segment])).rejects.toThrow(WalBrokenError);
+    expect(() => wal.append([{ segment, parts: [payload(2)] }])).toThrow(WalBrokenError);
+    expect(() => wal.sync([segment])).toThrow(WalBrokenError);
+    wal.close(segment);
+  });
+
+  it('after a slow fdatasync on the event loop, rounds run on the thread pool for a while, then come back', async () => {
+    const segment = wal.create(header('01EEEEEEEEEEEEEEEEEEEEEEEE'));
+    const round = async (i: number) => {
+      wal.append([{ segment, parts: [payload(i)] }]);
+      await wal.sync([segment]);
+    };
+    await round(0);
+    expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 1, pool: 0 });
+    fault.syncMs = INLINE_SYNC_MAX_MS + 3;
+    await round(1);
+    fault.syncMs = 0;
+    await round(2);
+    await round(3);
+    expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 2, pool: 2 });
+    await sleep(1_100);
+    await round(4);
+    expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 3, pool: 2 });
+    wal.close(segment);
+    expect((await contents(segment.path))?.map(([n]) => n)).toEqual([0, 1, 2, 3, 4]);
   });
 });
