@@ -11,16 +11,19 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { INLINE_SYNC_MAX_MS, WalBrokenError, WriteAheadLog } from '../../services/ingest/wal.js';
 import { contents, header, keyed, payload } from './wal-files.js';
 
-const fault = vi.hoisted(() => ({
-  /** Writes let through before one is torn: it writes half its first buffer, and the call after it fails. */
-  tearAfter: Number.POSITIVE_INFINITY,
-  torn: false,
-  failTruncate: false,
-  /** fdatasync on the event loop: how long each call takes (busy), and whether it fails. */
-  syncMs: 0,
-  failSync: false,
-  inlineSyncs: 0,
-}));
+const { fault, noFaults } = vi.hoisted(() => {
+  const noFaults = {
+    /** Writes let through before one is torn: it writes half its first buffer, and the call after it fails. */
+    tearAfter: Number.POSITIVE_INFINITY,
+    torn: false,
+    failTruncate: false,
+    /** fdatasync on the event loop: how long each call takes (busy), and whether it fails. */
+    syncMs: 0,
+    failSync: false,
+    inlineSyncs: 0,
+  };
+  return { fault: { ...noFaults }, noFaults };
+});
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs')>();
@@ -57,14 +60,7 @@ describe('write-ahead log write errors', () => {
   let dir: string;
   let wal: WriteAheadLog;
   beforeEach(async () => {
-    Object.assign(fault, {
-      tearAfter: Number.POSITIVE_INFINITY,
-      torn: false,
-      failTruncate: false,
-      syncMs: 0,
-      failSync: false,
-      inlineSyncs: 0,
-    });
+    Object.assign(fault, noFaults);
     dir = mkdtempSync(join(tmpdir(), 'weir-wal-faults-'));
     wal = await WriteAheadLog.open(dir);
   });

@@ -4,26 +4,17 @@
  * until its query ends or reaches the query timeout (60 s here, as by default).
  */
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableKey } from '../../catalog/index.js';
-import { buildApp } from '../../services/api/index.js';
-import type { TokenService } from '../../services/auth/index.js';
-import { ContinuousQueries } from '../../services/cq/index.js';
 import { cqProgressId, type RunView } from '../../services/orchestrator/index.js';
-import type { QueryService } from '../../services/query/index.js';
-import { bootstrapTestAuth } from '../helpers/auth.js';
 import { BASE_US, HOUR_US } from '../helpers/data-files.js';
-import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import type { TestOrchestration } from '../helpers/orchestration.js';
 import { waitFor } from '../helpers/wait.js';
-import { createQueryFixture, openFixtureQueryService, type QueryFixture } from './fixture.js';
+import { type CqEnvironment, startCqEnvironment } from './cq-environment.js';
+import type { QueryFixture } from './fixture.js';
 
 let fixture: QueryFixture;
-let query: QueryService;
-let redis: TestRedis;
 let orchestration: TestOrchestration;
-let cqs: ContinuousQueries;
 let app: FastifyInstance;
 let token = '';
 
@@ -35,38 +26,18 @@ const ENDLESS = `SELECT time_bucket(INTERVAL '15 minutes', time) AS time, host, 
 /** Well under the 60 s query timeout the window would otherwise run into. */
 const PROMPTLY_MS = 10_000;
 
+let env: CqEnvironment;
 beforeAll(async () => {
-  let auth!: TokenService;
-  fixture = await createQueryFixture(async (store) => {
-    auth = (await bootstrapTestAuth(store)).auth;
-    token = (await auth.tenants.create('acme', 'Acme')).token;
-  });
-  redis = await startTestRedis();
-  orchestration = await startTestOrchestration(fixture.store, redis, { concurrency: 1 });
-  query = await openFixtureQueryService(fixture);
-  cqs = new ContinuousQueries({
-    catalogs: fixture.catalogs,
-    query,
-    orchestrator: orchestration.orchestrator,
-    now: () => Date.parse('2026-04-01T00:00:00Z'),
-  });
-  app = await buildApp({
-    logger: pino({ level: 'silent' }),
-    version: 'test',
-    readiness: [],
-    auth,
-    cqs: { cqs },
-    orchestrator: { orchestrator: orchestration.orchestrator, catalogs: fixture.catalogs },
-  });
+  env = await startCqEnvironment(
+    async (auth) => {
+      token = (await auth.tenants.create('acme', 'Acme')).token;
+    },
+    { concurrency: 1 },
+  );
+  ({ fixture, orchestration, app } = env);
 }, 240_000);
 
-afterAll(async () => {
-  await app?.close();
-  query?.close();
-  await orchestration?.stop();
-  await redis?.stop();
-  await fixture?.close();
-});
+afterAll(() => env?.close());
 
 const api = (method: 'POST' | 'DELETE', url: string, body?: unknown) =>
   app.inject({

@@ -1,21 +1,17 @@
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ColumnDef, tableKey } from '../../catalog/index.js';
-import { buildApp } from '../../services/api/index.js';
 import type { TokenService } from '../../services/auth/index.js';
-import { ContinuousQueries, cqIdOf } from '../../services/cq/index.js';
+import { type ContinuousQueries, cqIdOf } from '../../services/cq/index.js';
 import { cqProgressId, cqTriggers } from '../../services/orchestrator/index.js';
 import type { QueryService } from '../../services/query/index.js';
-import { bootstrapTestAuth } from '../helpers/auth.js';
 import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
-import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
-import { createQueryFixture, openFixtureQueryService, type QueryFixture } from './fixture.js';
+import type { TestOrchestration } from '../helpers/orchestration.js';
+import { type CqEnvironment, startCqEnvironment } from './cq-environment.js';
+import type { QueryFixture } from './fixture.js';
 
 let fixture: QueryFixture;
 let query: QueryService;
-let redis: TestRedis;
 let orchestration: TestOrchestration;
 let cqs: ContinuousQueries;
 let app: FastifyInstance;
@@ -30,39 +26,18 @@ const CQ_QUERY = AGGREGATE(`'{start_time}'`, `'{end_time}'`);
 /** The CQ query with another time bucket (`bucket` is the whole expression of `time`). */
 const bucketedBy = (bucket: string) => AGGREGATE(`'{start_time}'`, `'{end_time}'`, bucket);
 
+let env: CqEnvironment;
 beforeAll(async () => {
-  fixture = await createQueryFixture(async (store) => {
-    auth = (await bootstrapTestAuth(store)).auth;
+  env = await startCqEnvironment(async (a) => {
+    auth = a;
     tokens.acme = (await auth.tenants.create('acme', 'Acme')).token;
     tokens.reader = (await auth.create('acme', { name: 'r', permissions: ['read'] })).token;
     tokens.ops = (await auth.create('acme', { name: 'o', permissions: ['admin'], databases: ['ops'] })).token;
   });
-  redis = await startTestRedis();
-  orchestration = await startTestOrchestration(fixture.store, redis);
-  query = await openFixtureQueryService(fixture);
-  cqs = new ContinuousQueries({
-    catalogs: fixture.catalogs,
-    query,
-    orchestrator: orchestration.orchestrator,
-    now: () => Date.parse('2026-04-01T00:00:00Z'),
-  });
-  app = await buildApp({
-    logger: pino({ level: 'silent' }),
-    version: 'test',
-    readiness: [],
-    auth,
-    cqs: { cqs },
-    orchestrator: { orchestrator: orchestration.orchestrator, catalogs: fixture.catalogs },
-  });
+  ({ fixture, query, orchestration, cqs, app } = env);
 }, 240_000);
 
-afterAll(async () => {
-  await app?.close();
-  query?.close();
-  await orchestration?.stop();
-  await redis?.stop();
-  await fixture?.close();
-});
+afterAll(() => env?.close());
 
 const rows = async (sql: string) =>
   (await query.run({ tenant: 'acme', database: 'metrics', sql }, async (r) => r.getRowObjectsJS())).value;
