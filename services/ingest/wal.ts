@@ -335,7 +335,6 @@ export class WriteAheadLog {
   }
 
   private async runSyncs(): Promise<void> {
-    this.syncing = true;
     try {
       while (this.waiters.length > 0) {
         const group = this.waiters.splice(0);
