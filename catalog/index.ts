@@ -11,7 +11,13 @@ export {
 export * from './events/index.js';
 export { CatalogCorruptError } from './log/checkpoint.js';
 export { type CommitLogOptions, type CommitOutcome, CommitTimeoutError } from './log/commit-log.js';
-export type { CheckpointManifest, CommitMeta, CommitRecord, CommitSummary } from './log/types.js';
+export type {
+  CheckpointManifest,
+  CommitConditions,
+  CommitMeta,
+  CommitRecord,
+  CommitSummary,
+} from './log/types.js';
 export * as paths from './paths.js';
 export { assertName, type PartitionRef, parsePartitionPath, partitionPath } from './paths.js';
 export * from './signing/index.js';
@@ -41,5 +47,6 @@ export {
   type TableEntry,
   type TenantState,
   type Tombstone,
+  tableCreatedAt,
   tableKey,
 } from './tenant/state.js';

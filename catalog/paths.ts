@@ -102,6 +102,9 @@ export type CatalogScope = { kind: 'tenant'; tenant: string } | { kind: 'system'
 
 export const SYSTEM_SCOPE: CatalogScope = { kind: 'system' };
 
+/** Everything of the platform that belongs to no tenant: the `_system` catalog, the URL signing secret. */
+export const SYSTEM_PREFIX = '_system/';
+
 export function tenantScope(tenant: string): CatalogScope {
   return { kind: 'tenant', tenant: assertName('tenant', tenant) };
 }
@@ -111,7 +114,7 @@ export function tenantPrefix(tenant: string): string {
 }
 
 function catalogRoot(scope: CatalogScope): string {
-  return scope.kind === 'system' ? '_system/catalog/' : `${tenantPrefix(scope.tenant)}catalog/`;
+  return scope.kind === 'system' ? `${SYSTEM_PREFIX}catalog/` : `${tenantPrefix(scope.tenant)}catalog/`;
 }
 
 export function scopeLabel(scope: CatalogScope): string {
@@ -239,7 +242,7 @@ export const systemKeys = {
    * so every API node of a fleet signs and verifies with the same one. Never a data key: no
    * signed URL can name it.
    */
-  urlSigningSecret: '_system/signing/url-secret.json',
+  urlSigningSecret: `${SYSTEM_PREFIX}signing/url-secret.json`,
 };
 
 export const stagingKeys = {

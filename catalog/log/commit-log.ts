@@ -15,6 +15,7 @@ import { historyFromCheckpoint, historyToCheckpoint } from './history-table.js';
 import { LedgerView } from './ledger.js';
 import type {
   CheckpointManifest,
+  CommitConditions,
   CommitMeta,
   CommitRecord,
   CommitSummary,
@@ -167,9 +168,15 @@ export class CommitLog<S extends LogState, A, P> {
 
   /**
    * Commits `actions` on top of `state` (which may be stale) and answers the new head.
-   * Throws the machine's WeirError when the actions conflict with the newest state.
+   * Throws the machine's WeirError (or `conditions.require`'s) when the actions conflict with the
+   * newest state.
    */
-  async commit(state: S, rawActions: unknown, meta: CommitMeta = {}): Promise<CommitOutcome<S>> {
+  async commit(
+    state: S,
+    rawActions: unknown,
+    meta: CommitMeta = {},
+    conditions: CommitConditions<S> = {},
+  ): Promise<CommitOutcome<S>> {
     const actions = this.machine.parseActions(rawActions);
     const started = this.now();
     let head = state;
@@ -185,6 +192,7 @@ export class CommitLog<S extends LogState, A, P> {
       let prepared: P;
       try {
         this.machine.checkNew?.(head, actions);
+        conditions.require?.(head);
         prepared = this.machine.prepare(head, actions, commit);
       } catch (error) {
         // A refusal against a stale head (a table another process created) is not final:
@@ -254,6 +262,15 @@ export class CommitLog<S extends LogState, A, P> {
       timestamp: manifest.timestamp,
       history,
     });
+  }
+
+  /**
+   * Writes a checkpoint of `state` when it is at least `every` commits past the newest one (by the
+   * hint, which may lag: then it writes one sooner). Answers the version written, if any.
+   */
+  async checkpointIfBehind(state: S, every: number): Promise<number | undefined> {
+    if (state.version - ((await this.checkpoints.readHint()) ?? 0) < every) return undefined;
+    return (await this.writeCheckpoint(state)).version;
   }
 
   /** Writes a checkpoint of `state`; safe to run concurrently with commits and other checkpoints. */

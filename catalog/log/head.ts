@@ -3,7 +3,7 @@
  * time, so the states this process builds form a single line and share their ledgers.
  */
 import type { CommitLog, CommitOutcome } from './commit-log.js';
-import type { CommitMeta, LogState } from './types.js';
+import type { CommitConditions, CommitMeta, LogState } from './types.js';
 
 export class CatalogHead<S extends LogState, A, P> {
   private head: S | undefined;
@@ -30,11 +30,15 @@ export class CatalogHead<S extends LogState, A, P> {
     });
   }
 
-  commit(actions: readonly unknown[], meta: CommitMeta = {}): Promise<CommitOutcome<S>> {
+  commit(
+    actions: readonly unknown[],
+    meta: CommitMeta = {},
+    conditions: CommitConditions<S> = {},
+  ): Promise<CommitOutcome<S>> {
     return this.exclusive(async () => {
       const base = this.head ?? (await this.log.loadLatest());
       try {
-        const outcome = await this.log.commit(base, actions, meta);
+        const outcome = await this.log.commit(base, actions, meta, conditions);
         this.head = outcome.state;
         return outcome;
       } catch (error) {

@@ -15,6 +15,17 @@ export interface CommitMeta {
   operation?: string;
 }
 
+/** Conditions of one commit; never written to the log. */
+export interface CommitConditions<S> {
+  /**
+   * A rule over the whole state, checked against the exact state the commit lands on (again after
+   * every lost race), so a commit that lands between a caller's own check and its write cannot
+   * slip past it: a tenant's last admin token, a policy that must still exist. Throws a WeirError
+   * to refuse the commit.
+   */
+  require?(head: S): void;
+}
+
 /** One object of the commit log: `log/{version:020}.json`. */
 export interface CommitRecord<A> {
   version: number;

@@ -6,7 +6,7 @@ import { CatalogConflictError } from '../errors.js';
 import { CommitLog, type CommitLogOptions, type CommitOutcome } from '../log/commit-log.js';
 import { CatalogHead } from '../log/head.js';
 import { parseActionsWith } from '../log/parse.js';
-import type { CommitMeta, StateMachine } from '../log/types.js';
+import type { CommitConditions, CommitMeta, StateMachine } from '../log/types.js';
 import { SYSTEM_SCOPE } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
 import { type SystemAction, systemActionSchema } from './actions.js';
@@ -72,8 +72,21 @@ export class SystemCatalog {
     return this.head.refresh();
   }
 
-  commit(actions: readonly unknown[], meta: CommitMeta = {}): Promise<CommitOutcome<SystemState>> {
-    return this.head.commit(actions, meta);
+  commit(
+    actions: readonly unknown[],
+    meta: CommitMeta = {},
+    conditions: CommitConditions<SystemState> = {},
+  ): Promise<CommitOutcome<SystemState>> {
+    return this.head.commit(actions, meta, conditions);
+  }
+
+  /**
+   * Checkpoints the newest state once the log has grown `every` commits past the newest checkpoint,
+   * so a node loading the catalog reads at most about that many commits. No tenant owns this
+   * catalog, so no checkpoint run does it (the scheduler calls this). Answers the version written.
+   */
+  async checkpointIfBehind(every: number): Promise<number | undefined> {
+    return this.log.checkpointIfBehind(await this.refresh(), every);
   }
 
   /** Creates the tenant unless it exists (first start creates `default` this way). */

@@ -8,7 +8,7 @@ import { CommitLog, type CommitLogOptions, type CommitOutcome } from '../log/com
 import { CatalogHead } from '../log/head.js';
 import { LedgerView } from '../log/ledger.js';
 import { parseActionsWith } from '../log/parse.js';
-import type { CheckpointManifest, CommitMeta, StateMachine } from '../log/types.js';
+import type { CheckpointManifest, CommitConditions, CommitMeta, StateMachine } from '../log/types.js';
 import { tenantScope } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
 import { type TenantAction, tenantActionSchema } from './actions.js';
@@ -75,8 +75,12 @@ export class TenantCatalog {
   }
 
   /** Commits actions (validated, conflict-checked, rebased on races); answers the new head. */
-  commit(actions: readonly unknown[], meta: CommitMeta = {}): Promise<CommitOutcome<TenantState>> {
-    return this.head.commit(actions, meta);
+  commit(
+    actions: readonly unknown[],
+    meta: CommitMeta = {},
+    conditions: CommitConditions<TenantState> = {},
+  ): Promise<CommitOutcome<TenantState>> {
+    return this.head.commit(actions, meta, conditions);
   }
 
   /** The state at a version or point in time (snapshot isolation: pin it for a whole read). */

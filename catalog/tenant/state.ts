@@ -96,6 +96,22 @@ export function tableKey(database: string, table: string): string {
   return `${database}.${table}`;
 }
 
+/**
+ * The table `database.table` if it is still the one created at `createdVersion` (any table of that
+ * name when undefined); undefined once it was dropped, even if created again under that name.
+ */
+export function tableCreatedAt(
+  state: TenantState,
+  database: string,
+  table: string,
+  createdVersion: number | undefined,
+): TableEntry | undefined {
+  const entry = state.tables.get(tableKey(database, table));
+  return entry && (createdVersion === undefined || entry.createdVersion === createdVersion)
+    ? entry
+    : undefined;
+}
+
 export function* liveFiles(table: TableEntry): IterableIterator<FileEntry> {
   for (const files of table.partitions.values()) yield* files.values();
 }

@@ -6,6 +6,7 @@
 import {
   CatalogConflictError,
   CatalogNotFoundError,
+  type CommitConditions,
   type Permission,
   type SystemCatalog,
   type SystemState,
@@ -104,14 +105,17 @@ export class TokenService {
         ? {}
         : { expiresAt: expiresInSeconds === null ? null : this.now() + expiresInSeconds * 1000 }),
     };
-    await this.assertAdminsRemain(tenant, id, (token) => ({
-      ...token,
-      permissions: action.permissions ?? token.permissions,
-      databases: action.databases === undefined ? token.databases : action.databases,
-      expiresAt: action.expiresAt === undefined ? token.expiresAt : action.expiresAt,
-      enabled: action.enabled ?? token.enabled,
-    }));
-    const state = await this.view.commit([action], { operation: 'update-token', author });
+    const state = await this.view.commit(
+      [action],
+      { operation: 'update-token', author },
+      this.adminsRemain(tenant, id, (token) => ({
+        ...token,
+        permissions: action.permissions ?? token.permissions,
+        databases: action.databases === undefined ? token.databases : action.databases,
+        expiresAt: action.expiresAt === undefined ? token.expiresAt : action.expiresAt,
+        enabled: action.enabled ?? token.enabled,
+      })),
+    );
     return this.info(this.find(state, tenant, id));
   }
 
@@ -126,32 +130,44 @@ export class TokenService {
   }
 
   async revoke(tenant: string, id: string, author?: string): Promise<TokenInfo> {
-    await this.assertAdminsRemain(tenant, id, (token) => ({ ...token, revokedAt: this.now() }));
-    const state = await this.view.commit([{ op: 'revokeToken', tenant, id }], {
-      operation: 'revoke-token',
-      author,
-    });
+    const state = await this.view.commit(
+      [{ op: 'revokeToken', tenant, id }],
+      { operation: 'revoke-token', author },
+      this.adminsRemain(tenant, id, (token) => ({ ...token, revokedAt: this.now() })),
+    );
     return this.info(this.find(state, tenant, id));
   }
 
   async delete(tenant: string, id: string, author?: string): Promise<void> {
-    await this.assertAdminsRemain(tenant, id, () => undefined);
-    await this.view.commit([{ op: 'deleteToken', tenant, id }], { operation: 'delete-token', author });
+    await this.view.commit(
+      [{ op: 'deleteToken', tenant, id }],
+      { operation: 'delete-token', author },
+      this.adminsRemain(tenant, id, () => undefined),
+    );
     this.lastUsed.delete(id);
   }
 
   /**
    * Refuses a change (`changed`: the token after it, undefined when deleted) that would leave the
    * tenant without a working admin token for every database, or the platform without a working
-   * platform admin token: nobody could undo it through the API. Checked against the newest state
-   * before the commit, so two such changes at the same moment can still both pass.
+   * platform admin token: nobody could undo it through the API. Checked against the state the
+   * commit lands on, so of two changes at the same moment that would each leave one admin, only
+   * the first passes.
    */
-  private async assertAdminsRemain(
+  private adminsRemain(
     tenant: string,
     id: string,
     changed: (token: TokenRecord) => TokenRecord | undefined,
-  ): Promise<void> {
-    const state = await this.view.fresh();
+  ): CommitConditions<SystemState> {
+    return { require: (state) => this.assertAdminsRemain(state, tenant, id, changed) };
+  }
+
+  private assertAdminsRemain(
+    state: SystemState,
+    tenant: string,
+    id: string,
+    changed: (token: TokenRecord) => TokenRecord | undefined,
+  ): void {
     const token = this.find(state, tenant, id);
     const isWorking = (t: TokenRecord) => this.failureOf(t) === undefined;
     const after = [...state.tokens.values()].filter((t) => t.id !== id);

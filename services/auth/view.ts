@@ -3,7 +3,7 @@
  * node reads the catalog (a network round trip on S3) at most once per TTL; management calls
  * read the newest state; commits made here replace the copy at once.
  */
-import type { CommitMeta, SystemCatalog, SystemState } from '../../catalog/index.js';
+import type { CommitConditions, CommitMeta, SystemCatalog, SystemState } from '../../catalog/index.js';
 
 export class SystemView {
   private state: SystemState | undefined;
@@ -36,10 +36,14 @@ export class SystemView {
    * Commits on top of the newest state (a stale head would reject actions on tokens or tenants
    * created by another node) and keeps the result.
    */
-  async commit(actions: readonly unknown[], meta: CommitMeta): Promise<SystemState> {
+  async commit(
+    actions: readonly unknown[],
+    meta: CommitMeta,
+    conditions: CommitConditions<SystemState> = {},
+  ): Promise<SystemState> {
     await this.system.refresh();
     const started = this.now();
-    const { state } = await this.system.commit(actions, meta);
+    const { state } = await this.system.commit(actions, meta, conditions);
     return this.adopt(state, started);
   }
 

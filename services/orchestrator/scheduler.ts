@@ -5,6 +5,7 @@
  * the recorded plan's put-if-absent leaves exactly one run. After downtime only the newest
  * `maxCatchUp` missed ticks of each schedule run. Each tenant keeps its own last tick, which moves
  * only once the tick's runs were submitted (or refused for good), so an outage costs a tenant no tick.
+ * The `_system` catalog, which no tenant owns, is checkpointed by the pass itself.
  */
 import type { Redis } from 'ioredis';
 import {
@@ -121,6 +122,8 @@ export interface SchedulerDeps {
   redis: Redis;
   schedules?: Schedule[];
   maxCatchUp?: number;
+  /** Commits of the `_system` catalog (tokens, tenants) after which a pass checkpoints it. */
+  systemCheckpointEvery?: number;
   now?: () => number;
   onError?: (error: unknown, context: Record<string, unknown>) => void;
 }
@@ -186,7 +189,20 @@ export class Scheduler {
         .reconcile(tenant)
         .catch((error: unknown) => this.deps.onError?.(error, { tenant, reconcile: true }));
     }
+    await this.maintainSystem(now).catch((error: unknown) => this.deps.onError?.(error, { system: true }));
     return submitted;
+  }
+
+  /**
+   * Checkpoints the `_system` catalog once it is `systemCheckpointEvery` commits past its newest
+   * checkpoint (every orchestrator may do it at once: a version is checkpointed once), then removes
+   * temp files of writes under `_system/` a crash cut off, a day old or more, as a tenant's expire
+   * sweep does under its prefix.
+   */
+  private async maintainSystem(now: number): Promise<void> {
+    const written = await this.deps.system.checkpointIfBehind(this.deps.systemCheckpointEvery ?? 100);
+    if (written === undefined) return;
+    await this.deps.store.removeIncompleteWrites(paths.SYSTEM_PREFIX, new Date(now - DAY));
   }
 
   start(intervalMs = 15_000): void {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LocalObjectStore, SystemCatalog, type WeirError } from '../../catalog/index.js';
 import { TokenService, type VerifyResult } from '../../services/auth/index.js';
+import { RacingStore } from '../helpers/racing-store.js';
 
 describe('TokenService', () => {
   let root: string;
@@ -186,5 +187,21 @@ describe('TokenService', () => {
     await tokens.tenants.drop('delta');
     const reused = await tokens.tenants.create('delta', undefined).catch((e: WeirError) => e);
     expect(reused).toMatchObject({ code: 'TENANT_DATA_EXISTS', httpStatus: 409 });
+  });
+
+  it('of two admin tokens revoked at the same moment on two nodes, the second refusal holds', async () => {
+    const first = await tokens.create('acme', { name: 'admin-a', permissions: ['admin'] });
+    const second = await tokens.create('acme', { name: 'admin-b', permissions: ['admin'] });
+    // Node A checks (two admins work), then node B revokes the other admin before A's write lands.
+    const racing = new RacingStore(root);
+    const nodeA = new TokenService(new SystemCatalog(racing), { cacheTtlMs: 5_000, now: () => clock });
+    racing.beforeNextCommit = () => tokens.revoke('acme', second.record.id).then(() => undefined);
+
+    const refused = await nodeA.revoke('acme', first.record.id).catch((e: WeirError) => e);
+    expect(refused).toMatchObject({ code: 'LAST_ADMIN_TOKEN', httpStatus: 409 });
+    expect(racing.beforeNextCommit).toBeUndefined();
+    expect(reasonOf(await tokens.verify(first.token))).toBe('ok');
+    expect(reasonOf(await tokens.verify(second.token))).toBe('revoked');
+    await racing.close();
   });
 });

@@ -1,9 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore, SystemCatalog, TenantCatalog, WeirError } from '../../catalog/index.js';
+import { LocalObjectStore, paths, SystemCatalog, TenantCatalog, WeirError } from '../../catalog/index.js';
+import { LOCAL_TEMP_PREFIX } from '../../catalog/store/local.js';
 import { dueTicks, type Schedule, Scheduler } from '../../services/orchestrator/index.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -137,5 +139,51 @@ describe('more than one orchestrator', () => {
     ]);
     expect(errors.map((e) => e.tenant)).toEqual(['flaky', 'refusing']); // the refusal is not retried
     expect(await scheduler.tick()).toEqual([]);
+  });
+
+  it('checkpoints the _system catalog once it is far enough past its newest checkpoint, and sweeps its old temp files', async () => {
+    const system = new SystemCatalog(store);
+    const client = new Redis({ host: redis.host, port: redis.port });
+    clients.push(client);
+    const scheduler = new Scheduler({
+      orchestrator: o.orchestrator,
+      system,
+      catalogs: o.catalogs,
+      store,
+      redis: client,
+      schedules: [],
+      systemCheckpointEvery: 3,
+    });
+    const newestCheckpoint = async () => (await system.log.checkpoints.newest())?.version;
+    // What a write killed between its temp file and the rename leaves, a day old and a minute old.
+    const temps = {
+      old: join(root, paths.SYSTEM_PREFIX, 'catalog', `${LOCAL_TEMP_PREFIX}old`),
+      young: join(root, paths.SYSTEM_PREFIX, `${LOCAL_TEMP_PREFIX}young`),
+    };
+    for (const file of Object.values(temps)) {
+      await mkdir(join(file, '..'), { recursive: true });
+      await writeFile(file, 'half-written');
+    }
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * HOUR);
+    await utimes(temps.old, twoDaysAgo, twoDaysAgo);
+
+    const start = (await system.refresh()).version;
+    await scheduler.tick();
+    const first = await newestCheckpoint();
+    expect(first).toBe(start >= 3 ? start : undefined);
+    for (const tenant of ['ckpt-a', 'ckpt-b', 'ckpt-c']) await system.ensureTenant(tenant);
+    await scheduler.tick();
+    const second = (await system.refresh()).version;
+    expect(await newestCheckpoint()).toBe(second);
+    expect({ old: existsSync(temps.old), young: existsSync(temps.young) }).toEqual({
+      old: false,
+      young: true,
+    });
+    // Fewer commits than that since: no new checkpoint; a fresh node loads from the one there is.
+    await system.ensureTenant('ckpt-d');
+    await scheduler.tick();
+    expect(await newestCheckpoint()).toBe(second);
+    const loaded = await new SystemCatalog(store).refresh();
+    expect([...loaded.tenants.keys()]).toEqual(expect.arrayContaining(['ckpt-a', 'ckpt-d']));
   });
 });

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { tableFromIPC } from 'apache-arrow';
 import {
   CatalogConflictError,
+  canonicalJson,
   type FileSpec,
   fileRecency,
   liveFiles,
@@ -167,7 +168,7 @@ async function materialize(
         join(dir, `swap-${attempt}`),
       );
       // Rewriting took time: the CQ is looked up again right before committing (see progressPolicy).
-      const latest = await catalog.refresh();
+      const progress = progressPolicy(await catalog.refresh(), inputs);
       const actions = [
         ...swap.removed.map((f) => ({
           op: 'removeFile' as const,
@@ -177,13 +178,17 @@ async function materialize(
           path: f.path,
         })),
         ...[...outputs, ...swap.rewritten].map((file) => ({ op: 'addFile' as const, file })),
-        { op: 'setPolicy' as const, policy: progressPolicy(latest, inputs) },
+        { op: 'setPolicy' as const, policy: progress },
       ];
       try {
-        const outcome = await commitTask(envelope, ctx, catalog, actions, {
-          operation: 'cq',
-          logicalTime: iso(window.start),
-        });
+        const outcome = await commitTask(
+          envelope,
+          ctx,
+          catalog,
+          actions,
+          { operation: 'cq', logicalTime: iso(window.start) },
+          { require: (head) => assertProgressUnchanged(head, inputs, progress) },
+        );
         return taskResult(envelope, {
           reads,
           wrote: {
@@ -337,6 +342,21 @@ function watchDeletion(
       timer = undefined;
     },
   };
+}
+
+/**
+ * Checked against the state the window's commit lands on: a CQ deleted, or progress moved by
+ * another run's window, since `progress` was computed would otherwise be overwritten by it (a
+ * deleted CQ's progress entry revived, a watermark moved back). A moved progress is a conflict:
+ * the window is swapped again on the newer head.
+ */
+function assertProgressUnchanged(head: TenantState, inputs: CqInputs, progress: PolicySpec): void {
+  if (canonicalJson(progressPolicy(head, inputs)) === canonicalJson(progress)) return;
+  throw new CatalogConflictError(
+    'CQ_PROGRESS_MOVED',
+    `the progress of continuous query ${inputs.cqId} moved while its window [${iso(inputs.windowStartUs)}, ${iso(inputs.windowEndUs)}) ran`,
+    { cqId: inputs.cqId },
+  );
 }
 
 /**

@@ -7,12 +7,14 @@ import {
   CatalogConflictError,
   CatalogNotFoundError,
   CatalogRequestError,
+  type CommitConditions,
   type FileSpec,
   type ObjectStore,
   type PartitionRef,
   paths,
   sha256Hex,
   type TenantCatalog,
+  type TenantState,
   WeirError,
 } from '../../catalog/index.js';
 import type { DispatchEnvelope, FileRef } from '../../proto/index.js';
@@ -203,6 +205,7 @@ export async function commitTask(
   catalog: TenantCatalog,
   actions: readonly unknown[],
   meta: { operation: string; logicalTime?: string },
+  conditions: CommitConditions<TenantState> = {},
 ): Promise<Awaited<ReturnType<TenantCatalog['commit']>>> {
   const { taskId, runId } = envelope;
   try {
@@ -211,18 +214,21 @@ export async function commitTask(
     if (!(error instanceof RunCancelledError)) throw error;
     if ((await catalog.refresh()).history.get(taskId) === undefined) throw error;
   }
-  return catalog.commit(actions, { idempotencyKey: taskId, runId, taskId, ...meta });
+  return catalog.commit(actions, { idempotencyKey: taskId, runId, taskId, ...meta }, conditions);
 }
 
 /**
- * Commits a task's swap (`commitTask`); when the catalog refuses it or the run was cancelled, the
- * outputs are deleted so they do not linger unreferenced.
+ * Commits a task's swap (`commitTask`); when the catalog refuses it, the outputs are deleted so
+ * they do not linger unreferenced. A cancelled run's outputs stay for the expire sweep: another
+ * attempt of the task (a redelivery while this one still ran) may be inside its commit of the
+ * same keys, and a refusal is final for every attempt but a cancel is not.
  */
 export async function commitSwap(
   envelope: DispatchEnvelope,
   ctx: Pick<TaskContext, 'store' | 'checkCancelled'>,
   catalog: TenantCatalog,
   swap: SwapCommit,
+  conditions: CommitConditions<TenantState> = {},
 ): Promise<Awaited<ReturnType<TenantCatalog['commit']>>> {
   const actions = [
     ...swap.removed.map((f) => ({
@@ -235,11 +241,9 @@ export async function commitSwap(
     ...swap.added.map((file) => ({ op: 'addFile' as const, file })),
   ];
   try {
-    return await commitTask(envelope, ctx, catalog, actions, { operation: swap.operation });
+    return await commitTask(envelope, ctx, catalog, actions, { operation: swap.operation }, conditions);
   } catch (error) {
-    if (isRejection(error) || error instanceof RunCancelledError) {
-      await discardOutputs(ctx.store, catalog, envelope.taskId, swap.added);
-    }
+    if (isRejection(error)) await discardOutputs(ctx.store, catalog, envelope.taskId, swap.added);
     throw error;
   }
 }
