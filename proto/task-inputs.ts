@@ -117,6 +117,8 @@ export const taskInputSchemas = {
       batchId: name,
       stagingPath: z.string().min(1),
       rows: z.number().int().min(1),
+      /** The version that created the table the rows were written to; its commit requires that table. */
+      tableVersion: z.number().int().min(1).optional(),
       columns: z.array(columnSchema).min(1),
       sortKey: z.array(name).min(1),
       partitioning: z.enum(['hour', 'day']),

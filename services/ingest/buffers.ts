@@ -18,6 +18,8 @@ export interface TableBufferKey {
   tenant: string;
   database: string;
   table: string;
+  /** The version that created the table (`ReconciledBatch.tableVersion`). */
+  tableVersion: number;
 }
 
 /** One generation of one table's buffer. */
@@ -47,9 +49,10 @@ export class TableBuffers {
 
   /**
    * The open generation of the table to add `chunk` to, started (with `start`, e.g. to open its WAL
-   * segment) when there is none. An open one holding a same-named column of another type (the
-   * table was dropped and re-created since) is sealed first and handed back as `sealed`, so a
-   * generation, and the staging batch it becomes, has one type per column.
+   * segment) when there is none. An open one of another table of that name (dropped and re-created
+   * since), or holding a same-named column of another type, is sealed first and handed back as
+   * `sealed`, so a generation, and the staging batch it becomes, belongs to one table and has one
+   * type per column.
    */
   generation(
     key: TableBufferKey,
@@ -60,6 +63,7 @@ export class TableBuffers {
     const open = this.open.get(k);
     if (
       open &&
+      open.tableVersion === key.tableVersion &&
       chunk.schema.fields.every((f) => (open.types.get(f.name) ?? String(f.type)) === String(f.type))
     )
       return { generation: open };
@@ -67,6 +71,7 @@ export class TableBuffers {
       tenant: key.tenant,
       database: key.database,
       table: key.table,
+      tableVersion: key.tableVersion,
       batchId: ulid(this.now()),
       createdAt: this.now(),
       chunks: [],

@@ -6,6 +6,8 @@ export interface IngestMetrics {
   rejected(reason: string): void;
   flushRequested(): void;
   flushFailed(): void;
+  /** Rows of a staging batch deleted because their table was dropped after they were written. */
+  rowsDiscarded(count: number): void;
   observe(bufferedBytes: number, stagingBacklog: number): void;
   /** One grouped fdatasync of the WAL: its duration and the waiting writes it acknowledged. */
   walSynced(seconds: number, waiters: number): void;
@@ -16,6 +18,7 @@ export const noMetrics: IngestMetrics = {
   rejected: () => {},
   flushRequested: () => {},
   flushFailed: () => {},
+  rowsDiscarded: () => {},
   observe: () => {},
   walSynced: () => {},
 };
@@ -42,6 +45,11 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
   const failed = new Counter({
     name: 'weir_ingest_flush_runs_failed_total',
     help: 'Flush runs that failed; their staging batches stay for an operator.',
+    registers,
+  });
+  const discarded = new Counter({
+    name: 'weir_ingest_rows_discarded_total',
+    help: 'Staged rows deleted unflushed because their table was dropped after they were written.',
     registers,
   });
   const buffered = new Gauge({
@@ -71,6 +79,7 @@ export function ingestMetrics(registry: Registry): IngestMetrics {
     rejected: (reason) => rejected.inc({ reason }),
     flushRequested: () => flushes.inc(),
     flushFailed: () => failed.inc(),
+    rowsDiscarded: (count) => discarded.inc(count),
     observe: (bytes, staged) => {
       buffered.set(bytes);
       backlog.set(staged);

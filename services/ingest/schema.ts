@@ -23,11 +23,16 @@ const MAX_EXACT_FLOAT_INT = 2n ** 53n;
 export interface ReconciledBatch extends TableBatch {
   /** The table's columns at the catalog version the batch was reconciled against. */
   readonly tableColumns: readonly ColumnDef[];
+  /**
+   * The version that created the table the rows were matched to: which table they belong to, so
+   * rows written before a drop never flush into a table re-created under the same name.
+   */
+  readonly tableVersion: number;
 }
 
 interface Plan {
   actions: unknown[];
-  batches: ReconciledBatch[];
+  batches: Omit<ReconciledBatch, 'tableVersion'>[];
 }
 
 function columnDefOf(column: BatchColumn): ColumnDef {
@@ -138,12 +143,13 @@ export async function reconcileSchema(
   beforeCommit: () => void = () => {},
 ): Promise<{ batches: ReconciledBatch[]; committed: boolean }> {
   for (let attempt = 1; ; attempt++) {
-    const plan = planAll(await catalog.current(), batches);
-    if (plan.actions.length === 0) return { batches: plan.batches, committed: false };
+    const state = await catalog.current();
+    const plan = planAll(state, batches);
+    if (plan.actions.length === 0) return { batches: withTableVersions(state, plan), committed: false };
     beforeCommit();
     try {
-      await catalog.commit(plan.actions, { operation: 'schema' });
-      return { batches: plan.batches, committed: true };
+      const { state: next } = await catalog.commit(plan.actions, { operation: 'schema' });
+      return { batches: withTableVersions(next, plan), committed: true };
     } catch (error) {
       const raced =
         error instanceof CatalogConflictError &&
@@ -152,4 +158,11 @@ export async function reconcileSchema(
       await catalog.refresh();
     }
   }
+}
+
+function withTableVersions(state: TenantState, plan: Plan): ReconciledBatch[] {
+  return plan.batches.map((batch) => ({
+    ...batch,
+    tableVersion: state.tables.get(tableKey(batch.database, batch.table))!.createdVersion,
+  }));
 }

@@ -8,7 +8,13 @@
 import { unlink } from 'node:fs/promises';
 import type { Table } from 'apache-arrow';
 import type { Redis } from 'ioredis';
-import { type ObjectStore, paths, type TenantCatalogs } from '../../catalog/index.js';
+import {
+  type ObjectStore,
+  paths,
+  type TenantCatalog,
+  type TenantCatalogs,
+  tableCreatedAt,
+} from '../../catalog/index.js';
 import { tableBytes, tableOfBatch } from './arrow.js';
 import type { TableBatch } from './batch.js';
 import { type BufferGeneration, type BufferThresholds, TableBuffers } from './buffers.js';
@@ -70,6 +76,8 @@ interface PendingFlush {
 /** A staged batch whose flush has not finished after this long gets its run looked at. */
 const FLUSH_CHECK_AFTER_MS = 10_000;
 const RETRY_AFTER_SECONDS = 1;
+/** How old the catalog head that writes are matched against may get (see `catalogOf`). */
+const SCHEMA_MAX_AGE_MS = 1_000;
 /** Tries at marking a key done once its rows are accepted. */
 const COMPLETE_ATTEMPTS = 4;
 
@@ -84,6 +92,8 @@ export class IngestService {
   /** Staged batches whose flush has not finished. */
   private readonly pending = new Map<string, PendingFlush>();
   private readonly stagingWrites = new Set<Promise<void>>();
+  /** When each tenant's catalog head was last read again for `catalogOf`. */
+  private readonly headReadAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closed = false;
@@ -228,9 +238,7 @@ export class IngestService {
     idempotency?: KeyedRequest,
   ): Promise<{ rows: number; segments: WalSegment[] }> {
     // Refused before a schema commit, or never: a 429 must leave no new tables or columns behind.
-    const reconciled = await reconcileSchema(this.options.catalogs.forTenant(tenant), batches, () =>
-      this.admit(),
-    );
+    const reconciled = await reconcileSchema(await this.catalogOf(tenant), batches, () => this.admit());
     const chunks = reconciled.batches.map((batch) => {
       const table = tableOfBatch(batch);
       return { batch, table, bytes: tableBytes(table) };
@@ -241,8 +249,9 @@ export class IngestService {
     const wal = this.wal;
     // No await from here on: buffers and WAL see the request as one step.
     const targets = chunks.map((chunk) => {
+      const { batch } = chunk;
       const { generation, sealed } = this.buffers.generation(
-        { tenant, database: chunk.batch.database, table: chunk.batch.table },
+        { tenant, database: batch.database, table: batch.table, tableVersion: batch.tableVersion },
         chunk.table,
         (g) => {
           if (wal)
@@ -250,6 +259,7 @@ export class IngestService {
               tenant,
               database: g.database,
               table: g.table,
+              tableVersion: g.tableVersion,
               batchId: g.batchId,
               createdAt: g.createdAt,
             });
@@ -277,6 +287,22 @@ export class IngestService {
       if (sealed) this.stage(sealed);
     }
     return { rows, segments };
+  }
+
+  /**
+   * The tenant's catalog, its head read again when older than SCHEMA_MAX_AGE_MS: rows are matched
+   * to the tables in it, so a table dropped (or created again) through another node is seen here
+   * within that time, not only after this node's next commit. Requests meanwhile use the head, as
+   * does this one when the read fails: an unreachable store must not refuse writes `wal` can take.
+   */
+  private async catalogOf(tenant: string): Promise<TenantCatalog> {
+    const catalog = this.options.catalogs.forTenant(tenant);
+    const now = Date.now();
+    if (now - (this.headReadAt.get(tenant) ?? 0) >= SCHEMA_MAX_AGE_MS) {
+      this.headReadAt.set(tenant, now);
+      await catalog.refresh().catch(() => undefined);
+    }
+    return catalog;
   }
 
   /** Turns a sealed generation into a staging batch (retrying until the store takes it), then asks for its flush. */
@@ -318,6 +344,7 @@ export class IngestService {
       table: generation.table,
       batchId: generation.batchId,
       sealedAt: Date.now(),
+      tableVersion: generation.tableVersion,
     };
     const parts = await encodeStagingBatch(generation.chunks, meta);
     const bytes = parts.reduce((sum, part) => sum + part.byteLength, 0);
@@ -349,14 +376,38 @@ export class IngestService {
         batchId,
         rows: entry.rows,
         bytes: entry.bytes,
+        ...(meta.tableVersion === undefined ? {} : { tableVersion: meta.tableVersion }),
       });
       entry.runId = runId;
       entry.submittedAt = Date.now();
       this.metrics.flushRequested();
     } catch (error) {
+      if (await this.discardIfTableDropped(batchId, entry).catch(() => false)) return;
       // Retried by the next tick (the run key makes a repeated request harmless).
       this.options.onError?.(error, { batchId, stage: 'flush-request' });
     }
+  }
+
+  /**
+   * Deletes the staging batch of rows whose table was dropped after they were written (and maybe
+   * created again under that name): their flush can never be planned or commit, and retrying it
+   * forever would hold a place in the node's staging backlog, which every tenant shares, across
+   * restarts too. The rows went with their table, as if the drop had come after their flush.
+   */
+  private async discardIfTableDropped(batchId: string, entry: PendingFlush): Promise<boolean> {
+    const { tenant, database, table, tableVersion } = entry.meta;
+    const state = await this.options.catalogs.forTenant(tenant).refresh();
+    if (tableCreatedAt(state, database, table, tableVersion)) return false;
+    await this.options.store.delete(paths.stagingKeys.batch(tenant, batchId));
+    this.pending.delete(batchId);
+    this.metrics.rowsDiscarded(entry.rows);
+    this.options.onError?.(
+      new Error(
+        `deleted staging batch ${batchId}: its ${entry.rows} rows were written to ${database}.${table}, which was dropped since`,
+      ),
+      { batchId, tenant, stage: 'flush-discard' },
+    );
+    return true;
   }
 
   private async tick(): Promise<void> {
@@ -395,6 +446,8 @@ export class IngestService {
       entry.runId = undefined;
       await this.requestFlush(batchId);
     } else if (status === 'failed' || status === 'cancelled') {
+      // A table dropped while its flush ran: the commit refused the rows (FLUSH_TABLE_DROPPED).
+      if (await this.discardIfTableDropped(batchId, entry)) return;
       this.metrics.flushFailed();
       this.options.onError?.(new Error(`flush run ${entry.runId} of staging batch ${batchId} ${status}`), {
         batchId,

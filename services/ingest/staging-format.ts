@@ -49,6 +49,8 @@ export interface StagingMeta {
   batchId: string;
   /** When the buffer was sealed, ms since the epoch (the flush run's logical time). */
   sealedAt: number;
+  /** The version that created the table; absent in batches staged before it was recorded. */
+  tableVersion?: number;
 }
 
 /**
@@ -68,7 +70,11 @@ export async function encodeStagingBatch(chunks: readonly Table[], meta: Staging
         throw new Error(`staging batch ${meta.batchId}: column ${field.name} changes type between chunks`);
     }
   }
-  const metadata = new Map(Object.entries(meta).map(([k, v]) => [`weir.${k}`, String(v)]));
+  const metadata = new Map(
+    Object.entries(meta)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [`weir.${k}`, String(v)]),
+  );
   const schema = new Schema([...fields.values()], metadata);
   const batches: RecordBatch[] = [];
   for (const chunk of chunks) {
@@ -105,5 +111,7 @@ export function readStagingBatch(bytes: Uint8Array): { meta: StagingMeta; table:
     batchId: get('batchId'),
     sealedAt: Number(get('sealedAt')),
   };
+  const tableVersion = table.schema.metadata.get('weir.tableVersion');
+  if (tableVersion !== undefined) meta.tableVersion = Number(tableVersion);
   return { meta, table };
 }

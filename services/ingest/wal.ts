@@ -84,6 +84,8 @@ export interface WalSegmentHeader {
   /** Also the staging batch id. */
   batchId: string;
   createdAt: number;
+  /** The version that created the table; absent in segments written before it was recorded. */
+  tableVersion?: number;
 }
 
 /** A record as read back: its payload (the rows) is one view of the segment's bytes. */

@@ -14,10 +14,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { LocalObjectStore, paths, TenantCatalogs } from '../../catalog/index.js';
 import type { TableBatch } from '../../services/ingest/batch.js';
 import { IdempotencyKeys } from '../../services/ingest/idempotency.js';
-import { IngestService } from '../../services/ingest/service.js';
+import { IngestService, type IngestServiceOptions } from '../../services/ingest/service.js';
 import { readStagingBatch } from '../../services/ingest/staging-format.js';
 import { WalBrokenError, type WalSegment, WriteAheadLog } from '../../services/ingest/wal.js';
 import { encodeWalBatch } from '../../services/ingest/wal-record.js';
+import { planRun, type TriggerInput } from '../../services/orchestrator/planner/index.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { cutLast, keyed, legacyKeyField, writeSegmentFile } from './wal-files.js';
 
@@ -81,12 +82,12 @@ describe('ingest recovery and accepted rows', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
-  async function startService(): Promise<IngestService> {
+  async function startService(flushRuns?: IngestServiceOptions['flushRuns']): Promise<IngestService> {
     const service = new IngestService({
       store,
       catalogs,
       redis: client,
-      flushRuns: { submit: async () => ({ runId: 'run' }), status: async () => 'running' },
+      flushRuns: flushRuns ?? { submit: async () => ({ runId: 'run' }), status: async () => 'running' },
       tenants: async () => [TENANT],
       durability: 'wal',
       walDir,
@@ -256,6 +257,67 @@ describe('ingest recovery and accepted rows', () => {
     expect(errors).toEqual([]);
     expect(await staged()).toEqual({ rows: { retype: 3 }, types: { retype: ['Float64', 'Utf8'] } });
     expect(readdirSync(walDir).filter((n) => n.endsWith('.wal'))).toEqual([]);
+  });
+
+  it('rows written before a drop never flush into the table created again under its name: their batch is deleted', async () => {
+    // Flush requests are planned for real: the planner refuses the rows of the dropped table.
+    const planned: { batchId: string; rows: number }[] = [];
+    const service = await startService({
+      submit: async (trigger) => {
+        const flush = trigger as TriggerInput & { batchId: string; rows: number };
+        planRun(flush, await catalogs.forTenant(TENANT).refresh());
+        const { batchId, rows } = flush;
+        planned.push({ batchId, rows });
+        return { runId: `run-${batchId}` };
+      },
+      status: async () => 'running',
+    });
+    try {
+      await write(service, [batch('same', [1.5, 2.5])], 'same-1');
+      await catalogs.forTenant(TENANT).commit([{ op: 'dropTable', database: 'db', table: 'same' }]);
+      // Through another node: this one's catalog head is a second old by the next write.
+      vi.spyOn(Date, 'now').mockReturnValue(Date.now() + 1_500);
+      await write(service, [batch('same', [9])], 'same-2');
+    } finally {
+      await service.close();
+    }
+    expect(planned.map((p) => p.rows)).toEqual([1]);
+    expect(await staged()).toEqual({ rows: { same: 1 }, types: { same: ['Float64'] } });
+    // Only the new table's batch awaits its flush: the dropped table's holds no place.
+    expect(service.stagingBacklog).toBe(1);
+    expect(errors.map((e) => e.context.stage)).toEqual(['flush-discard']);
+    expect(String(errors[0]!.error)).toMatch(/its 2 rows were written to db\.same, which was dropped since/);
+  });
+
+  it('a batch whose table is dropped while its flush runs is deleted once the run fails, freeing the backlog', async () => {
+    let submitted!: () => void;
+    const wasSubmitted = new Promise<void>((resolve) => {
+      submitted = resolve;
+    });
+    const service = await startService({
+      submit: async () => {
+        submitted();
+        return { runId: 'run' };
+      },
+      // The flush's commit refused the rows (FLUSH_TABLE_DROPPED): the run failed.
+      status: async () => 'failed',
+    });
+    try {
+      await write(service, [batch('gone', [1, 2, 3])], 'gone-1');
+      const realNow = Date.now;
+      let skew = 0;
+      vi.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+      const draining = service.drain(60_000);
+      await wasSubmitted;
+      await catalogs.forTenant(TENANT).commit([{ op: 'dropTable', database: 'db', table: 'gone' }]);
+      skew = 11_000; // past the wait before a flush run's status is asked
+      await draining;
+      expect(service.stagingBacklog).toBe(0);
+    } finally {
+      await service.close();
+    }
+    expect(await staged()).toEqual({ rows: {}, types: {} });
+    expect(errors.map((e) => e.context.stage)).toEqual(['flush-discard']);
   });
 
   describe('faults after the rows are accepted', () => {

@@ -82,12 +82,13 @@ describe.each(BACKENDS)('flush executor on $name', (backend) => {
         batchId,
         rows,
         bytes: bytes.byteLength,
+        tableVersion: state.tables.get(tableKey('db', 'cpu'))!.createdVersion,
       },
       state,
     );
     const task = plan.tasks[0] as PlannedTask & { kind: 'flush' };
     const envelope = envelopeOf(tenant, 'flush', state.version, task.inputs, { taskId: task.taskId });
-    return { catalog, envelope, stagingKey: paths.stagingKeys.batch(tenant, batchId) };
+    return { catalog, envelope, task, stagingKey: paths.stagingKeys.batch(tenant, batchId) };
   }
 
   it('writes sorted files per hour, commits them once with the task id, and deletes the staging batch', async () => {
@@ -164,5 +165,37 @@ describe.each(BACKENDS)('flush executor on $name', (backend) => {
     );
     expect((await catalog.refresh()).version).toBe(version);
     expect(await keysUnder(store, paths.dataKeys.tablePrefix(tenant, 'db', 'cpu'))).toEqual([]);
+  });
+
+  it('a table dropped and created again while the flush runs gets none of its rows: the commit refuses them', async () => {
+    const tenant = freshTenant();
+    const { catalog, envelope, task } = await stage(tenant, 10);
+    await catalog.commit([{ op: 'dropTable', database: 'db', table: 'cpu' }]);
+    await createDataTable(catalog, 'db', 'cpu', {
+      tags: ['host'],
+      fields: { usage: 'float64', count: 'int64', note: 'string' },
+    });
+    const version = (await catalog.refresh()).version;
+    const refusal = (e: unknown) =>
+      e instanceof WeirError && e.code === 'FLUSH_TABLE_DROPPED' && e.httpStatus === 410;
+    await expect(executeTask(envelope, ctx)).rejects.toSatisfy(refusal);
+    const head = await catalog.refresh();
+    expect(head.version).toBe(version);
+    expect(head.tables.get(tableKey('db', 'cpu'))!.rowCount).toBe(0);
+    // Planned now, the same batch is refused before any task runs.
+    const trigger = {
+      kind: 'flush' as const,
+      tenant,
+      logicalTime: '2026-03-01T00:00:00Z',
+      database: 'db',
+      table: 'cpu',
+      batchId: task.inputs.batchId,
+      rows: 10,
+      bytes: 1,
+      tableVersion: task.inputs.tableVersion!,
+    };
+    expect(() => planRun(trigger, head)).toThrow(
+      /db\.cpu, created at version \d+, was dropped after these rows were written to it \(the table of that name now is the one created at version \d+\)/,
+    );
   });
 });

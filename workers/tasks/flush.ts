@@ -11,6 +11,7 @@ import { type TenantCatalog, WeirError } from '../../catalog/index.js';
 import type { DispatchEnvelope, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { readStagingBatch } from '../../services/ingest/index.js';
+import { assertFlushTable } from '../../services/orchestrator/planner/index.js';
 import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
 import { commitSwap, recordedCommit, sumRows } from './outputs.js';
 import { writePartitioned } from './partitioned.js';
@@ -98,13 +99,15 @@ export async function runFlush(
       return taskResult(envelope, { reads, wrote: { files: outputRefs }, summary: { ...summary, replayId } });
 
     ctx.signal?.throwIfAborted();
-    const outcome = await commitSwap(envelope, ctx, catalog, {
-      database,
-      table: inputs.table,
-      removed: [],
-      added: outputs,
-      operation: 'flush',
-    });
+    // The rows belong to the table they were written to: not to one created again under its name
+    // after a drop, even with the same columns.
+    const outcome = await commitSwap(
+      envelope,
+      ctx,
+      catalog,
+      { database, table: inputs.table, removed: [], added: outputs, operation: 'flush' },
+      { require: (head) => void assertFlushTable(head, inputs) },
+    );
     await ctx.store.delete(inputs.stagingPath);
     return taskResult(envelope, {
       reads,

@@ -1,19 +1,12 @@
 /** Flush: one task turns one staging batch into data files of its table (DESIGN.md §5, ADR 0014). */
-import { paths, type TenantState, tableKey } from '../../../catalog/index.js';
-import { invalidTrigger } from './errors.js';
+import { paths, type TenantState } from '../../../catalog/index.js';
+import { assertFlushTable } from './errors.js';
 import type { FlushTrigger } from './triggers.js';
 import type { KindPlan } from './types.js';
 
 export function planFlush(trigger: FlushTrigger, state: TenantState): KindPlan {
   const { database, table, batchId } = trigger;
-  const entry = state.tables.get(tableKey(database, table));
-  if (!entry) {
-    throw invalidTrigger(
-      `invalid flush trigger: table: ${database}.${table} does not exist at catalog version ${state.version}`,
-      404,
-      { field: 'table' },
-    );
-  }
+  const entry = assertFlushTable(state, trigger);
   return {
     tasks: [
       {
@@ -26,6 +19,7 @@ export function planFlush(trigger: FlushTrigger, state: TenantState): KindPlan {
           batchId,
           stagingPath: paths.stagingKeys.batch(state.tenant, batchId),
           rows: trigger.rows,
+          ...(trigger.tableVersion === undefined ? {} : { tableVersion: trigger.tableVersion }),
           columns: entry.columns.map(({ name, type, role }) => ({ name, type, role })),
           sortKey: [...entry.sortKey],
           partitioning: entry.partitioning,

@@ -105,6 +105,8 @@ export const flushTriggerSchema = z
     batchId: z.string().regex(paths.NAME_RULES.objectId, 'invalid batch id'),
     rows: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
     bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    /** The version that created the table the rows were written to (absent: any table of that name). */
+    tableVersion: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
 
