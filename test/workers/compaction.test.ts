@@ -14,7 +14,7 @@ import {
 import { readParquet } from '../../catalog/parquet/index.js';
 import { planRun } from '../../services/orchestrator/planner/index.js';
 import type { QueryService } from '../../services/query/index.js';
-import { executeTask, openWorkerDuckDB, sqlString } from '../../workers/tasks/index.js';
+import { executeTask, openWorkerDuckDB, RunCancelledError, sqlString } from '../../workers/tasks/index.js';
 import { BASE_US, createDataTable, type DataRow, writeDataFiles } from '../helpers/data-files.js';
 import { BACKENDS } from '../helpers/stores.js';
 import {
@@ -326,6 +326,59 @@ describe.each(BACKENDS)('compaction executor on $name', (backend) => {
     const head = await catalog.refresh();
     expect(head.version).toBe(version + 1);
     expect(head.tables.get(tableKey('db', 'cpu'))!.rowCount).toBe(300);
+  });
+
+  it('a cancelled attempt leaves the outputs an attempt still committing then commits', async () => {
+    const tenant = freshTenant();
+    const catalog = ctx.catalogs.forTenant(tenant);
+    await createDataTable(catalog, 'db', 'cpu', { tags: ['host'], fields: { usage: 'float64' } });
+    await writeDataFiles({
+      store,
+      catalog,
+      database: 'db',
+      table: 'cpu',
+      duckdb,
+      files: ['a', 'b', 'c'].map((host) => ({ fileId: host, rows: [{ time: BASE_US + 5, host, usage: 1 }] })),
+    });
+    const { version, inputs } = await compactionInputs(catalog, 'db', 'cpu', PARTITION);
+    const envelope = envelopeOf(tenant, 'compaction', version, inputs);
+    // Attempt 1 (its job's lock lapsed, so BullMQ redelivered it) is inside its commit: the log
+    // write is held until attempt 2 has seen the run cancelled.
+    let reachedCommit!: () => void;
+    const atCommit = new Promise<void>((resolve) => {
+      reachedCommit = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const held: ObjectStore = Object.create(store);
+    held.putIfAbsent = async (key, body) => {
+      if (key.includes('/catalog/log/')) {
+        reachedCommit();
+        await released;
+      }
+      return store.putIfAbsent(key, body);
+    };
+    const first = executeTask(envelope, { ...ctx, store: held, catalogs: new TenantCatalogs(held) });
+    await atCommit;
+    const cancelled = await executeTask(
+      { ...envelope, attempt: 2 },
+      {
+        ...ctx,
+        catalogs: new TenantCatalogs(store),
+        checkCancelled: async () => {
+          throw new RunCancelledError(envelope.runId);
+        },
+      },
+    ).catch((error: unknown) => error);
+    expect(cancelled).toBeInstanceOf(RunCancelledError);
+    release();
+    expect((await first).wrote.committed).toBe(true);
+
+    const live = await liveFilesOf(new TenantCatalog(store, tenant), 'db', 'cpu', PARTITION);
+    expect(live).toHaveLength(1);
+    expect(await store.head(live[0]!.path)).toMatchObject({ size: live[0]!.bytes });
   });
 
   it('keeps a file another commit adds to the partition while the compaction runs', async () => {
@@ -643,6 +696,67 @@ describe('compaction dedup', () => {
     const result = await executeTask(envelopeOf(tenant, 'compaction', dedup.version, dedup.inputs), ctx);
     expect(await rowsOf(result.wrote.files, t)).toEqual([{ host: 'k', dt: 0n, usage: 2 }]);
   });
+
+  it("keeps a key's newest row after a split compaction's output was rewritten by a delete", async () => {
+    const tenant = freshTenant('ds');
+    const catalog = ctx.catalogs.forTenant(tenant);
+    await createDataTable(catalog, 'db', 'cpu', { tags: ['host'], fields: { usage: 'float64' } });
+    const t = BASE_US + 5_000_000;
+    const write = (fileId: string, rows: DataRow[]) =>
+      writeDataFiles({
+        store: ctx.store,
+        catalog,
+        database: 'db',
+        table: 'cpu',
+        duckdb,
+        files: [{ fileId, rows }],
+      });
+    await write('old', [
+      { time: t, host: 'a', usage: 1 },
+      { time: t, host: 'k', usage: 5 },
+    ]);
+    await write('new', [
+      { time: t, host: 'k', usage: 3 },
+      { time: t, host: 'y', usage: 8 },
+      { time: t, host: 'z', usage: 9 },
+    ]);
+    // A plain compaction into two files: cut evenly it would put k's old row in the first file
+    // and its new row in the second, two equally recent files ordered by their paths only.
+    const plain = await compactionInputs(catalog, 'db', 'cpu', PARTITION, { targetRows: 3 });
+    const compacted = await executeTask(
+      envelopeOf(tenant, 'compaction', plain.version, plain.inputs, { taskId: `tsk_${'f'.repeat(32)}` }),
+      ctx,
+    );
+    expect(compacted.wrote.files.map((f) => f.rows)).toEqual([3, 2]);
+    // A delete rewrites the file holding z; its task id sorts before the compaction's.
+    const state = await catalog.refresh();
+    const last = compacted.wrote.files.at(-1)!;
+    const plan = planRun(
+      {
+        kind: 'delete',
+        tenant,
+        logicalTime: new Date(state.timestamp).toISOString(),
+        database: 'db',
+        table: 'cpu',
+        predicate: "(host = 'z')",
+        files: [last.path],
+        matchedRows: 1,
+      },
+      state,
+    );
+    const query = { checkPredicate: async () => {} } as unknown as QueryService;
+    await executeTask(
+      envelopeOf(tenant, 'delete', state.version, plan.tasks[0]!.inputs, { taskId: `tsk_${'0'.repeat(32)}` }),
+      { ...ctx, query },
+    );
+    const dedup = await compactionInputs(catalog, 'db', 'cpu', PARTITION, { dedup: true });
+    const result = await executeTask(envelopeOf(tenant, 'compaction', dedup.version, dedup.inputs), ctx);
+    expect(await rowsOf(result.wrote.files, t)).toEqual([
+      { host: 'a', dt: 0n, usage: 1 },
+      { host: 'k', dt: 0n, usage: 3 },
+      { host: 'y', dt: 0n, usage: 8 },
+    ]);
+  });
 });
 
 describe('compaction of larger partitions', () => {
@@ -681,7 +795,10 @@ describe('compaction of larger partitions', () => {
     try {
       const result = await executeTask(envelope, { ...ctx, duckdb: oneThread });
       expect(result.outputsChecksum).toBe(replay.outputsChecksum);
-      expect(result.wrote.files.map((f) => f.rows)).toEqual([90_000, 90_000, 90_000, 90_000]);
+      // Cut near every 90K rows, each cut moved past its (host, time) group of ~10 rows.
+      const sizes = result.wrote.files.map((f) => f.rows);
+      expect(sizes.reduce((a, b) => a + b)).toBe(360_000);
+      expect(sizes.every((rows) => Math.abs(rows - 90_000) < 40)).toBe(true);
       await withLocalCopies(
         ctx.store,
         result.wrote.files.map((f) => f.path),
@@ -699,6 +816,12 @@ describe('compaction of larger partitions', () => {
                  WHERE cur < prev`,
               );
               expect(misplaced).toBe(0);
+              // No (host, time) has rows in two files.
+              const straddling = await scalar(
+                duckdb,
+                `SELECT count(*) FROM (SELECT host, time FROM ${outs} GROUP BY host, time HAVING count(DISTINCT file_index) > 1)`,
+              );
+              expect(straddling).toBe(0);
               // Rows of one (host, time) keep the input order (file, then row): commit order.
               const inOrder = (files: string) =>
                 `SELECT host, time, list((usage, n) ORDER BY file_index, file_row_number) AS seq FROM ${files} GROUP BY host, time`;
@@ -715,7 +838,7 @@ describe('compaction of larger partitions', () => {
                 duckdb,
                 `SELECT row_group_num_rows AS n FROM parquet_metadata(${sqlString(outputs[0]!)}) WHERE column_id = 0`,
               );
-              expect(groups.map((g) => Number(g.n))).toEqual([90_000]);
+              expect(groups.map((g) => Number(g.n))).toEqual([sizes[0]]);
             },
           );
         },

@@ -65,7 +65,10 @@ export interface SortedWriteOptions {
   tieBreakers: readonly string[];
   /** Keep one row per (tags…, time): the newest by `tieBreakers`. */
   dedup: boolean;
-  /** Split into ceil(rows / targetRows) files of consecutive rows (sizes differ by at most one). */
+  /**
+   * Split into ceil(rows / targetRows) files of consecutive rows, cut evenly except that the rows
+   * of one (tags…, time) never straddle two files (see `cutPoints`).
+   */
   targetRows: number;
   /** Rows in the source when known: a source no bigger than `targetRows` is written in one pass. */
   sourceRows?: number;
@@ -153,6 +156,49 @@ async function countRows(connection: DuckDBConnection, relation: string): Promis
   return Number(result.getRows()[0]![0]);
 }
 
+/** Rows after a cut looked at first for the end of the cut's key; widened when the key runs on. */
+const CUT_SEARCH_ROWS = 65_536;
+
+/**
+ * Where the sorted rows (`SORTED_TABLE`, rowid = position) are cut into `count` files: evenly,
+ * each cut moved forward past the rows that share (tags…, time) with the row before it, so one
+ * key's rows never straddle two files. One task's outputs are equally recent, and only their paths
+ * order them; a later rewrite of one of them (a delete) changes its path, and a deduplicating
+ * compaction could then keep a key's older row (ADR 0011, addendum). A key's rows are in one
+ * file, so the order between such files no longer matters. Cuts that meet are merged.
+ */
+async function cutPoints(
+  connection: DuckDBConnection,
+  shape: TableShape,
+  total: number,
+  count: number,
+): Promise<number[]> {
+  const key = [
+    ...shape.columns.filter((c) => c.role === 'tag'),
+    ...shape.columns.filter((c) => c.role === 'time'),
+  ].map((c) => sqlIdentifier(c.name));
+  const sameKey = key.map((k) => `s.${k} IS NOT DISTINCT FROM p.${k}`).join(' AND ');
+  const cuts = [0];
+  for (let i = 1; i < count; i++) {
+    let at = Math.max(Math.floor((i * total) / count), cuts.at(-1)!);
+    for (let window = CUT_SEARCH_ROWS; at > cuts.at(-1)! && at < total; window *= 16) {
+      const result = await connection.runAndReadAll(
+        `SELECT min(s.rowid) FROM ${SORTED_TABLE} s, (SELECT ${key.join(', ')} FROM ${SORTED_TABLE} WHERE rowid = ${at - 1}) p
+         WHERE s.rowid >= ${at} AND s.rowid < ${at + window} AND NOT (${sameKey})`,
+      );
+      const next = result.getRows()[0]?.[0];
+      if (next !== null && next !== undefined) {
+        at = Number(next);
+        break;
+      }
+      if (at + window >= total) at = total;
+    }
+    if (at > cuts.at(-1)! && at < total) cuts.push(at);
+  }
+  if (total > 0) cuts.push(total);
+  return cuts;
+}
+
 /**
  * Writes the source's rows as sorted Parquet files of at most `targetRows` rows each and answers
  * their statistics. Zero rows write no file.
@@ -179,10 +225,10 @@ export async function writeSortedFiles(
     await connection.run(`CREATE OR REPLACE TEMP TABLE ${SORTED_TABLE} AS ${query}`);
     try {
       const total = await countRows(connection, SORTED_TABLE);
-      const count = Math.ceil(total / options.targetRows);
-      for (let i = 0; i < count; i++) {
-        const from = Math.floor((i * total) / count);
-        const to = Math.floor(((i + 1) * total) / count);
+      const cuts = await cutPoints(connection, shape, total, Math.ceil(total / options.targetRows));
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        const from = cuts[i]!;
+        const to = cuts[i + 1]!;
         const slice = `SELECT * FROM ${SORTED_TABLE} WHERE rowid >= ${from} AND rowid < ${to}`;
         const file = await copyTo(connection, shape, slice, join(options.dir, partName(i)));
         if (!file || file.rows !== to - from) throw new Error(`slice ${i} of the sorted rows lost rows`);
