@@ -75,7 +75,34 @@ export function checkRowMatchStatement(root: SqlNode): void {
       `${random}() in a delete WHERE: the rows it matches change from one evaluation to the next, so the count, the dry run and the delete would disagree`,
     );
   }
+  const clock =
+    findFunction(root.where_clause, CLOCK_FUNCTIONS) ?? findKeyword(root.where_clause, CLOCK_KEYWORDS);
+  if (clock !== undefined) {
+    throw new QueryRefusedError(
+      `${clock} in a delete WHERE: it reads the clock, so the rows it matches change between the count, the dry run and the delete; write the time as a literal, e.g. time < '2026-01-01T00:00:00Z'`,
+    );
+  }
 }
+
+/** Functions that read the clock: a WHERE with one matches other rows as time passes. */
+const CLOCK_FUNCTIONS: ReadonlySet<string> = new Set([
+  'now',
+  'today',
+  'transaction_timestamp',
+  'get_current_time',
+  'get_current_timestamp',
+  'current_localtimestamp',
+  'current_localtime',
+]);
+
+/** SQL's clock keywords, which DuckDB parses as column names and binds to the clock. */
+const CLOCK_KEYWORDS: ReadonlySet<string> = new Set([
+  'current_timestamp',
+  'current_date',
+  'current_time',
+  'localtimestamp',
+  'localtime',
+]);
 
 /** Functions whose value differs at each call: a WHERE with one matches different rows each time it runs. */
 const RANDOM_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -89,9 +116,27 @@ const RANDOM_FUNCTIONS: ReadonlySet<string> = new Set([
 
 /** The first function of `names` the expression calls (names compared in lower case). */
 function findFunction(expression: unknown, names: ReadonlySet<string>): string | undefined {
+  return findName(expression, names, (node) =>
+    node.class === 'FUNCTION' ? String(node.function_name) : undefined,
+  );
+}
+
+/** The first one-part column name of `names` the expression reads (names compared in lower case). */
+function findKeyword(expression: unknown, names: ReadonlySet<string>): string | undefined {
+  return findName(expression, names, (node) => {
+    const parts = node.class === 'COLUMN_REF' ? (node.column_names as string[]) : [];
+    return parts.length === 1 ? parts[0] : undefined;
+  });
+}
+
+function findName(
+  expression: unknown,
+  names: ReadonlySet<string>,
+  nameOf: (node: SqlNode) => string | undefined,
+): string | undefined {
   let found: string | undefined;
   holds(expression, (node) => {
-    const name = node.class === 'FUNCTION' ? String(node.function_name).toLowerCase() : undefined;
+    const name = nameOf(node)?.toLowerCase();
     if (name !== undefined && names.has(name)) found = name;
     return found !== undefined;
   });

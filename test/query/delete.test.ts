@@ -414,6 +414,22 @@ describe('POST /api/v1/delete', () => {
         400,
         'QUERY_REFUSED',
       ],
+      // So does one that reads the clock: the count and the delete would run at other times.
+      [
+        { database: 'metrics', measurement: 'cpu', where: `time < now() - INTERVAL 30 DAY`, dry_run: true },
+        400,
+        'QUERY_REFUSED',
+      ],
+      [
+        { database: 'metrics', measurement: 'cpu', where: `time < current_timestamp`, confirm: true },
+        400,
+        'QUERY_REFUSED',
+      ],
+      [
+        { database: 'metrics', measurement: 'cpu', where: `time::DATE < CURRENT_DATE`, confirm: true },
+        400,
+        'QUERY_REFUSED',
+      ],
       [{ database: 'metrics', where: 'true' }, 400, 'VALIDATION_ERROR'],
       // A misspelt `dry_run` next to confirm would otherwise delete for real.
       [
@@ -427,6 +443,13 @@ describe('POST /api/v1/delete', () => {
       expect(res.statusCode, res.body).toBe(status);
       expect(res.json().code, res.body).toBe(code);
     }
+    const clock = await post({
+      database: 'metrics',
+      measurement: 'cpu',
+      where: 'time < now()',
+      dry_run: true,
+    });
+    expect(clock.json().error).toMatch(/now in a delete WHERE: it reads the clock/);
   });
 
   it('needs the delete permission and the database in the token’s scope', async () => {
