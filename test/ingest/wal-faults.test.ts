@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { INLINE_SYNC_MAX_MS, WalBrokenError, WriteAheadLog } from '../../services/ingest/wal.js';
 import { contents, header, keyed, payload } from './wal-files.js';
@@ -17,8 +16,10 @@ const { fault, noFaults } = vi.hoisted(() => {
     tearAfter: Number.POSITIVE_INFINITY,
     torn: false,
     failTruncate: false,
-    /** fdatasync on the event loop: how long each call takes (busy), and whether it fails. */
+    /** fdatasync on the event loop: how far each call moves the test's clock, and whether it fails. */
     syncMs: 0,
+    /** The clock the WAL reads (performance.now) while a test controls it. */
+    clockMs: 0,
     failSync: false,
     inlineSyncs: 0,
   };
@@ -46,7 +47,7 @@ vi.mock('node:fs', async (importOriginal) => {
     fdatasyncSync: ((fd) => {
       fault.inlineSyncs++;
       if (fault.failSync) throw error('EIO');
-      for (const until = performance.now() + fault.syncMs; performance.now() < until; );
+      fault.clockMs += fault.syncMs;
       return fs.fdatasyncSync(fd);
     }) as typeof fs.fdatasyncSync,
     ftruncateSync: ((fd, length) => {
@@ -128,23 +129,29 @@ describe('write-ahead log write errors', () => {
   });
 
   it('after a slow fdatasync on the event loop, rounds run on the thread pool for a while, then come back', async () => {
-    const segment = wal.create(header('01EEEEEEEEEEEEEEEEEEEEEEEE'));
-    const round = async (i: number) => {
-      wal.append([{ segment, parts: [payload(i)] }]);
-      await wal.sync([segment]);
-    };
-    await round(0);
-    expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 1, pool: 0 });
-    fault.syncMs = INLINE_SYNC_MAX_MS + 3;
-    await round(1);
-    fault.syncMs = 0;
-    await round(2);
-    await round(3);
-    expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 2, pool: 2 });
-    await sleep(1_100);
-    await round(4);
-    expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 3, pool: 2 });
-    wal.close(segment);
-    expect((await contents(segment.path))?.map(([n]) => n)).toEqual([0, 1, 2, 3, 4]);
+    // The WAL's clock is the test's: a real fdatasync on a busy disk may itself take longer than the bound.
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => fault.clockMs);
+    try {
+      const segment = wal.create(header('01EEEEEEEEEEEEEEEEEEEEEEEE'));
+      const round = async (i: number) => {
+        wal.append([{ segment, parts: [payload(i)] }]);
+        await wal.sync([segment]);
+      };
+      await round(0);
+      expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 1, pool: 0 });
+      fault.syncMs = INLINE_SYNC_MAX_MS + 3;
+      await round(1);
+      fault.syncMs = 0;
+      await round(2);
+      await round(3);
+      expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 2, pool: 2 });
+      fault.clockMs += 1_100;
+      await round(4);
+      expect({ inline: fault.inlineSyncs, pool: wal.threadPoolRounds }).toEqual({ inline: 3, pool: 2 });
+      wal.close(segment);
+      expect((await contents(segment.path))?.map(([n]) => n)).toEqual([0, 1, 2, 3, 4]);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });
