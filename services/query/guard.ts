@@ -277,11 +277,72 @@ function timeBound(term: SqlNode, isTime: (columns: string[]) => boolean): TimeB
   return undefined;
 }
 
-/** No column, subquery or parameter inside: the value is the same for every row. */
+/**
+ * Functions a time bound may call and still be evaluated for pruning. Bounds are evaluated while
+ * planning, on the parser connection every tenant shares and with no time limit, so nothing that
+ * can take long or build something large (`range`, `repeat`, list functions…) may run there: a
+ * bound calling anything else prunes nothing, which is always correct.
+ */
+const TIME_BOUND_FUNCTIONS = new Set([
+  '+',
+  '-',
+  '*',
+  '/',
+  '//',
+  '%',
+  'now',
+  'current_timestamp',
+  'get_current_timestamp',
+  'transaction_timestamp',
+  'today',
+  'current_date',
+  'to_timestamp',
+  'epoch_ms',
+  'make_timestamp',
+  'make_timestamptz',
+  'make_timestamp_ns',
+  'make_date',
+  'date_trunc',
+  'datetrunc',
+  'time_bucket',
+  'date_add',
+  'date_sub',
+  'strptime',
+  'try_strptime',
+  'timezone',
+  'last_day',
+  'greatest',
+  'least',
+  'trunc',
+  'round',
+  'floor',
+  'ceil',
+  'abs',
+  'to_millennia',
+  'to_centuries',
+  'to_decades',
+  'to_years',
+  'to_quarters',
+  'to_months',
+  'to_weeks',
+  'to_days',
+  'to_hours',
+  'to_minutes',
+  'to_seconds',
+  'to_milliseconds',
+  'to_microseconds',
+]);
+
+/**
+ * No column, subquery or parameter inside (the value is the same for every row), and cheap to
+ * evaluate: only constants, casts, operators and TIME_BOUND_FUNCTIONS.
+ */
 function constant(value: unknown): boolean {
   if (Array.isArray(value)) return value.every(constant);
   if (value === null || typeof value !== 'object') return true;
   const node = value as SqlNode;
   if (['COLUMN_REF', 'SUBQUERY', 'PARAMETER', 'WINDOW', 'LAMBDA'].includes(String(node.class))) return false;
+  if (node.class === 'FUNCTION' && !TIME_BOUND_FUNCTIONS.has(String(node.function_name).toLowerCase()))
+    return false;
   return Object.values(node).every(constant);
 }

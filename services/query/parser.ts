@@ -8,11 +8,19 @@ import {
   type DuckDBConnection,
   DuckDBInstance,
   type DuckDBPreparedStatement,
+  DuckDBTimestampNanosecondsValue,
   DuckDBTimestampValue,
 } from '@duckdb/node-api';
 import { QueryError, QueryRefusedError } from './errors.js';
 import { literalTimestampMicros } from './literals.js';
 import { sqlString } from './sql.js';
+
+/** A constant time as DuckDB compares it with a TIMESTAMP column. */
+export interface EvaluatedTimestamp {
+  micros: bigint;
+  /** False when the value has a part below its microsecond (a TIMESTAMP_NS), or may have. */
+  exact: boolean;
+}
 
 /** A node of DuckDB's serialized statement tree. */
 export type SqlNode = { [key: string]: unknown };
@@ -41,12 +49,50 @@ interface Serialized {
   statements?: { node: SqlNode; named_param_map: unknown }[];
 }
 
+/** Marks, in JSON text, a number token JSON.parse cannot hold: it is kept as its text (user SQL holds no NUL). */
+const NUMBER_MARK_JSON = '\\u0000number:';
+/** The same mark in a string read from the tree. */
+const NUMBER_MARK = '\u0000number:';
+/** Integers of this many digits may lie beyond 2^53, where a JS number would round them. */
+const LONG_INTEGER_DIGITS = 16;
+const ESCAPED_MARK = /"\\u0000(float|number):([^"]*)"/g;
+
 /**
- * The tree as JSON. "No location" is 2^64 − 1, which a JS number cannot hold (it would come back as
- * a double DuckDB refuses): it is read as 0.
+ * The tree as JSON. "No location" is 2^64 − 1, read as 0. Every other number a JS number cannot
+ * hold exactly (an integer past 2^53: a BIGINT, a DECIMAL's scaled value, a HUGEINT half; or
+ * DuckDB's bare Infinity and NaN, which JSON.parse refuses) is kept as its text, marked, so the
+ * rendered SQL says what the user wrote: `v = 9007199254740993` must not become `…992`.
  */
 function readTree(text: string): Serialized {
-  return JSON.parse(text.replaceAll(/"query_location":\d{16,}/g, '"query_location":0')) as Serialized;
+  const located = text.replaceAll(/"query_location":\d{16,}/g, '"query_location":0');
+  return JSON.parse(
+    /\d{16}|Infinity|NaN/.test(located) ? markInexactNumbers(located) : located,
+  ) as Serialized;
+}
+
+/** JSON text with inexact number tokens (outside strings) turned into marked strings. */
+function markInexactNumbers(text: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string, escapes included.
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      continue;
+    }
+    if (c !== 0x2d && (c < 0x30 || c > 0x39) && c !== 0x49 && c !== 0x4e) continue;
+    let end = i + 1;
+    while (end < text.length && /[\w.+-]/.test(text[end]!)) end++;
+    const token = text.slice(i, end);
+    const digits = /^-?(\d+)$/.exec(token)?.[1];
+    if ((digits !== undefined && digits.length >= LONG_INTEGER_DIGITS) || /^-?(Infinity|NaN)$/.test(token)) {
+      out += `${text.slice(from, i)}"${NUMBER_MARK_JSON}${token}"`;
+      from = end;
+    }
+    i = end - 1;
+  }
+  return out + text.slice(from);
 }
 
 const FLOAT_TYPES = new Set(['DOUBLE', 'FLOAT']);
@@ -56,15 +102,44 @@ const FLOAT_MARK = '\u0000float:';
 /**
  * The tree as JSON text for DuckDB. A float constant that is a whole number (`1e3`, `10%`) would be
  * written as an integer, which DuckDB refuses for a DOUBLE: it is written with a decimal point.
+ * Numbers kept as text when the tree was read are written back as they were.
  */
 function treeText(tree: unknown): string {
   const text = JSON.stringify(tree, function (this: Record<string, unknown>, key, value: unknown) {
     const type = this.type as { id?: unknown } | undefined;
     if (key === 'value' && typeof value === 'number' && FLOAT_TYPES.has(String(type?.id)))
       return `${FLOAT_MARK}${value}`;
-    return value;
+    return nonFiniteConstant(value) ?? value;
   });
-  return text.replaceAll(/"\\u0000float:([^"]*)"/g, (_, n: string) => (/[.eEN]/.test(n) ? n : `${n}.0`));
+  return text.replaceAll(ESCAPED_MARK, (_, mark: string, n: string) =>
+    mark === 'number' || /[.eEN]/.test(n) ? n : `${n}.0`,
+  );
+}
+
+/**
+ * A float constant DuckDB wrote as a bare Infinity or NaN (`1e400`), as a cast of its text:
+ * DuckDB reads no such token back.
+ */
+function nonFiniteConstant(value: unknown): SqlNode | undefined {
+  const node = value as SqlNode | null;
+  if (node?.class !== 'CONSTANT') return undefined;
+  const constant = node.value as { type?: { id?: unknown }; value?: unknown } | undefined;
+  const marked = typeof constant?.value === 'string' ? constant.value : '';
+  const text = marked.startsWith(NUMBER_MARK) ? marked.slice(NUMBER_MARK.length) : undefined;
+  if (text === undefined || !/^-?(Infinity|NaN)$/.test(text)) return undefined;
+  return {
+    class: 'CAST',
+    type: 'OPERATOR_CAST',
+    alias: node.alias,
+    query_location: node.query_location,
+    child: {
+      ...node,
+      alias: '',
+      value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value: text },
+    },
+    cast_type: constant!.type,
+    try_cast: false,
+  };
 }
 
 export class SqlParser {
@@ -125,10 +200,21 @@ export class SqlParser {
   /**
    * Constant expressions as TIMESTAMPs in microseconds (UTC), as DuckDB would compare them with the
    * time column; undefined for each that is no timestamp. The caller makes sure they read no column.
-   * Plain literals are read here; the rest are evaluated by DuckDB in one statement.
    */
   async timestampsMicros(expressions: readonly SqlNode[]): Promise<(bigint | undefined)[]> {
-    const values = expressions.map(literalTimestampMicros);
+    return (await this.timestamps(expressions)).map((t) => t?.micros);
+  }
+
+  /**
+   * Like timestampsMicros, and whether each value is exact: a TIMESTAMP_NS with nanoseconds past its
+   * microsecond is compared at nanoseconds, so `time < x` may still hold at its microsecond. Plain
+   * literals are read here; the rest are evaluated by DuckDB in one statement.
+   */
+  async timestamps(expressions: readonly SqlNode[]): Promise<(EvaluatedTimestamp | undefined)[]> {
+    const values = expressions.map((expression): EvaluatedTimestamp | undefined => {
+      const micros = literalTimestampMicros(expression);
+      return micros === undefined ? undefined : { micros, exact: true };
+    });
     const pending = expressions.flatMap((_, i) => (values[i] === undefined ? [i] : []));
     if (pending.length === 0) return values;
     const evaluated = await this.evaluateTimestamps(pending.map((i) => expressions[i]!)).catch(() =>
@@ -146,21 +232,32 @@ export class SqlParser {
     return values;
   }
 
-  private async evaluateTimestamps(expressions: readonly SqlNode[]): Promise<(bigint | undefined)[]> {
+  private async evaluateTimestamps(
+    expressions: readonly SqlNode[],
+  ): Promise<(EvaluatedTimestamp | undefined)[]> {
     const statement = readTree(this.frame).statements![0]!.node;
-    statement.select_list = expressions.map((child) => ({
+    const cast = (child: SqlNode, id: string) => ({
       class: 'CAST',
       type: 'OPERATOR_CAST',
       alias: '',
       query_location: 0,
       child,
-      cast_type: { id: 'TIMESTAMP', type_info: null },
+      cast_type: { id, type_info: null },
       try_cast: true,
-    }));
+    });
+    statement.select_list = expressions.flatMap((child) => [
+      cast(child, 'TIMESTAMP'),
+      cast(child, 'TIMESTAMP_NS'),
+    ]);
     const sql = await this.render(statement);
     const result = await this.exclusive(() => this.connection.run(sql));
     const row = result.getChunk(0).getRows()[0] ?? [];
-    return expressions.map((_, i) => (row[i] instanceof DuckDBTimestampValue ? row[i].micros : undefined));
+    return expressions.map((_, i) => {
+      const [micro, nano] = [row[2 * i], row[2 * i + 1]];
+      if (!(micro instanceof DuckDBTimestampValue)) return undefined;
+      const exact = nano instanceof DuckDBTimestampNanosecondsValue && nano.nanos === micro.micros * 1000n;
+      return { micros: micro.micros, exact };
+    });
   }
 
   /** The text a one-value statement answers for `text`. */

@@ -25,7 +25,7 @@ import { TenantEngines } from './engines.js';
 import { QueryError } from './errors.js';
 import type { HeldFiles, QueryFiles } from './files.js';
 import { guardQuery, type TableUse } from './guard.js';
-import { type SqlNode, SqlParser } from './parser.js';
+import { type EvaluatedTimestamp, type SqlNode, SqlParser } from './parser.js';
 import { type NamedColumns, namedColumns, readColumnsOf } from './read-columns.js';
 import {
   checkRowMatchStatement,
@@ -320,9 +320,7 @@ export class QueryService {
     uses: readonly TableUse[],
     named: NamedColumns,
   ): Promise<PlannedTable[]> {
-    const values = await this.parser.timestampsMicros(
-      uses.flatMap((use) => use.bounds.map((b) => b.expression)),
-    );
+    const values = await this.parser.timestamps(uses.flatMap((use) => use.bounds.map((b) => b.expression)));
     let next = 0;
     return uses.map((use) => {
       const own = values.slice(next, next + use.bounds.length);
@@ -443,23 +441,24 @@ export class QueryService {
 function planTable(
   state: TenantState,
   use: TableUse,
-  values: readonly (bigint | undefined)[],
+  values: readonly (EvaluatedTimestamp | undefined)[],
   named: NamedColumns,
 ): PlannedTable {
   const entry = state.tables.get(tableKey(use.database, use.table))!;
-  // Inclusive microsecond range; a strict bound moves one microsecond in (times are whole µs).
+  // Inclusive microsecond range (times are whole µs). A strict bound moves one microsecond in, when
+  // exact: `time < x` with x past its microsecond still holds at that microsecond.
   let from: number | undefined;
   let to: number | undefined;
   for (const [i, bound] of use.bounds.entries()) {
-    const micros = values[i];
-    if (micros === undefined) continue;
-    const value = Number(micros);
+    const evaluated = values[i];
+    if (evaluated === undefined) continue;
+    const value = Number(evaluated.micros);
     if (bound.side !== 'upper') {
-      const lower = bound.strict ? value + 1 : value;
+      const lower = bound.strict && evaluated.exact ? value + 1 : value;
       from = from === undefined ? lower : Math.max(from, lower);
     }
     if (bound.side !== 'lower') {
-      const upper = bound.strict ? value - 1 : value;
+      const upper = bound.strict && evaluated.exact ? value - 1 : value;
       to = to === undefined ? upper : Math.min(to, upper);
     }
   }

@@ -7,7 +7,7 @@ import type { TokenService } from '../../services/auth/index.js';
 import { DeleteService } from '../../services/deletes/index.js';
 import type { QueryService } from '../../services/query/index.js';
 import { bootstrapTestAuth } from '../helpers/auth.js';
-import { BASE_US, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
+import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import {
@@ -221,6 +221,42 @@ describe('delete runs', () => {
     expect(run.status).toBe('failed');
     expect(run.tasks[0]?.error?.code).toBe('QUERY_REFUSED');
     expect(await headVersion()).toBe(before);
+  });
+
+  it('integers past 2^53 in the WHERE keep their value: the row named is the row deleted', async () => {
+    const catalog = fixture.catalogs.forTenant('acme');
+    await createDataTable(catalog, 'metrics', 'ids', { tags: ['host'], fields: { v: 'int64' } });
+    await writeDataFiles({
+      store: fixture.store,
+      catalog,
+      database: 'metrics',
+      table: 'ids',
+      files: [
+        {
+          fileId: 'ids',
+          sql: `SELECT make_timestamp(${BASE_US}::BIGINT + i) AS time, 'h' AS host, 9007199254740992 + i AS v FROM range(3) t(i)`,
+        },
+      ],
+    });
+    const where = "v = 9007199254740993 AND host <> 'é'";
+    const match = await query.matchRows({ tenant: 'acme', database: 'metrics', table: 'ids', where });
+    expect({ predicate: match.predicate, rows: match.matchedRows }).toEqual({
+      predicate: "((v = 9007199254740993) AND (host != 'é'))",
+      rows: 1,
+    });
+    const outcome = await deletes.delete({
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'ids',
+      where,
+      dryRun: false,
+      confirm: true,
+    });
+    expect(outcome).toMatchObject({ deletedRows: 1 });
+    expect(await rows('SELECT v::VARCHAR AS v FROM ids ORDER BY v')).toEqual([
+      { v: '9007199254740992' },
+      { v: '9007199254740994' },
+    ]);
   });
 
   it('after a compaction and a delete, as_of before them returns the old rows', async () => {
