@@ -4,8 +4,9 @@
  * `b` rows gives at most a + b ≤ (a + 1)(b + 1)); aggregates and filters only shrink that. Row
  * sources are the table references, each VALUES list, and each SELECT (one without FROM yields
  * one row). What makes rows out of nothing has no bound: table functions (`range`,
- * `generate_series`, `unnest`), `unnest` in a select list, and recursive CTEs. A constant LIMIT on
- * the statement itself bounds it too, whatever it reads.
+ * `generate_series`, `unnest`), `unnest` in a select list, and recursive CTEs. Nor is a statement
+ * with a CTE bounded: each reference to it is another source of its rows, and they are not counted.
+ * A constant LIMIT on the statement itself bounds it too, whatever it reads.
  */
 import { nodesOf, type SqlNode } from './parser.js';
 
@@ -16,6 +17,8 @@ function otherSources(root: SqlNode): number[] | undefined {
   const lists: number[] = [];
   for (const node of nodesOf(root)) {
     if (node.type === 'TABLE_FUNCTION' || node.type === 'RECURSIVE_CTE_NODE') return undefined;
+    const ctes = (node.cte_map as { map?: unknown[] } | undefined)?.map;
+    if (Array.isArray(ctes) && ctes.length > 0) return undefined;
     if (node.class === 'FUNCTION' && ROW_MAKING_FUNCTIONS.has(String(node.function_name).toLowerCase()))
       return undefined;
     if (node.type === 'EXPRESSION_LIST' && Array.isArray(node.values)) lists.push(node.values.length);
