@@ -104,7 +104,8 @@ export class BrowserSessions {
   /**
    * A session for `tables` or `sql`. Throws what a query would (QUERY_REFUSED, INVALID_SQL,
    * TABLE_NOT_FOUND, the token's FORBIDDEN, VERSION_NOT_FOUND…), INVALID_SESSION for a request with
-   * both or neither, INVALID_TTL, and UNSUPPORTED_STATEMENT for SHOW statements.
+   * both or neither, INVALID_TTL, TOKEN_EXPIRING (401) when `notAfter` is not after now, and
+   * UNSUPPORTED_STATEMENT for SHOW statements.
    */
   async create(request: SessionRequest): Promise<BrowserSession> {
     if ((request.tables === undefined) === (request.sql === undefined))
@@ -118,6 +119,13 @@ export class BrowserSessions {
       );
     const now = unixSeconds((this.options.now ?? Date.now)());
     const expiresAt = Math.min(now + ttl, request.notAfter ?? Number.POSITIVE_INFINITY);
+    // The token expires in the second it asked: no URL could be used (and none can be signed).
+    if (expiresAt <= now)
+      throw new WeirError(
+        'TOKEN_EXPIRING',
+        'the token expires within the second: a session needs URLs valid for at least one; use a token with a later expiry',
+        401,
+      );
     const query: QueryRequest = {
       tenant: request.tenant,
       database: request.database,

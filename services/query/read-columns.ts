@@ -2,7 +2,8 @@
  * Which columns of each referenced table a statement may read (a superset), from its parsed tree:
  * the browser console downloads only those column chunks. DuckDB serializes `*`, `t.*`,
  * `* EXCLUDE (…)` and `COLUMNS(…)` as STAR nodes (any of them reads every column); `count(*)` and
- * any other `f(*)` as a function of no argument (reads none). A bare name that is a table's name
+ * any other `f(*)` as a function of no argument (reads none). A positional reference (`#2`) may
+ * be any column. A bare name that is a table's name
  * or alias (`SELECT cpu FROM cpu`) is the whole row; a NATURAL join reads the columns the tables
  * share, which the tree does not name.
  */
@@ -11,7 +12,7 @@ import { nodesOf, type SqlNode } from './parser.js';
 
 /** What the statement names, lowercased. */
 export interface NamedColumns {
-  /** A STAR or a NATURAL join: every column of every table. */
+  /** A STAR, a positional reference or a NATURAL join: every column of every table. */
   readonly all: boolean;
   /** Every component of every column reference, and every USING column. */
   readonly names: ReadonlySet<string>;
@@ -29,7 +30,7 @@ export function namedColumns(root: SqlNode): NamedColumns {
   for (const node of nodesOf(root)) {
     if (node.type === 'BASE_TABLE' && typeof node.table_name === 'string')
       aliases.set(node.table_name, String(node.alias ?? ''));
-    if (node.class === 'STAR') all = true;
+    if (node.class === 'STAR' || node.class === 'POSITIONAL_REFERENCE') all = true;
     else if (node.type === 'JOIN' && node.ref_type === 'NATURAL') all = true;
     else if (node.class === 'COLUMN_REF' && Array.isArray(node.column_names)) {
       const parts = node.column_names.map((part) => String(part).toLowerCase());

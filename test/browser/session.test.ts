@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ObjectStore, S3ObjectStore, S3UrlSigner, tableKey, unixSeconds } from '../../catalog/index.js';
 import type { S3StoreConfig } from '../../catalog/store/index.js';
 import { WeirClient } from '../../sdk/index.js';
+import { BrowserSessions } from '../../services/browser/index.js';
 import { writeDataFiles } from '../helpers/data-files.js';
 import { createTestBucket, removeTestBucket, s3EndpointForTests } from '../helpers/s3.js';
 import {
@@ -23,6 +24,7 @@ import {
   ROWS_PER_FILE,
   type SignedFixture,
   startSignedFixture,
+  TTL,
 } from './signed-fixture.js';
 
 let fixture: SignedFixture;
@@ -100,6 +102,8 @@ describe('POST /api/v1/browser/session with sql', () => {
       ['SELECT * EXCLUDE (procs) FROM cpu', all],
       // The table's name as a column is its whole row.
       ['SELECT cpu FROM cpu', all],
+      // A column by position may be any of them.
+      ['SELECT #2 FROM cpu', all],
       ['SELECT count(*) FROM cpu', ['time']],
       ['SELECT HOST, max(Usage) FROM cpu GROUP BY ALL', ['time', 'host', 'usage']],
       ['SELECT cpu.procs FROM metrics.cpu WHERE host = $$h1$$', ['time', 'host', 'procs']],
@@ -237,6 +241,20 @@ describe('tenancy and token scope', () => {
     for (const file of answer.body.tables[0]!.files)
       expect(new URL(file.url, fixture.url).searchParams.get('exp')).toBe(String(expiresAt));
     expect((await session({ tables: ['metrics.cpu'] }, 'weir_not-a-token')).status).toBe(401);
+  });
+
+  it('refuses with 401 a token that expires in the second it asks: no URL could be used', async () => {
+    const now = 1_800_000_000;
+    const sessions = new BrowserSessions({
+      query: fixture.query,
+      signer: fixture.signer,
+      ttl: TTL,
+      now: () => now * 1000 + 400,
+    });
+    const ask = (notAfter: number) =>
+      sessions.create({ tenant: 'acme', database: 'metrics', tables: ['cpu'], notAfter });
+    await expect(ask(now)).rejects.toMatchObject({ code: 'TOKEN_EXPIRING', httpStatus: 401 });
+    expect((await ask(now + 1)).expiresAt).toBe(now + 1);
   });
 });
 

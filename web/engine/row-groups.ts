@@ -2,7 +2,7 @@
  * Which row groups of a file a time range needs, from the file's own Parquet footer (hyparquet
  * parses it; parquet-wasm 0.8 does not expose column statistics).
  */
-import { type AsyncBuffer, type FileMetaData, parquetMetadataAsync } from 'hyparquet';
+import { type AsyncBuffer, parquetMetadataAsync } from 'hyparquet';
 import type { BrowserSessionFile, BrowserSessionTable } from '../../sdk/index.js';
 
 /** A file's bytes by range, through `fetchRange` (which counts them). */
@@ -16,23 +16,26 @@ function remoteBuffer(
   };
 }
 
-/** Microseconds since the epoch of a footer statistic of a TIMESTAMP column (hyparquet gives a Date or a bigint). */
-function statMicros(value: unknown, unit: 'MILLIS' | 'MICROS' | 'NANOS'): number | undefined {
-  if (value instanceof Date) return value.getTime() * 1000;
-  if (typeof value === 'bigint') {
-    if (unit === 'MILLIS') return Number(value) * 1000;
-    if (unit === 'NANOS') return Number(value / 1000n);
-    return Number(value);
+/** A footer statistic of a TIMESTAMP column, kept whole: hyparquet's default Date floors it to the millisecond. */
+type TimestampStat = { millis: bigint } | { micros: bigint } | { nanos: bigint };
+
+const TIMESTAMP_STATS = {
+  timestampFromMilliseconds: (millis: bigint): TimestampStat => ({ millis }),
+  timestampFromMicroseconds: (micros: bigint): TimestampStat => ({ micros }),
+  timestampFromNanoseconds: (nanos: bigint): TimestampStat => ({ nanos }),
+};
+
+/** Microseconds since the epoch of a statistic, rounded outwards (a min down, a max up) so no row is ruled out. */
+function statMicros(value: unknown, side: 'min' | 'max'): number | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const stat = value as Partial<Record<'millis' | 'micros' | 'nanos', bigint>>;
+  if (stat.millis !== undefined) return Number(stat.millis * 1000n);
+  if (stat.micros !== undefined) return Number(stat.micros);
+  if (stat.nanos !== undefined) {
+    const floor = stat.nanos / 1000n - (stat.nanos % 1000n < 0n ? 1n : 0n);
+    return Number(side === 'max' && stat.nanos % 1000n !== 0n ? floor + 1n : floor);
   }
   return undefined;
-}
-
-function timeUnit(metadata: FileMetaData, column: string): 'MILLIS' | 'MICROS' | 'NANOS' {
-  const element = metadata.schema.find((e) => e.name === column);
-  const logical = element?.logical_type;
-  if (logical?.type === 'TIMESTAMP') return logical.unit;
-  if (element?.converted_type === 'TIMESTAMP_MILLIS') return 'MILLIS';
-  return 'MICROS';
 }
 
 /** The row groups a file's part needs: `chosen` of `total`, or every one (`chosen` undefined, footer not read). */
@@ -56,14 +59,14 @@ export async function rowGroupsFor(
   if (!cutsFrom && !cutsTo) return {};
   const metadata = await parquetMetadataAsync(remoteBuffer(file, fetchRange), {
     initialFetchSize: 16 * 1024,
+    parsers: TIMESTAMP_STATS,
   });
-  const unit = timeUnit(metadata, 'time');
   const chosen: number[] = [];
   for (const [index, group] of metadata.row_groups.entries()) {
     const chunk = group.columns.find((c) => c.meta_data?.path_in_schema.join('.') === 'time');
     const stats = chunk?.meta_data?.statistics;
-    const min = statMicros(stats?.min_value ?? stats?.min, unit);
-    const max = statMicros(stats?.max_value ?? stats?.max, unit);
+    const min = statMicros(stats?.min_value ?? stats?.min, 'min');
+    const max = statMicros(stats?.max_value ?? stats?.max, 'max');
     // A group without statistics cannot be ruled out.
     if (
       min === undefined ||
