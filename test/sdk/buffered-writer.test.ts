@@ -84,7 +84,8 @@ describe('thresholds, flush and close', () => {
     await sleep(300);
     expect(writer.stats.rowsWritten).toBe(0);
     await waitFor(async () => (writer.stats.rowsWritten === 10 ? true : undefined), 10_000, 10);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    // Node may fire a timer a millisecond early by Date.now(): the bound allows for that only.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
     await untilRows(client, 'by_interval', 10);
     await writer.close();
     expect(writer.stats.batchesWritten).toBe(1);
