@@ -5,7 +5,7 @@
  * files (time travel); rows that arrive after the count are not deleted.
  */
 import { WeirError } from '../../catalog/index.js';
-import type { Orchestrator } from '../orchestrator/index.js';
+import { type Orchestrator, RACED_TASK_ERRORS } from '../orchestrator/index.js';
 import type { QueryService, RowMatch } from '../query/index.js';
 
 export interface DeleteLimits {
@@ -45,8 +45,6 @@ export interface DeleteOutcome {
   commitVersion?: number;
 }
 
-/** Catalog answers meaning another commit replaced the files between the count and the swap. */
-const RACED = new Set(['FILE_ALREADY_REMOVED', 'FILE_NOT_FOUND', 'INPUT_NOT_LIVE', 'PLAN_INVALID_TRIGGER']);
 const ATTEMPTS = 3;
 
 export class DeleteService {
@@ -73,7 +71,7 @@ export class DeleteService {
       const outcome = outcomeOf(request.dryRun, match);
       if (request.dryRun || match.matchedRows === 0) return outcome;
       this.checkConfirmation(request, match);
-      const raced = (error: { code: string }) => RACED.has(error.code) && attempt < ATTEMPTS;
+      const raced = (error: { code: string }) => RACED_TASK_ERRORS.has(error.code) && attempt < ATTEMPTS;
       let runId: string;
       try {
         ({ runId } = await this.deps.orchestrator.submit({

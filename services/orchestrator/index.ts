@@ -7,7 +7,13 @@ export {
   queueName,
   type RetryPolicy,
 } from './dispatch/queues.js';
-export { Orchestrator, type OrchestratorDeps, type ReplayReport, type SubmitResult } from './orchestrator.js';
+export {
+  CACHED_PLANS,
+  Orchestrator,
+  type OrchestratorDeps,
+  type ReplayReport,
+  type SubmitResult,
+} from './orchestrator.js';
 export * from './planner/index.js';
 export { RunProgress, type TaskOutcome } from './progress.js';
 export * from './runs/index.js';

@@ -84,6 +84,11 @@ const ENDED_UNSUCCESSFULLY: ReadonlySet<string> = new Set(['failed', 'skipped', 
 const MAX_JOBS_PER_TASK = 3;
 /** How old a plan without events must be before a repeated submit starts it (see startIfOrphaned). */
 const ORPHANED_PLAN_GRACE_MS = 5_000;
+/**
+ * Plans kept in memory, the most recently used: every finished task reads its run's plan, and a
+ * long-lived worker sees an endless stream of runs (some plans name 100,000 files).
+ */
+export const CACHED_PLANS = 256;
 
 export class Orchestrator {
   readonly history: RunHistory;
@@ -226,12 +231,19 @@ export class Orchestrator {
   }
 
   async loadPlan(tenant: string, runId: string): Promise<Plan | undefined> {
-    const cached = this.plans.get(runId);
-    if (cached) return cached;
+    const key = `${tenant}/${runId}`;
+    const cached = this.plans.get(key);
+    if (cached) {
+      // Map order is insertion order: move it to the newest end.
+      this.plans.delete(key);
+      this.plans.set(key, cached);
+      return cached;
+    }
     const bytes = await this.deps.store.getIfExists(paths.runKeys.plan(tenant, runId));
     if (!bytes) return undefined;
     const plan = planFromBytes(bytes);
-    this.plans.set(runId, plan);
+    this.plans.set(key, plan);
+    if (this.plans.size > CACHED_PLANS) this.plans.delete(this.plans.keys().next().value!);
     return plan;
   }
 
@@ -302,13 +314,23 @@ export class Orchestrator {
       );
     }
     await this.progress.cancel(tenant, runId);
+    await this.finishCancel(tenant, run);
+    return (await this.history.get(tenant, runId))!;
+  }
+
+  /**
+   * The events of a cancel whose flag is set: queued tasks removed and cancelled, then the run.
+   * Running tasks see the flag and stop before they commit. Reconcile calls it again for a cancel
+   * that failed after its flag (its events are then written, not lost with the flag's TTL).
+   */
+  private async finishCancel(tenant: string, run: RunView): Promise<void> {
+    const { runId } = run;
     for (const task of run.tasks) {
       if (['succeeded', 'failed', 'skipped', 'cancelled', 'running'].includes(task.status)) continue;
       await this.deps.dispatcher.remove(task.kind, task.taskId);
       await this.deps.events.taskEnded(tenant, runId, task.taskId, 'cancelled', 'run cancelled');
     }
     await this.deps.events.runFinished(tenant, runId, 'cancelled');
-    return (await this.history.get(tenant, runId))!;
   }
 
   /**
@@ -324,7 +346,11 @@ export class Orchestrator {
     for (const run of runs) {
       const plan = await this.loadPlan(tenant, run.runId);
       if (!plan) continue;
-      if (await this.progress.isCancelled(tenant, run.runId)) continue;
+      if (await this.progress.isCancelled(tenant, run.runId)) {
+        await this.finishCancel(tenant, run);
+        finished++;
+        continue;
+      }
       if (plan.dryRun) {
         // A dry run is seen unfinished while its planner is between the two events, or after it
         // died there: it never executes, so it only needs its end.

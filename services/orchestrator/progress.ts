@@ -51,7 +51,9 @@ export class RunProgress {
   }
 
   async cancel(tenant: string, runId: string): Promise<void> {
-    await this.redis.hset(key(tenant, runId), 'cancelled', '1');
+    const k = key(tenant, runId);
+    // The key may not exist yet (a run Redis forgot): it must not then outlive the others.
+    await this.redis.multi().hset(k, 'cancelled', '1').expire(k, TTL_SECONDS).exec();
   }
 
   async isCancelled(tenant: string, runId: string): Promise<boolean> {

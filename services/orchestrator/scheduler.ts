@@ -162,23 +162,30 @@ export class Scheduler {
           this.deps.maxCatchUp ?? 3,
         )) {
           const logicalTime = new Date(tick).toISOString();
+          // A refusal (4xx: a bad policy, a table dropped since) comes back the same on a retry:
+          // it is reported and the tick's other triggers go on. Anything else (the store or Redis
+          // away) leaves the tick due: the next pass submits it again, and the triggers it already
+          // submitted answer their existing runs.
+          const isRefusal = (error: unknown) => error instanceof WeirError && error.httpStatus < 500;
           try {
             const state = await this.deps.catalogs.forTenant(tenant).refresh();
             for (const trigger of await schedule.triggers(tenant, logicalTime, state, this.deps.store)) {
-              const result = await this.deps.orchestrator.submit(trigger);
-              submitted.push({
-                schedule: schedule.name,
-                logicalTime,
-                runId: result.runId,
-                created: result.created,
-              });
+              try {
+                const result = await this.deps.orchestrator.submit(trigger);
+                submitted.push({
+                  schedule: schedule.name,
+                  logicalTime,
+                  runId: result.runId,
+                  created: result.created,
+                });
+              } catch (error) {
+                if (!isRefusal(error)) throw error;
+                this.deps.onError?.(error, { schedule: schedule.name, tenant, logicalTime, trigger });
+              }
             }
           } catch (error) {
             this.deps.onError?.(error, { schedule: schedule.name, tenant, logicalTime });
-            // A refusal (4xx, a bad policy) comes back the same on a retry. Anything else (the
-            // store or Redis away) leaves the tick due: the next pass submits it again, and the
-            // triggers it already submitted answer their existing runs.
-            if (!(error instanceof WeirError && error.httpStatus < 500)) break;
+            if (!isRefusal(error)) break;
           }
           await this.deps.redis.set(key, String(tick));
         }

@@ -5,20 +5,22 @@ import { Writable } from 'node:stream';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore, type TenantCatalog } from '../../catalog/index.js';
+import { sha256Hex, TenantCatalog } from '../../catalog/index.js';
 import { buildApp } from '../../services/api/index.js';
 import { DEFAULT_TENANT } from '../../services/auth/index.js';
 import { createLogger } from '../../services/runtime/index.js';
 import { openWorkerDuckDB } from '../../workers/index.js';
 import { bootstrapTestAuth, type TestAuth } from '../helpers/auth.js';
+import { createDataTable, writeDataFiles } from '../helpers/data-files.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { RacingStore } from '../helpers/racing-store.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { PARTITION_0, seedFiles } from '../orchestrator/fixtures.js';
 
 describe('runs, lineage, compaction and retention routes', () => {
   let redis: TestRedis;
   let root: string;
-  let store: LocalObjectStore;
+  let store: RacingStore;
   let o: TestOrchestration;
   let duckdb: DuckDBInstance;
   let api: FastifyInstance;
@@ -28,7 +30,7 @@ describe('runs, lineage, compaction and retention routes', () => {
   beforeAll(async () => {
     redis = await startTestRedis();
     root = mkdtempSync(join(tmpdir(), 'weir-api-orch-'));
-    store = new LocalObjectStore(root);
+    store = new RacingStore(root);
     o = await startTestOrchestration(store, redis);
     duckdb = await openWorkerDuckDB({ threads: 1 });
     admin = await bootstrapTestAuth(store);
@@ -245,6 +247,14 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect(
       (await call('POST', '/api/v1/retention', { name: 'x', database: 'db', retention_days: -1 })).status,
     ).toBe(400);
+    // Past ~274 years the planner's cutoff would not be a safe integer: refused here, not at every tick.
+    const ancient = await call('POST', '/api/v1/retention', {
+      name: 'x',
+      database: 'db',
+      retention_days: 200_000,
+    });
+    expect(ancient).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
+    expect(ancient.body.error).toContain('retention_days');
     // A misspelt field is refused, not ignored (`retention_day` would keep the data forever).
     const typo = await call('POST', '/api/v1/retention', { name: 'typo', database: 'db', retention_day: 1 });
     expect(typo).toMatchObject({ status: 400, body: { code: 'VALIDATION_ERROR' } });
@@ -296,6 +306,61 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect((await call('DELETE', `/api/v1/retention/${id}`)).status).toBe(404);
   });
 
+  it('retention: a create or a run another commit beat answers 409; executing again finishes the work', async () => {
+    await createDataTable(catalog, 'db', 'mem', { tags: ['host'], fields: { used: 'float64' } });
+    const files = await writeDataFiles({
+      store,
+      catalog,
+      database: 'db',
+      table: 'mem',
+      duckdb,
+      files: ['m0', 'm1'].map((fileId, f) => ({
+        fileId,
+        sql: `SELECT TIMESTAMP '2026-03-01 0${f}:00:00' + to_microseconds(i) AS time, 'h' AS host, 1.5 AS used FROM range(10) t(i)`,
+      })),
+    });
+    // Two creates of one name at once: the one whose commit lands second is refused, not merged.
+    // (The other writer is another catalog instance, as another node would be.)
+    const other = new TenantCatalog(store, DEFAULT_TENANT);
+    const id = `ret_${sha256Hex('mem-1d').slice(0, 16)}`;
+    store.beforeNextCommit = async () => {
+      await other.commit([
+        {
+          op: 'setPolicy',
+          policy: {
+            id,
+            kind: 'retention',
+            database: 'db',
+            table: 'mem',
+            definition: { name: 'mem-1d', retention_days: 1, measurement: 'mem' },
+          },
+        },
+      ]);
+    };
+    const outer = await call('POST', '/api/v1/retention', {
+      name: 'mem-1d',
+      database: 'db',
+      measurement: 'mem',
+      retention_days: 2,
+    });
+    expect(outer).toMatchObject({ status: 409, body: { code: 'POLICY_EXISTS' } });
+    expect((await call('GET', `/api/v1/retention/${id}`)).body.policy.retention_days).toBe(1);
+    // Right before the run's commit, another commit removes one of its files.
+    const [first] = files;
+    store.beforeNextCommit = async () => {
+      await other.commit([
+        { op: 'removeFile', database: 'db', table: 'mem', partition: first!.partition, path: first!.path },
+      ]);
+    };
+    const raced = await call('POST', `/api/v1/retention/${id}/execute`, { confirm: true });
+    expect(raced).toMatchObject({ status: 409, body: { code: 'RUN_CONFLICT' } });
+    expect(raced.body.error).toMatch(/another run changed its files meanwhile/);
+    expect((await catalog.refresh()).tables.get('db.mem')!.fileCount).toBe(1);
+    const again = await call('POST', `/api/v1/retention/${id}/execute`, { confirm: true });
+    expect(again.body).toMatchObject({ success: true, files_deleted: 1 });
+    expect((await catalog.refresh()).tables.get('db.mem')!.fileCount).toBe(0);
+    expect((await call('DELETE', `/api/v1/retention/${id}`)).status).toBe(200);
+  });
   it('reads need read, actions need admin; a database-scoped token sees and touches only its databases', async () => {
     const reader = (await admin.auth.create(DEFAULT_TENANT, { name: 'reader', permissions: ['read'] })).token;
     const elsewhere = (

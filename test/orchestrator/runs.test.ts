@@ -12,7 +12,7 @@ import {
   sha256Hex,
   TenantCatalog,
 } from '../../catalog/index.js';
-import { walkLineage } from '../../services/orchestrator/index.js';
+import { CACHED_PLANS, walkLineage } from '../../services/orchestrator/index.js';
 import { openWorkerDuckDB } from '../../workers/index.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
@@ -308,6 +308,23 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     expect((await catalog.refresh()).tables.get('db.cpu')!.fileCount).toBe(3);
   });
 
+  it('keeps only the most recently used plans in memory: a long-lived worker sees endless runs', async () => {
+    const tenant = freshTenant();
+    const { runId } = await o.orchestrator.submit({ kind: 'noop', tenant, logicalTime: LOGICAL, tasks: 1 });
+    await o.orchestrator.waitForRun(tenant, runId, 30_000);
+    const bytes = (await store.getIfExists(paths.runKeys.plan(tenant, runId)))!;
+    const ids = Array.from(
+      { length: CACHED_PLANS + 1 },
+      (_, i) => `run_cached_${String(i).padStart(4, '0')}`,
+    );
+    for (const id of ids) await store.put(paths.runKeys.plan(tenant, id), bytes);
+    for (const id of ids) expect(await o.orchestrator.loadPlan(tenant, id)).toBeDefined();
+    for (const id of [ids[0]!, ids.at(-1)!]) await store.delete(paths.runKeys.plan(tenant, id));
+    // The oldest was dropped from memory, so it is read again and is gone; the newest is served from memory.
+    expect(await o.orchestrator.loadPlan(tenant, ids[0]!)).toBeUndefined();
+    expect(await o.orchestrator.loadPlan(tenant, ids.at(-1)!)).toMatchObject({ tenant });
+  });
+
   it('cancel removes queued tasks, lets nothing new start, and ends the run cancelled', async () => {
     const { tenant, runId } = await noopRunUnderWay(30, 150);
     const cancelled = await o.orchestrator.cancel(tenant, runId);
@@ -319,6 +336,22 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     expect(succeeded).toBeLessThan(30);
     expect(run.tasks.filter((t) => t.status === 'cancelled').length).toBeGreaterThan(0);
     await expect(o.orchestrator.cancel(tenant, runId)).rejects.toMatchObject({ code: 'RUN_FINISHED' });
+  });
+
+  it('a cancel cut off after its flag (the event store away) is finished by the next reconcile', async () => {
+    const { tenant, runId } = await noopRunUnderWay(30, 150);
+    // The first task the cancel removes from the queue gets no event: the store fails right then.
+    const taskEnded = o.events.taskEnded;
+    o.events.taskEnded = async () => {
+      o.events.taskEnded = taskEnded;
+      throw new Error('object store unreachable');
+    };
+    await expect(o.orchestrator.cancel(tenant, runId)).rejects.toThrow('object store unreachable');
+    expect((await o.orchestrator.history.get(tenant, runId))!.status).toBe('running');
+    await o.orchestrator.reconcile(tenant);
+    const run = (await o.orchestrator.history.get(tenant, runId))!;
+    expect(run.status).toBe('cancelled');
+    expect(run.tasks.filter((t) => t.status === 'queued')).toEqual([]);
   });
 
   it('a Redis restart in the middle of a run loses the queue, and the run still finishes', async () => {

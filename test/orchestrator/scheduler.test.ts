@@ -141,6 +141,46 @@ describe('more than one orchestrator', () => {
     expect(await scheduler.tick()).toEqual([]);
   });
 
+  it('a trigger refused by the planner does not keep the tick’s other triggers from their runs', async () => {
+    const system = new SystemCatalog(store);
+    await system.ensureTenant('mixed');
+    const schedule: Schedule = {
+      name: 'mixed-test',
+      everyMs: HOUR,
+      offsetMs: 0,
+      // The first names a policy the tenant does not have: the planner refuses it with a 4xx.
+      triggers: async (tenant, logicalTime) =>
+        tenant === 'mixed'
+          ? [
+              { kind: 'retention', tenant, logicalTime, policyId: 'ret_missing' },
+              { kind: 'noop', tenant, logicalTime, tasks: 1 },
+            ]
+          : [],
+    };
+    const errors: { error: unknown; context: Record<string, unknown> }[] = [];
+    const client = new Redis({ host: redis.host, port: redis.port });
+    clients.push(client);
+    const scheduler = new Scheduler({
+      orchestrator: o.orchestrator,
+      system,
+      catalogs: o.catalogs,
+      store,
+      redis: client,
+      schedules: [schedule],
+      maxCatchUp: 1,
+      now: () => at('2026-03-01T03:30:00Z'),
+      onError: (error, context) => errors.push({ error, context }),
+    });
+    const submitted = await scheduler.tick();
+    expect(submitted).toEqual([
+      expect.objectContaining({ logicalTime: '2026-03-01T03:00:00.000Z', created: true }),
+    ]);
+    expect(errors).toHaveLength(1);
+    expect((errors[0]!.error as WeirError).httpStatus).toBeLessThan(500);
+    expect(errors[0]!.context).toMatchObject({ tenant: 'mixed', trigger: { kind: 'retention' } });
+    expect(await scheduler.tick()).toEqual([]);
+  });
+
   it('checkpoints the _system catalog once it is far enough past its newest checkpoint, and sweeps its old temp files', async () => {
     const system = new SystemCatalog(store);
     const client = new Redis({ host: redis.host, port: redis.port });

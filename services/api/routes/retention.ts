@@ -10,7 +10,7 @@ import {
   WeirError,
 } from '../../../catalog/index.js';
 import { hasDatabaseAccess } from '../../auth/index.js';
-import type { Orchestrator } from '../../orchestrator/index.js';
+import { type Orchestrator, RACED_TASK_ERRORS } from '../../orchestrator/index.js';
 import { assertDatabaseAccess, authOf, limitedDatabases } from '../auth.js';
 import { errorBodySchema } from '../errors.js';
 import { tenantOf } from '../tenant.js';
@@ -20,11 +20,13 @@ export interface RetentionRoutesOptions {
   catalogs: TenantCatalogs;
 }
 
+const MAX_RETENTION_DAYS = 100_000;
 const policyInput = z.strictObject({
   name: z.string().min(1).max(200),
   database: z.string().min(1).max(64),
   measurement: z.string().min(1).max(128).optional(),
-  retention_days: z.number().positive().max(365_000),
+  // About 274 years: the planner's cutoff (now − days, in µs) must stay a safe integer.
+  retention_days: z.number().positive().max(MAX_RETENTION_DAYS),
 });
 const policyOutput = z.object({
   id: z.string(),
@@ -119,16 +121,19 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
       assertDatabaseAccess(request, request.body.database);
       const tenant = tenantOf(request);
       const id = policyIdOf(request.body.name);
-      if ((await policies(tenant)).some((p) => p.id === id)) {
-        throw new WeirError(
-          'POLICY_EXISTS',
-          `a retention policy named ${request.body.name} already exists`,
-          409,
-        );
-      }
-      const { state } = await catalogs
-        .forTenant(tenant)
-        .commit([{ op: 'setPolicy', policy: spec(id, request.body) }], { operation: 'policy' });
+      const exists = () =>
+        new WeirError('POLICY_EXISTS', `a retention policy named ${request.body.name} already exists`, 409);
+      if ((await policies(tenant)).some((p) => p.id === id)) throw exists();
+      // Checked again on the state the commit lands on: two creates at once must not both win.
+      const { state } = await catalogs.forTenant(tenant).commit(
+        [{ op: 'setPolicy', policy: spec(id, request.body) }],
+        { operation: 'policy' },
+        {
+          require: (head) => {
+            if (head.policies.has(id)) throw exists();
+          },
+        },
+      );
       return reply.status(201).send({ success: true as const, policy: show(state.policies.get(id)!) });
     },
   );
@@ -220,6 +225,7 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
           200: z.object({ success: z.literal(true) }).catchall(z.unknown()),
           400: errorBodySchema,
           404: errorBodySchema,
+          409: errorBodySchema,
           504: errorBodySchema,
         },
       },
@@ -244,10 +250,20 @@ export const retentionRoutes: FastifyPluginAsyncZod<RetentionRoutesOptions> = as
       });
       const run = dryRun ? undefined : await orchestrator.waitForRun(tenant, submitted.runId);
       if (run && run.status !== 'succeeded') {
+        const cause = run.tasks.find((t) => t.error)?.error ?? run.error;
+        // Another run (a compaction, this policy executed twice) changed the files meanwhile.
+        if (cause && RACED_TASK_ERRORS.has(cause.code))
+          throw new WeirError(
+            'RUN_CONFLICT',
+            `retention run ${run.runId} ${run.status}: another run changed its files meanwhile (${cause.message}); execute again`,
+            409,
+            { runId: run.runId, cause: cause.code },
+          );
         throw new WeirError(
           'RUN_FAILED',
-          `retention run ${run.runId} ${run.status}: ${run.error?.message ?? ''}`,
+          `retention run ${run.runId} ${run.status}: ${cause?.message ?? ''}`,
           500,
+          { runId: run.runId, ...(cause ? { cause: cause.code } : {}) },
         );
       }
       const summary = submitted.summary as Record<string, number>;

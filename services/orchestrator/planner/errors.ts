@@ -7,6 +7,17 @@ import {
   WeirError,
 } from '../../../catalog/index.js';
 
+/**
+ * Task failures meaning another commit removed or replaced the run's input files between its plan
+ * and its commit: the same request planned again, on the newer state, does what is left to do.
+ */
+export const RACED_TASK_ERRORS: ReadonlySet<string> = new Set([
+  'FILE_ALREADY_REMOVED',
+  'FILE_NOT_FOUND',
+  'INPUT_NOT_LIVE',
+  'PLAN_INVALID_TRIGGER',
+]);
+
 /** A trigger the planner refuses: malformed (400) or naming something absent at the version (404). */
 export function invalidTrigger(message: string, status = 400, details?: Record<string, unknown>): WeirError {
   return new WeirError('PLAN_INVALID_TRIGGER', message, status, details);

@@ -21,7 +21,7 @@ export {
   cqTriggers,
   MAX_RANGE_WINDOWS,
 } from './cq.js';
-export { assertFlushTable } from './errors.js';
+export { assertFlushTable, RACED_TASK_ERRORS } from './errors.js';
 export { attemptIdOf, ID_PATTERN, planIdOf, runIdOf, runKeyOf, taskIdOf } from './ids.js';
 export { EXPIRE_CHUNK } from './maintenance.js';
 export { planRun } from './plan.js';
