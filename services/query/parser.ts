@@ -105,11 +105,12 @@ const FLOAT_MARK = '\u0000float:';
  * Numbers kept as text when the tree was read are written back as they were.
  */
 function treeText(tree: unknown): string {
+  const cast = new WeakSet<object>();
   const text = JSON.stringify(tree, function (this: Record<string, unknown>, key, value: unknown) {
     const type = this.type as { id?: unknown } | undefined;
     if (key === 'value' && typeof value === 'number' && FLOAT_TYPES.has(String(type?.id)))
       return `${FLOAT_MARK}${value}`;
-    return nonFiniteConstant(value) ?? value;
+    return castFloatConstant(value, cast) ?? value;
   });
   return text.replaceAll(ESCAPED_MARK, (_, mark: string, n: string) =>
     mark === 'number' || /[.eEN]/.test(n) ? n : `${n}.0`,
@@ -117,26 +118,32 @@ function treeText(tree: unknown): string {
 }
 
 /**
- * A float constant DuckDB wrote as a bare Infinity or NaN (`1e400`), as a cast of its text:
- * DuckDB reads no such token back.
+ * A float constant (`1e3`, `1.5e0`, `1e400`) as a cast to its type: DuckDB renders a DOUBLE as
+ * `1000.0`, which reads back as a DECIMAL, and cannot read back the bare Infinity or NaN it wrote
+ * for a non-finite one (cast from text instead). `cast`: constants already inside such a cast.
  */
-function nonFiniteConstant(value: unknown): SqlNode | undefined {
+function castFloatConstant(value: unknown, cast: WeakSet<object>): SqlNode | undefined {
   const node = value as SqlNode | null;
-  if (node?.class !== 'CONSTANT') return undefined;
+  if (node?.class !== 'CONSTANT' || cast.has(node)) return undefined;
   const constant = node.value as { type?: { id?: unknown }; value?: unknown } | undefined;
-  const marked = typeof constant?.value === 'string' ? constant.value : '';
-  const text = marked.startsWith(NUMBER_MARK) ? marked.slice(NUMBER_MARK.length) : undefined;
-  if (text === undefined || !/^-?(Infinity|NaN)$/.test(text)) return undefined;
+  if (!FLOAT_TYPES.has(String(constant?.type?.id))) return undefined;
+  const marked = typeof constant!.value === 'string' ? constant!.value : '';
+  const nonFinite = marked.startsWith(NUMBER_MARK) ? marked.slice(NUMBER_MARK.length) : undefined;
+  const child: SqlNode =
+    nonFinite === undefined
+      ? { ...node, alias: '' }
+      : {
+          ...node,
+          alias: '',
+          value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value: nonFinite },
+        };
+  cast.add(child);
   return {
     class: 'CAST',
     type: 'OPERATOR_CAST',
     alias: node.alias,
     query_location: node.query_location,
-    child: {
-      ...node,
-      alias: '',
-      value: { type: { id: 'VARCHAR', type_info: null }, is_null: false, value: text },
-    },
+    child,
     cast_type: constant!.type,
     try_cast: false,
   };

@@ -513,15 +513,20 @@ describe('the SQL guard', () => {
     expect(accented).toEqual({ sql: "SELECT 'é' AS e, count_star() AS n FROM __weir_t0 AS cpu", n: all });
   });
 
-  it('numbers a JS number cannot hold keep their value when the statement is rendered', async () => {
+  it('numbers a JS number cannot hold, and floats, keep their value and type when the statement is rendered', async () => {
     // Non-ASCII text makes the plan DuckDB's rendering of the tree, not the text as sent.
     const sql = `SELECT 9007199254740993 AS big, -9007199254740995 AS neg, 0.12345678901234567 AS d,
-      18446744073709551615 AS u, 1e400 AS inf, -1e400 AS ninf, 'é' AS e, count(*) AS n FROM cpu`;
+      18446744073709551615 AS u, 1e400 AS inf, -1e400 AS ninf, typeof(1.5e0) AS float_type, 'é' AS e,
+      count(*) AS n FROM cpu`;
     const { value, plan } = await ask(sql);
     expect(plan.sql).toContain('count_star()');
     expect(plan.sql).toContain('9007199254740993');
     expect(value).toEqual(await rawRows(sql));
-    expect(value[0]).toMatchObject({ big: 9007199254740993n, inf: Number.POSITIVE_INFINITY });
+    expect(value[0]).toMatchObject({
+      big: 9007199254740993n,
+      inf: Number.POSITIVE_INFINITY,
+      float_type: 'DOUBLE',
+    });
   });
 
   it('an engine error names the problem without quoting the rewritten statement or file paths', async () => {
