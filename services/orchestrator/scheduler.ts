@@ -128,6 +128,9 @@ export interface SchedulerDeps {
   onError?: (error: unknown, context: Record<string, unknown>) => void;
 }
 
+/** An error a retry would get again: the planner or the orchestrator refused (4xx). */
+const isRefusal = (error: unknown) => error instanceof WeirError && error.httpStatus < 500;
+
 export class Scheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -166,7 +169,6 @@ export class Scheduler {
           // it is reported and the tick's other triggers go on. Anything else (the store or Redis
           // away) leaves the tick due: the next pass submits it again, and the triggers it already
           // submitted answer their existing runs.
-          const isRefusal = (error: unknown) => error instanceof WeirError && error.httpStatus < 500;
           try {
             const state = await this.deps.catalogs.forTenant(tenant).refresh();
             for (const trigger of await schedule.triggers(tenant, logicalTime, state, this.deps.store)) {
