@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore, paths, SystemCatalog, TenantCatalog, WeirError } from '../../catalog/index.js';
 import { LOCAL_TEMP_PREFIX } from '../../catalog/store/local.js';
-import { dueTicks, type Schedule, Scheduler } from '../../services/orchestrator/index.js';
+import { dueTicks, type Schedule, Scheduler, type SchedulerDeps } from '../../services/orchestrator/index.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -51,6 +51,19 @@ describe('more than one orchestrator', () => {
     store = new LocalObjectStore(root);
     o = await startTestOrchestration(store, redis, { workers: false });
   });
+  /** A scheduler over this suite's store and orchestrator, with its own Redis connection. */
+  const schedulerWith = (deps: Pick<SchedulerDeps, 'schedules'> & Partial<SchedulerDeps>) => {
+    const client = new Redis({ host: redis.host, port: redis.port });
+    clients.push(client);
+    return new Scheduler({
+      orchestrator: o.orchestrator,
+      system: new SystemCatalog(store),
+      catalogs: o.catalogs,
+      store,
+      redis: client,
+      ...deps,
+    });
+  };
   afterAll(async () => {
     for (const c of clients) c.disconnect();
     await o.stop();
@@ -69,20 +82,7 @@ describe('more than one orchestrator', () => {
     };
     const now = () => at('2026-03-01T03:30:00Z');
     clients.push(new Redis({ host: redis.host, port: redis.port }));
-    const make = () => {
-      const client = new Redis({ host: redis.host, port: redis.port });
-      clients.push(client);
-      return new Scheduler({
-        orchestrator: o.orchestrator,
-        system: new SystemCatalog(store),
-        catalogs: o.catalogs,
-        store,
-        redis: client,
-        schedules: [schedule],
-        maxCatchUp: 3,
-        now,
-      });
-    };
+    const make = () => schedulerWith({ schedules: [schedule], maxCatchUp: 3, now });
     // Down since the 00:00 tick: three ticks are due, and both schedulers see all three.
     await clients[0]!.set('weir:schedule:noop-test:last', String(at('2026-03-01T00:00:00Z')));
     const [a, b] = await Promise.all([make().tick(), make().tick()]);
@@ -118,14 +118,8 @@ describe('more than one orchestrator', () => {
       },
     };
     const errors: Record<string, unknown>[] = [];
-    const client = new Redis({ host: redis.host, port: redis.port });
-    clients.push(client);
-    const scheduler = new Scheduler({
-      orchestrator: o.orchestrator,
+    const scheduler = schedulerWith({
       system,
-      catalogs: o.catalogs,
-      store,
-      redis: client,
       schedules: [schedule],
       now: () => at('2026-03-01T03:30:00Z'),
       onError: (_error, context) => errors.push(context),
@@ -158,14 +152,8 @@ describe('more than one orchestrator', () => {
           : [],
     };
     const errors: { error: unknown; context: Record<string, unknown> }[] = [];
-    const client = new Redis({ host: redis.host, port: redis.port });
-    clients.push(client);
-    const scheduler = new Scheduler({
-      orchestrator: o.orchestrator,
+    const scheduler = schedulerWith({
       system,
-      catalogs: o.catalogs,
-      store,
-      redis: client,
       schedules: [schedule],
       maxCatchUp: 1,
       now: () => at('2026-03-01T03:30:00Z'),
@@ -183,17 +171,7 @@ describe('more than one orchestrator', () => {
 
   it('checkpoints the _system catalog once it is far enough past its newest checkpoint, and sweeps its old temp files', async () => {
     const system = new SystemCatalog(store);
-    const client = new Redis({ host: redis.host, port: redis.port });
-    clients.push(client);
-    const scheduler = new Scheduler({
-      orchestrator: o.orchestrator,
-      system,
-      catalogs: o.catalogs,
-      store,
-      redis: client,
-      schedules: [],
-      systemCheckpointEvery: 3,
-    });
+    const scheduler = schedulerWith({ system, schedules: [], systemCheckpointEvery: 3 });
     const newestCheckpoint = async () => (await system.log.checkpoints.newest())?.version;
     // What a write killed between its temp file and the rename leaves, a day old and a minute old.
     const temps = {
