@@ -4,12 +4,32 @@
  * and verifies every file's sha256, so a half-written checkpoint is invisible.
  */
 import type { Table } from 'apache-arrow';
+import { z } from 'zod';
 import { sha256Hex } from '../canonical.js';
 import { WeirError } from '../errors.js';
 import { readParquet, writeParquet } from '../parquet/index.js';
 import { type CatalogScope, catalogKeys } from '../paths.js';
 import type { ObjectStore } from '../store/index.js';
 import type { CheckpointFileEntry, CheckpointManifest } from './types.js';
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const count = z.number().int().nonnegative();
+
+/** What a reader accepts as `_manifest.json` (format 1); anything else is a corrupt checkpoint. */
+const manifestSchema = z.object({
+  format: z.literal(1),
+  version: z.number().int().positive(),
+  timestamp: z.number().int(),
+  files: z.array(
+    z.object({
+      table: z.string().min(1),
+      key: z.string().min(1),
+      rows: count,
+      bytes: count,
+      sha256: z.string().regex(SHA256_HEX),
+    }),
+  ),
+});
 
 export class CatalogCorruptError extends WeirError {
   constructor(message: string, details?: Record<string, unknown>) {
@@ -83,16 +103,25 @@ export class CheckpointStore {
     const key = catalogKeys.checkpointManifest(this.scope, version);
     const bytes = await this.store.getIfExists(key);
     if (!bytes) return undefined;
-    let manifest: CheckpointManifest;
+    let raw: unknown;
     try {
-      manifest = JSON.parse(new TextDecoder().decode(bytes)) as CheckpointManifest;
+      raw = JSON.parse(new TextDecoder().decode(bytes));
     } catch (error) {
       throw new CatalogCorruptError(`checkpoint manifest ${key} is not JSON`, { cause: String(error) });
     }
-    if (manifest.format !== 1 || manifest.version !== version || !Array.isArray(manifest.files)) {
+    const parsed = manifestSchema.safeParse(raw);
+    if (!parsed.success || parsed.data.version !== version) {
       throw new CatalogCorruptError(`checkpoint manifest ${key} is malformed`);
     }
-    return manifest;
+    // Every file must be one of this checkpoint's own (digest-named, or plain `{table}.parquet`
+    // from before): a manifest names nothing else to read.
+    const directory = key.slice(0, key.lastIndexOf('/') + 1);
+    for (const file of parsed.data.files) {
+      const name = file.key.slice(directory.length);
+      if (!file.key.startsWith(directory) || !/^[A-Za-z][A-Za-z0-9_-]*\.parquet$/.test(name))
+        throw new CatalogCorruptError(`checkpoint manifest ${key} names a file that is not its own`);
+    }
+    return parsed.data;
   }
 
   /** Versions that have a complete checkpoint (a manifest), ascending. */
@@ -105,17 +134,32 @@ export class CheckpointStore {
     return versions.sort((a, b) => a - b);
   }
 
-  /** The newest complete checkpoint at or before `version` (any version when omitted). */
+  /**
+   * The newest complete checkpoint at or before `version` (any version when omitted) whose
+   * manifest reads back; a corrupt manifest is passed over like a checkpoint that is not there.
+   */
   async newest(atOrBefore?: number): Promise<CheckpointManifest | undefined> {
     const hint = await this.readHint();
     // A stale hint is still correct (more log to read), so it serves any target at or after it.
     if (hint !== undefined && (atOrBefore === undefined || hint <= atOrBefore)) {
-      const manifest = await this.readManifest(hint);
+      const manifest = await this.readManifestIfSound(hint);
       if (manifest) return manifest;
     }
     const versions = (await this.listVersions()).filter((v) => atOrBefore === undefined || v <= atOrBefore);
-    const newest = versions.at(-1);
-    return newest === undefined ? undefined : this.readManifest(newest);
+    for (const version of versions.reverse()) {
+      const manifest = await this.readManifestIfSound(version);
+      if (manifest) return manifest;
+    }
+    return undefined;
+  }
+
+  private async readManifestIfSound(version: number): Promise<CheckpointManifest | undefined> {
+    try {
+      return await this.readManifest(version);
+    } catch (error) {
+      if (error instanceof CatalogCorruptError) return undefined;
+      throw error;
+    }
   }
 
   async readTables(manifest: CheckpointManifest): Promise<Record<string, Table>> {

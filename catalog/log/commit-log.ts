@@ -128,16 +128,51 @@ export class CommitLog<S extends LogState, A, P> {
     }
   }
 
-  /** Reads the next few versions one by one: the common case is zero or one new commit. */
+  /**
+   * Reads the next few versions one by one: the common case is zero or one new commit. Where a
+   * version is missing it asks whether the one after exists: a missing commit followed by a
+   * present one is a lost log object, and taking the version before it as the head would let the
+   * next commit fork the history.
+   */
   private async probe(state: S, target?: number): Promise<{ state: S; done: boolean }> {
     let current = state;
     for (let i = 0; i < PROBE_LIMIT; i++) {
       if (target !== undefined && current.version >= target) return { state: current, done: true };
-      const commit = await this.readCommit(current.version + 1);
-      if (!commit) return { state: current, done: true };
+      const version = current.version + 1;
+      let commit = await this.readCommit(version);
+      if (!commit) {
+        if (!(await this.exists(version + 1))) return { state: current, done: true };
+        // Both present when a writer committed both meanwhile: read it again.
+        commit = await this.readCommit(version);
+        if (!commit) throw this.gapBefore(version + 1);
+      }
       current = this.applyCommit(current, commit);
     }
     return { state: current, done: false };
+  }
+
+  private async exists(version: number): Promise<boolean> {
+    return (await this.store.head(catalogKeys.log(this.scope, version))) !== undefined;
+  }
+
+  private gapBefore(version: number): CatalogCorruptError {
+    return new CatalogCorruptError(
+      `commit log of ${scopeLabel(this.scope)} has a gap before version ${version}`,
+    );
+  }
+
+  /**
+   * Throws when a commit after `state` (which catchUp found to be the head) exists: a log that
+   * lost more than one object in a row, which a probe cannot see. Answers false when a writer
+   * committed the next version meanwhile (catch up again), true when `state` is the head.
+   */
+  private async isHead(state: S): Promise<boolean> {
+    const startAfter = catalogKeys.log(this.scope, state.version);
+    const page = await this.store.list(catalogKeys.logPrefix(this.scope), { startAfter, maxKeys: 1 });
+    const next = page.objects[0] && catalogKeys.parseLogVersion(this.scope, page.objects[0].key);
+    if (next === undefined) return true;
+    if (next === state.version + 1) return false;
+    throw this.gapBefore(next);
   }
 
   private async listAfter(version: number, target?: number): Promise<number[]> {
@@ -150,10 +185,7 @@ export class CommitLog<S extends LogState, A, P> {
       versions.push(v);
     }
     versions.forEach((v, i) => {
-      if (v !== version + 1 + i)
-        throw new CatalogCorruptError(
-          `commit log of ${scopeLabel(this.scope)} has a gap before version ${v}`,
-        );
+      if (v !== version + 1 + i) throw this.gapBefore(v);
     });
     return versions;
   }
@@ -180,6 +212,9 @@ export class CommitLog<S extends LogState, A, P> {
     const actions = this.machine.parseActions(rawActions);
     const started = this.now();
     let head = state;
+    // Whether `head` came from a catch-up in this call, whose probe already saw the version after
+    // the next one missing; the caller's state may be old, so it is checked before writing.
+    let probed = false;
     for (let losses = 0; ; losses++) {
       const earlier = meta.idempotencyKey === undefined ? undefined : head.history.get(meta.idempotencyKey);
       if (earlier) return { state: head, version: earlier.version, committed: false };
@@ -200,6 +235,14 @@ export class CommitLog<S extends LogState, A, P> {
         const newest = await this.catchUp(head);
         if (newest.version === head.version) throw error;
         head = newest;
+        probed = true;
+        continue;
+      }
+      // A later commit present while this version is free is a lost log object (or a stale
+      // head): writing here would fork the history, so catch up, which tells the two apart.
+      if (!probed && (await this.exists(commit.version + 1))) {
+        head = await this.catchUp(head);
+        probed = true;
         continue;
       }
       const body = new TextEncoder().encode(JSON.stringify(commit));
@@ -210,12 +253,16 @@ export class CommitLog<S extends LogState, A, P> {
         throw new CommitTimeoutError(scopeLabel(this.scope), this.commitTimeoutMs);
       await sleep(this.random() * Math.min(64, 2 ** losses));
       head = await this.catchUp(head);
+      probed = true;
     }
   }
 
   /** The newest state: newest complete checkpoint plus the log after it. */
   async loadLatest(): Promise<S> {
-    return this.catchUp(await this.loadCheckpoint());
+    let state = await this.catchUp(await this.loadCheckpoint());
+    // Once per load, a listing makes sure no run of lost log objects hides later commits.
+    while (!(await this.isHead(state))) state = await this.catchUp(state);
+    return state;
   }
 
   /** The state exactly at `version` (time travel). */
@@ -256,12 +303,20 @@ export class CommitLog<S extends LogState, A, P> {
     for (const name of this.machine.checkpointTables) {
       if (!rest[name]) throw new CatalogCorruptError(`checkpoint ${manifest.version} has no ${name} table`);
     }
-    const history = historyFromCheckpoint(commits, manifest.version);
-    return this.machine.fromCheckpoint(rest, {
-      version: manifest.version,
-      timestamp: manifest.timestamp,
-      history,
-    });
+    try {
+      const history = historyFromCheckpoint(commits, manifest.version);
+      return this.machine.fromCheckpoint(rest, {
+        version: manifest.version,
+        timestamp: manifest.timestamp,
+        history,
+      });
+    } catch (error) {
+      // Tables that match their digests but do not decode: passed over like a missing file.
+      if (error instanceof CatalogCorruptError) throw error;
+      throw new CatalogCorruptError(
+        `checkpoint ${manifest.version} of ${scopeLabel(this.scope)} does not decode: ${(error as Error).message}`,
+      );
+    }
   }
 
   /**

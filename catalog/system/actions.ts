@@ -13,8 +13,20 @@ export const TOKEN_ID = /^tok_[0-9a-f]{32}$/;
 const tokenId = z.string().regex(TOKEN_ID, 'a token id is tok_ followed by 32 hex digits');
 /** sha256 of the secret: the secret itself is never stored. */
 const tokenHash = z.string().regex(/^[0-9a-f]{64}$/, 'hash must be 64 lowercase hex digits');
-const tokenName = z.string().min(1).max(200);
-const description = z.string().max(1000);
+/** A UTF-16 code unit of a surrogate pair without its partner: UTF-8 cannot hold it. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/**
+ * Free text kept in checkpoints as UTF-8: a lone surrogate would come back as U+FFFD, so a
+ * state loaded from a checkpoint would differ from the log's.
+ */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((value) => !LONE_SURROGATE.test(value), 'must be well-formed Unicode (it has a lone surrogate)');
+/** A name people read: a token's, a tenant's display name. */
+const title = text(200).pipe(z.string().min(1));
+const description = text(1000);
 const permissions = z
   .array(z.enum(PERMISSIONS))
   .min(1)
@@ -36,7 +48,7 @@ export const systemActionSchema = z.discriminatedUnion('op', [
     .object({
       op: z.literal('createTenant'),
       tenant: tenantId,
-      displayName: z.string().min(1).max(200).optional(),
+      displayName: title.optional(),
     })
     .strict(),
   z.object({ op: z.literal('dropTenant'), tenant: tenantId }).strict(),
@@ -44,7 +56,7 @@ export const systemActionSchema = z.discriminatedUnion('op', [
     .object({
       op: z.literal('createToken'),
       ...tokenRef,
-      name: tokenName,
+      name: title,
       description,
       hash: tokenHash,
       permissions,
@@ -57,7 +69,7 @@ export const systemActionSchema = z.discriminatedUnion('op', [
     .object({
       op: z.literal('updateToken'),
       ...tokenRef,
-      name: tokenName.optional(),
+      name: title.optional(),
       description: description.optional(),
       permissions: permissions.optional(),
       databases: databases.optional(),

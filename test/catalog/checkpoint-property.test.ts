@@ -5,6 +5,7 @@ import {
   bodyBytes,
   liveFiles,
   type ObjectStore,
+  paths,
   type TenantActionInput,
   TenantCatalog,
   type TenantState,
@@ -238,6 +239,36 @@ describe.each(BACKENDS)('checkpoints on $name storage', (backend) => {
     const bare = new TenantCatalog(store, 'acme');
     expect(describeState(await bare.refresh())).toEqual(describeState(head));
     expect(describeState(await bare.at({ version: newest.version }))).toEqual(atNewest);
+  });
+
+  it('a checkpoint whose manifest is damaged, of a newer format or names foreign files is passed over', async () => {
+    const catalog = new TenantCatalog(store, 'acme');
+    await catalog.commit([{ op: 'createDatabase', database: 'db' }, ...createTable('db', 'cpu')]);
+    await catalog.commit([addFile('acme', 'db', 'cpu', 0, 'f1')]);
+    const older = await catalog.checkpoint();
+    await catalog.commit([addFile('acme', 'db', 'cpu', 1, 'f2')]);
+    const newest = await catalog.checkpoint();
+    await catalog.commit([addFile('acme', 'db', 'cpu', 2, 'f3')]);
+    const head = describeState(await catalog.current());
+    const atNewest = describeState(await catalog.at({ version: newest.version }));
+    const manifestKey = paths.catalogKeys.checkpointManifest(paths.tenantScope('acme'), newest.version);
+    const text = JSON.stringify(newest);
+    const foreign = {
+      ...newest,
+      files: newest.files.map((f, i) => (i === 0 ? { ...f, key: 'tenants/other/catalog/x.parquet' } : f)),
+    };
+    for (const damage of [
+      text.slice(0, text.length >> 1),
+      JSON.stringify({ ...newest, format: 2 }),
+      JSON.stringify({ ...newest, files: newest.files.map(({ key: _key, ...rest }) => rest) }),
+      JSON.stringify(foreign),
+    ]) {
+      await store.put(manifestKey, new TextEncoder().encode(damage));
+      const reader = new TenantCatalog(store, 'acme');
+      expect(describeState(await reader.refresh()), damage).toEqual(head);
+      expect(describeState(await reader.at({ version: newest.version }))).toEqual(atNewest);
+      expect(await reader.log.checkpoints.newest()).toMatchObject({ version: older.version });
+    }
   });
 
   it('writing a checkpoint of a version that has one again, with other bytes, leaves the first intact', async () => {

@@ -323,6 +323,39 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     expect(pinned.tables.get('db.cpu')!.fileCount).toBe(2);
   });
 
+  it('a lost log object is a CATALOG_CORRUPT error, never a shorter head, and no commit forks the log', async () => {
+    const writer = await seeded();
+    const reader = new TenantCatalog(store, 'acme');
+    await writer.commit([addFile('acme', 'db', 'cpu', 0, 'f0')]);
+    const atTwo = await reader.refresh();
+    expect(atTwo.version).toBe(2);
+    for (let hour = 1; hour < 8; hour++)
+      await writer.commit([addFile('acme', 'db', 'cpu', hour, `f${hour}`)]);
+    const scope = paths.tenantScope('acme');
+    const logKeys = async () => {
+      const keys: string[] = [];
+      for await (const o of store.listAll(paths.catalogKeys.logPrefix(scope))) keys.push(o.key);
+      return keys;
+    };
+    // Version 3 is lost (an operator's delete, a lifecycle rule): versions 4–9 remain.
+    await store.delete(paths.catalogKeys.log(scope, 3));
+    const before = await logKeys();
+
+    await expectCode(reader.refresh(), 'CATALOG_CORRUPT', 500);
+    await expectCode(new TenantCatalog(store, 'acme').refresh(), 'CATALOG_CORRUPT', 500);
+    // A writer whose head is from before the loss does not write version 3 again.
+    await expectCode(
+      writer.log.commit(atTwo, [addFile('acme', 'db', 'cpu', 20, 'g1')]),
+      'CATALOG_CORRUPT',
+      500,
+    );
+    expect(await logKeys()).toEqual(before);
+
+    // Two lost in a row are found on a load too (a listing, as a probe sees one ahead only).
+    await store.delete(paths.catalogKeys.log(scope, 4));
+    await expectCode(new TenantCatalog(store, 'acme').refresh(), 'CATALOG_CORRUPT', 500);
+  });
+
   it("tenants' catalogs are separate: one tenant's commits never show in another's", async () => {
     const a = await seeded('alpha');
     await a.commit([addFile('alpha', 'db', 'cpu', 0, 'f1')]);

@@ -117,6 +117,10 @@ describe.each(BACKENDS)('_system tokens on $name storage', (backend) => {
       [[token(2, { databases: ['../x'] })], 'INVALID_ACTION'],
       [[token(2, { id: 'tok_../x' })], 'INVALID_ACTION'],
       [[token(2, { secret: 'weir_x' })], 'INVALID_ACTION'],
+      // Text a checkpoint (UTF-8) could not give back as written.
+      [[token(2, { name: 'a\udc00b' })], 'INVALID_ACTION'],
+      [[token(2, { description: 'd\ud800' })], 'INVALID_ACTION'],
+      [[{ op: 'createTenant', tenant: 'gamma', displayName: '\ud83d' }], 'INVALID_ACTION'],
     ] as const) {
       expect(await codeOf(system.commit(actions as unknown as unknown[]))).toBe(code);
     }
