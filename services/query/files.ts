@@ -56,6 +56,8 @@ interface CacheEntry {
 class CachedFiles implements QueryFiles {
   /** In least-recently-used order (a Map keeps insertion order; a use re-inserts). */
   private readonly entries = new Map<string, CacheEntry>();
+  /** Removals of evicted copies still running: a new copy of the key waits for its removal. */
+  private readonly removals = new Map<string, Promise<void>>();
   private bytes = 0;
 
   constructor(
@@ -104,6 +106,8 @@ class CachedFiles implements QueryFiles {
       await mkdir(dirname(path), { recursive: true });
       const temp = `${path}.${randomUUID()}.tmp`;
       await writeFile(temp, data);
+      // Else an earlier eviction's late removal would delete the new copy under a running query.
+      await this.removals.get(key);
       await rename(temp, path);
       entry.bytes = data.byteLength;
       this.bytes += data.byteLength;
@@ -118,7 +122,12 @@ class CachedFiles implements QueryFiles {
       if (entry.holders > 0 || entry.bytes === 0) continue;
       this.entries.delete(key);
       this.bytes -= entry.bytes;
-      void rm(this.pathOf(key), { force: true });
+      const removal = rm(this.pathOf(key), { force: true })
+        .catch(() => {})
+        .finally(() => {
+          if (this.removals.get(key) === removal) this.removals.delete(key);
+        });
+      this.removals.set(key, removal);
     }
   }
 }
