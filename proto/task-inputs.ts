@@ -75,6 +75,11 @@ export const taskInputSchemas = {
   cq: z
     .object({
       cqId: name,
+      /**
+       * The version of the CQ's definition the window was planned from (its policy's version);
+       * absent in plans made before windows carried it.
+       */
+      policyVersion: z.number().int().min(1).optional(),
       progressId: name,
       database: name,
       source: name,
@@ -88,6 +93,14 @@ export const taskInputSchemas = {
       advanceWatermark: z.boolean(),
       /** The catalog version the progress's checked version moves to; -1 to leave it. */
       checkedVersion: z.number().int().min(-1),
+      /**
+       * A stale window of a tick that could not plan every stale one: the windows before `untilUs`
+       * of the scan of source changes up to catalog version `version` are re-materialized.
+       */
+      staleCursor: z
+        .object({ version: z.number().int().min(0), untilUs: z.number().int().min(1) })
+        .strict()
+        .optional(),
     })
     .strict(),
   /**

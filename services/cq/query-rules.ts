@@ -4,6 +4,7 @@
  * bucket lies inside one window. Checked on the plan the query engine made of the SQL.
  */
 import { WeirError } from '../../catalog/index.js';
+import { constant } from '../query/guard.js';
 import { nodesOf, type QueryPlan, type SqlNode, SqlParser } from '../query/index.js';
 
 /** `3600000` → `1h`; a width of no whole minute in seconds (`90s`, `0.5s`). */
@@ -21,12 +22,16 @@ export function durationText(ms: number): string {
  * A CQ runs about one database: its ticks copy what its query reads into its destination, and its
  * runs' lineage names every file read, so a query reaching into another database would leak that
  * database to whoever may see this one. Its source is what makes late rows re-materialize windows,
- * so the query must read it. Throws CQ_READS_OTHER_DATABASE or CQ_SOURCE_NOT_READ (400).
+ * so the query must read it. A query reading the CQ's destination would add a window's earlier
+ * output to each new run of it. Throws CQ_READS_OTHER_DATABASE, CQ_SOURCE_NOT_READ or
+ * CQ_READS_DESTINATION (400).
  */
 export function assertReadsOwnTables(
   plan: Pick<QueryPlan, 'tables'>,
   database: string,
   source: string,
+  /** The CQ's destination table, which its query must not read. */
+  destination: string,
 ): void {
   const foreign = plan.tables.find((t) => t.database !== database);
   if (foreign) {
@@ -36,6 +41,15 @@ export function assertReadsOwnTables(
       `the query reads ${table}, which is outside the continuous query's database ${database}: a continuous query reads only tables of its own database`,
       400,
       { field: 'query', table, database },
+    );
+  }
+  if (plan.tables.some((t) => t.table === destination)) {
+    const table = `${database}.${destination}`;
+    throw new WeirError(
+      'CQ_READS_DESTINATION',
+      `the query reads ${table}, the continuous query's own destination: each run of a window would add that window's earlier output again; read only the source and other tables`,
+      400,
+      { field: 'query', table },
     );
   }
   if (!plan.tables.some((t) => t.table === source)) {
@@ -63,7 +77,9 @@ function bucketError(code: string, message: string): WeirError {
  * rows, so any bucket crossing the window is partial. Each call is evaluated by DuckDB at two window
  * edges (with its own origin or offset), which also catches buckets of the right width that start
  * elsewhere (time_bucket's default origin is 2000-01-03, so 2-day and 7-day buckets do). A width
- * DuckDB cannot evaluate as a constant is refused, since nothing could be promised about it. A query
+ * DuckDB cannot evaluate as a constant is refused, since nothing could be promised about it, and so
+ * is one (or an origin or offset) with anything but constants, casts, operators and the query guard's
+ * cheap functions, before anything is evaluated: the probes have no timeout. A query
  * with no time_bucket is left to the run's own check that answers stay inside the window.
  * Throws CQ_BUCKET_WIDER_THAN_INTERVAL, CQ_BUCKET_NOT_ALIGNED or CQ_BUCKET_UNKNOWN (400).
  */
@@ -82,6 +98,17 @@ export async function assertBucketsFitWindows(
   );
   if (calls.length === 0) return;
   const interval = durationText(intervalMs);
+  const unknown = () =>
+    bucketError(
+      'CQ_BUCKET_UNKNOWN',
+      `the query's time_bucket width cannot be evaluated as a constant, so it cannot be checked against the interval ${interval}: write the width (and any origin or offset) as constants, e.g. time_bucket(INTERVAL '15 minutes', time)`,
+    );
+  // The probes below run the width and origin with no timeout: only constants, casts, operators and
+  // a fixed list of cheap functions get that far (a scalar subquery over range() would not end).
+  for (const call of calls) {
+    const [width, , ...rest] = call.children as SqlNode[];
+    if (!constant(width) || !rest.every(constant)) throw unknown();
+  }
   const intervalUs = intervalMs * 1000;
   // The query engine's parser is private to it; a parser of our own evaluates the probes (~20 ms).
   const parser = await SqlParser.open();
@@ -105,11 +132,6 @@ export async function assertBucketsFitWindows(
         { ...call, children: [width, nextEdge, ...rest] },
       ]);
       const [jan, feb, first, next] = values.map((v) => (v === undefined ? undefined : Number(v)));
-      const unknown = () =>
-        bucketError(
-          'CQ_BUCKET_UNKNOWN',
-          `the query's time_bucket width cannot be evaluated as a constant, so it cannot be checked against the interval ${interval}: write the width (and any origin or offset) as constants, e.g. time_bucket(INTERVAL '15 minutes', time)`,
-        );
       if (jan === undefined || feb === undefined) throw unknown();
       // From 1970-01-01, the epoch. One month moves that date 31 days and 1970-02-01 28; widths of
       // more months are wider than any interval, whichever the count.

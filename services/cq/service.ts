@@ -88,10 +88,23 @@ export interface ExecuteOutcome {
 }
 
 const DEFAULT_DELAY_MS = 30_000;
-/** Task failures an execute answers as the caller's to fix, or as a conflict (the CQ was deleted meanwhile); others are 500. */
+/**
+ * Task failures an execute answers as the caller's to fix — its query's own errors among them, with
+ * the status the query path (and so a dry run) gives them — or as a conflict (the CQ was deleted
+ * meanwhile); others are 500.
+ */
 const RUN_FAILURE_STATUS = new Map([
   ['CQ_OUTPUT_OUTSIDE_WINDOW', 400],
   ['CQ_SCHEMA_MISMATCH', 400],
+  ['CQ_READS_OTHER_DATABASE', 400],
+  ['CQ_SOURCE_NOT_READ', 400],
+  ['CQ_READS_DESTINATION', 400],
+  ['QUERY_FAILED', 400],
+  ['QUERY_REFUSED', 400],
+  ['INVALID_SQL', 400],
+  ['TABLE_NOT_FOUND', 404],
+  ['DATABASE_NOT_FOUND', 404],
+  ['QUERY_TIMEOUT', 408],
   ['CQ_DELETED', 409],
 ]);
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -163,19 +176,33 @@ export class ContinuousQueries {
     const catalog = this.deps.catalogs.forTenant(tenant);
     const state = await catalog.refresh();
     const id = cqIdOf(input.name);
-    if (state.policies.has(id))
-      throw new WeirError('CQ_EXISTS', `a continuous query named ${input.name} already exists`, 409, { id });
+    const exists = () =>
+      new WeirError('CQ_EXISTS', `a continuous query named ${input.name} already exists`, 409, { id });
+    if (state.policies.has(id)) throw exists();
     const definition = this.definitionOf(input, undefined);
     const actions = await this.checkedActions(tenant, state, id, input, definition, authorize);
     // Progress left by an earlier CQ of this name (a window that committed as it was deleted) would
     // make this one skip the windows below that watermark.
     const progress = cqProgressId(id);
     if (state.policies.has(progress)) actions.push({ op: 'dropPolicy', id: progress });
-    const { state: next } = await catalog.commit(actions, { operation: 'cq-definition' });
+    // Checked again on the state the commit lands on: of two creates of one name, the second is refused.
+    const { state: next } = await catalog.commit(
+      actions,
+      { operation: 'cq-definition' },
+      {
+        require: (head) => {
+          if (head.policies.has(id)) throw exists();
+          assertOwnDestination(head, id, input.database, definition.destination_measurement);
+        },
+      },
+    );
     return viewOf(next, findCq(next, id));
   }
 
-  /** Replaces a CQ's definition; its name, start and progress stay. */
+  /**
+   * Replaces a CQ's definition; its name, start and progress stay. Throws CQ_DELETED or CQ_MODIFIED
+   * (409) when the CQ was deleted or replaced between this read and the commit.
+   */
   async update(tenant: string, id: string, input: CqInput, authorize?: Authorize): Promise<CqView> {
     const catalog = this.deps.catalogs.forTenant(tenant);
     const state = await catalog.refresh();
@@ -193,22 +220,36 @@ export class ContinuousQueries {
         'interval',
       );
     const actions = await this.checkedActions(tenant, state, id, input, definition, authorize);
-    const { state: next } = await catalog.commit(actions, { operation: 'cq-definition' });
+    const { state: next } = await catalog.commit(
+      actions,
+      { operation: 'cq-definition' },
+      {
+        require: (head) => {
+          assertUnchanged(head, current);
+          assertOwnDestination(head, id, input.database, definition.destination_measurement);
+        },
+      },
+    );
     return viewOf(next, findCq(next, id));
   }
 
-  /** Deletes the definition and its progress; the destination table and its rows stay. */
+  /**
+   * Deletes the definition and its progress; the destination table and its rows stay. Throws
+   * CQ_DELETED or CQ_MODIFIED (409) when the CQ was deleted or replaced meanwhile.
+   */
   async remove(tenant: string, id: string): Promise<void> {
     const catalog = this.deps.catalogs.forTenant(tenant);
     const state = await catalog.refresh();
-    findCq(state, id);
+    const current = findCq(state, id);
     const progress = cqProgressId(id);
+    // A progress entry a window commits meanwhile stays behind; creating a CQ of this name drops it.
     await catalog.commit(
       [
         { op: 'dropPolicy', id },
         ...(state.policies.has(progress) ? [{ op: 'dropPolicy' as const, id: progress }] : []),
       ],
       { operation: 'cq-definition' },
+      { require: (head) => assertUnchanged(head, current) },
     );
   }
 
@@ -251,7 +292,12 @@ export class ContinuousQueries {
       sql: cqSql(definition.query, from, to),
       ...(authorize ? { authorize } : {}),
     });
-    assertReadsOwnTables(plan, policy.database, definition.source_measurement);
+    assertReadsOwnTables(
+      plan,
+      policy.database,
+      definition.source_measurement,
+      definition.destination_measurement,
+    );
     if (input.dry_run) {
       // Window by window, as the runs would: each window's answer counts once.
       let records = 0;
@@ -285,11 +331,34 @@ export class ContinuousQueries {
     return { ...base, recordsWritten: rowsWritten(run), runId: run.runId, status: run.status };
   }
 
-  /** The CQ's runs (ticks, executes, backfills), newest first. */
-  async executions(tenant: string, id: string): Promise<RunView[]> {
+  /**
+   * The CQ's runs (ticks, executes, backfills), newest first: `limit` of them (100 by default),
+   * after the run `before` (the last of the previous page). Throws CQ_INVALID (400) for a `before`
+   * that is not a run of this CQ.
+   */
+  async executions(
+    tenant: string,
+    id: string,
+    page: { limit?: number; before?: string } = {},
+  ): Promise<RunView[]> {
     await this.get(tenant, id);
-    const { runs } = await this.deps.orchestrator.history.list(tenant, { kind: 'cq', limit: 10_000 });
-    return runs.filter((run) => run.trigger.cqId === id);
+    const history = this.deps.orchestrator.history;
+    let before: RunView | undefined;
+    if (page.before !== undefined) {
+      before = await history.get(tenant, page.before);
+      if (before?.trigger.cqId !== id)
+        throw invalid(
+          `before ${JSON.stringify(page.before)} is not a run of continuous query ${id}`,
+          'before',
+        );
+    }
+    const { runs } = await history.list(tenant, {
+      kind: 'cq',
+      cqId: id,
+      ...(before ? { before } : {}),
+      limit: page.limit ?? 100,
+    });
+    return runs;
   }
 
   private definitionOf(input: CqInput, startUs: number | undefined): CqDefinition {
@@ -356,7 +425,12 @@ export class ContinuousQueries {
       ...(authorize ? { authorize } : {}),
     };
     const prepared = await this.deps.query.prepare(request);
-    assertReadsOwnTables(prepared.plan, database, definition.source_measurement);
+    assertReadsOwnTables(
+      prepared.plan,
+      database,
+      definition.source_measurement,
+      definition.destination_measurement,
+    );
     await assertBucketsFitWindows(prepared.plan.tree, definition.interval_ms, definition.start_us);
     const { value: answer } = await this.deps.query.run(
       request,
@@ -439,6 +513,25 @@ function assertOwnDestination(state: TenantState, id: string, database: string, 
       { field: 'destination_measurement', table },
     );
   }
+}
+
+/**
+ * An update or delete decided on the definition it read: one deleted or replaced before the commit
+ * lands is a conflict (409), never brought back or overwritten.
+ */
+function assertUnchanged(head: TenantState, read: PolicyEntry): void {
+  const now = head.policies.get(read.id);
+  if (!now)
+    throw new WeirError('CQ_DELETED', `continuous query ${read.id} was deleted meanwhile`, 409, {
+      id: read.id,
+    });
+  if (now.version !== read.version)
+    throw new WeirError(
+      'CQ_MODIFIED',
+      `continuous query ${read.id} was changed meanwhile (version ${read.version} → ${now.version}): read it again and retry`,
+      409,
+      { id: read.id, version: now.version },
+    );
 }
 
 /** The catalog types of the answer's columns; `time` must be a TIMESTAMP. */

@@ -337,7 +337,7 @@ const TIME_BOUND_FUNCTIONS = new Set([
  * No column, subquery or parameter inside (the value is the same for every row), and cheap to
  * evaluate: only constants, casts, operators and TIME_BOUND_FUNCTIONS.
  */
-function constant(value: unknown): boolean {
+export function constant(value: unknown): boolean {
   if (Array.isArray(value)) return value.every(constant);
   if (value === null || typeof value !== 'object') return true;
   const node = value as SqlNode;

@@ -58,4 +58,29 @@ describe('dispatch envelope contract (proto/weir/v1/dispatch.proto)', () => {
     expect(() => parseTaskInputs('expire', '{"paths": []}')).toThrow(/paths/);
     expect(() => parseTaskInputs('compaction', '{"database": "db"}')).toThrow(/inputs of a compaction task/);
   });
+
+  it("a CQ window planned before windows carried their definition's version still parses (replays)", () => {
+    const window = {
+      cqId: 'cq1',
+      progressId: 'cq1-progress',
+      database: 'db',
+      source: 'cpu',
+      destination: 'cpu_1h',
+      query: 'SELECT 1',
+      windowStartUs: 0,
+      windowEndUs: 3_600_000_000,
+      columns: [{ name: 'time', type: 'timestamp', role: 'time' }],
+      sortKey: ['time'],
+      partitioning: 'hour',
+      advanceWatermark: true,
+      checkedVersion: -1,
+    };
+    expect(parseTaskInputs('cq', JSON.stringify(window))).toEqual(window);
+    expect(parseTaskInputs('cq', JSON.stringify({ ...window, policyVersion: 3 }))).toMatchObject({
+      policyVersion: 3,
+    });
+    expect(() => parseTaskInputs('cq', JSON.stringify({ ...window, policyVersion: 0 }))).toThrow(
+      /policyVersion/,
+    );
+  });
 });

@@ -251,6 +251,41 @@ describe('continuous query windows', () => {
 });
 
 describe('continuous query endpoints', () => {
+  it('pages executions of one CQ, counting only its own runs toward the limit', async () => {
+    const a = await create('paged-a', 'cpu_paged_a', '1h', { start_time: day(20), is_active: false });
+    const b = await create('paged-b', 'cpu_paged_b', '1h', { start_time: day(20), is_active: false });
+    // Interleaved: the other CQ's runs are newer than some of this one's.
+    const own: string[] = [];
+    for (const hour of [1, 2, 3]) {
+      own.push((await tick(a.id, day(20, hour))).run.runId);
+      await tick(b.id, day(20, hour));
+    }
+    const page = (query: string) => api('GET', `/api/v1/continuous_queries/${a.id}/executions?${query}`);
+    const first = await page('limit=2');
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json().count).toBe(2);
+    const next = first.json().next_before as string;
+    expect(next).toBe(first.json().executions[1].runId);
+    const second = await page(`limit=2&before=${next}`);
+    expect(second.statusCode, second.body).toBe(200);
+    expect(second.json()).toMatchObject({ count: 1, next_before: null });
+    const listed = [...first.json().executions, ...second.json().executions].map(
+      (run: { runId: string; trigger: { cqId: string } }) => {
+        expect(run.trigger.cqId).toBe(a.id);
+        return run.runId;
+      },
+    );
+    expect(listed.sort()).toEqual([...own].sort());
+
+    const otherRun = (await api('GET', `/api/v1/continuous_queries/${b.id}/executions?limit=1`)).json()
+      .executions[0].runId;
+    for (const query of ['limit=0', 'limit=1001', 'limit=x', `before=${otherRun}`, 'cursor=1']) {
+      const res = await page(query);
+      expect(res.statusCode, `${query}: ${res.body}`).toBe(400);
+      expect(res.json().success).toBe(false);
+    }
+  });
+
   it('lists, gets, updates and deletes in Arc’s shapes; executions list the runs', async () => {
     const cq = await create('endpoints', 'cpu_ep', '1h', { start_time: day(10) });
     const list = await api('GET', '/api/v1/continuous_queries');
@@ -453,6 +488,24 @@ describe('continuous query ranges', () => {
       expect(res.json().error).toContain(`covers ${windows} windows`);
       expect(res.json().error).toContain('limit of 10000');
     }
+  });
+
+  it('answers an error of the query itself as a 400, in real runs as in dry runs', async () => {
+    // Valid over the empty window it is checked on at creation; a cast of 'x' fails on the data.
+    const cq = await create('casts-badly', 'cpu_casts_badly', '1h', {
+      query: `SELECT time_bucket(INTERVAL '1 hour', time) AS time, host,
+        sum(CAST(CASE WHEN procs >= 0 THEN 'x' ELSE '1' END AS INTEGER))::BIGINT AS n
+        FROM cpu WHERE time >= '{start_time}' AND time < '{end_time}' GROUP BY ALL`,
+      is_active: false,
+    });
+    const range = { start_time: day(0), end_time: day(0, 1) };
+    const dry = await execute(cq.id, { ...range, dry_run: true });
+    expect(dry.statusCode, dry.body).toBe(400);
+    expect(dry.json()).toMatchObject({ success: false, code: 'QUERY_FAILED' });
+    const real = await execute(cq.id, range);
+    expect(real.statusCode, real.body).toBe(400);
+    expect(real.json()).toMatchObject({ success: false, code: 'CQ_RUN_FAILED' });
+    expect(real.json().error).toContain("Could not convert string 'x'");
   });
 
   it('refuses windows that have not closed yet, in dry runs as in real ones', async () => {
@@ -674,6 +727,28 @@ describe('continuous query buckets', () => {
       'CQ_BUCKET_UNKNOWN',
       "the query's time_bucket width cannot be evaluated as a constant, so it cannot be checked against the interval 1h: write the width (and any origin or offset) as constants, e.g. time_bucket(INTERVAL '15 minutes', time)",
     ],
+    // Constant values, yet refused before they are evaluated: the check has no timeout, and a larger range would not end.
+    [
+      'a bucket width that is a scalar subquery over a table function',
+      '1h',
+      `time_bucket((SELECT INTERVAL '1 hour' + to_microseconds(min(i) * 0) FROM range(10) r(i)), time)`,
+      'CQ_BUCKET_UNKNOWN',
+      "the query's time_bucket width cannot be evaluated as a constant, so it cannot be checked against the interval 1h: write the width (and any origin or offset) as constants, e.g. time_bucket(INTERVAL '15 minutes', time)",
+    ],
+    [
+      'a bucket origin that is a scalar subquery',
+      '1h',
+      `time_bucket(INTERVAL '1 hour', time, (SELECT TIMESTAMP '1970-01-01' + to_microseconds(min(i) * 0) FROM range(10) r(i)))`,
+      'CQ_BUCKET_UNKNOWN',
+      "the query's time_bucket width cannot be evaluated as a constant, so it cannot be checked against the interval 1h: write the width (and any origin or offset) as constants, e.g. time_bucket(INTERVAL '15 minutes', time)",
+    ],
+    [
+      'a bucket width computed by a function outside the fixed list',
+      '1h',
+      `time_bucket(to_minutes(length(repeat('x', 60))), time)`,
+      'CQ_BUCKET_UNKNOWN',
+      "the query's time_bucket width cannot be evaluated as a constant, so it cannot be checked against the interval 1h: write the width (and any origin or offset) as constants, e.g. time_bucket(INTERVAL '15 minutes', time)",
+    ],
   ])('refuses %s, naming both widths', async (_label, interval, bucket, code, message) => {
     const before = await catalogVersion();
     const res = await api(
@@ -875,6 +950,29 @@ describe('continuous query sources', () => {
     expect((await cqs.get('acme', cq.id)).source_measurement).toBe('cpu');
   });
 
+  it("refuses an update whose query reads the continuous query's own destination, naming the table", async () => {
+    const cq = await create('reads-itself', 'cpu_reads_itself', '1h', { is_active: false });
+    const afterCreate = await catalogVersion();
+    // The window's answer plus its earlier output: each run would add that output again.
+    const selfRead = `SELECT time, host, avg(usage_avg) AS usage_avg, sum(n)::BIGINT AS n FROM (${CQ_QUERY}
+      UNION ALL SELECT time, host, usage_avg, n FROM cpu_reads_itself
+      WHERE time >= '{start_time}' AND time < '{end_time}') GROUP BY ALL`;
+    const updated = await api(
+      'PUT',
+      `/api/v1/continuous_queries/${cq.id}`,
+      body('reads-itself', { destination_measurement: 'cpu_reads_itself', query: selfRead }),
+    );
+    expect(updated.statusCode, updated.body).toBe(400);
+    expect(updated.json()).toEqual({
+      success: false,
+      code: 'CQ_READS_DESTINATION',
+      error:
+        "the query reads metrics.cpu_reads_itself, the continuous query's own destination: each run of a window would add that window's earlier output again; read only the source and other tables",
+    });
+    expect(await catalogVersion()).toBe(afterCreate);
+    expect((await cqs.get('acme', cq.id)).query).toBe(CQ_QUERY);
+  });
+
   it('fails the runs of a definition stored before the rule, and refuses to execute it, naming the table', async () => {
     const id = await plantCq(
       {
@@ -916,6 +1014,35 @@ describe('continuous query sources', () => {
       expect(res.statusCode, res.body).toBe(400);
       expect(res.json()).toEqual({ success: false, code: 'CQ_READS_OTHER_DATABASE', error: message });
     }
+    expect(await catalogVersion()).toBe(before);
+    expect((await api('DELETE', `/api/v1/continuous_queries/${id}`)).statusCode).toBe(200);
+  });
+
+  it('fails the runs of a stored definition that reads its own destination, committing nothing', async () => {
+    const window = (table: string) =>
+      `SELECT time, host, usage FROM ${table} WHERE time >= '{start_time}' AND time < '{end_time}'`;
+    const id = await plantCq(
+      {
+        name: 'copies-itself',
+        database: 'metrics',
+        source: 'cpu',
+        destination: 'copied_self',
+        query: `${window('cpu')} UNION ALL ${window('copied_self')}`,
+      },
+      COPIED_COLUMNS,
+    );
+    const before = await catalogVersion();
+    const submitted = await orchestration.orchestrator.submit({
+      kind: 'cq',
+      tenant: 'acme',
+      logicalTime: day(0, 2),
+      cqId: id,
+    });
+    const run = await orchestration.orchestrator.waitForRun('acme', submitted.runId);
+    expect(run.status).toBe('failed');
+    expect(run.tasks.find((t) => t.taskKey === `window:${day(0)}`)!.error).toMatchObject({
+      code: 'CQ_READS_DESTINATION',
+    });
     expect(await catalogVersion()).toBe(before);
     expect((await api('DELETE', `/api/v1/continuous_queries/${id}`)).statusCode).toBe(200);
   });

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { type FileSpec, fileRecency, paths, type TenantCatalog, WeirError } from '../../catalog/index.js';
 import type { DispatchEnvelope, FileRef, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
+import { DEDUP_COMPACTION_OPERATION } from '../../services/orchestrator/planner/index.js';
 import { assertTableShape, replayIdOf, type TaskContext, tableAt } from './context.js';
 import { type TableShape, writeSortedFiles } from './data-files.js';
 import { sqlString, withConnection } from './duckdb.js';
@@ -153,7 +154,8 @@ export async function runCompaction(
       table: inputs.table,
       removed: inputRefs,
       added: outputs,
-      operation: 'compaction',
+      // Dropped duplicates change the table's rows: continuous queries over it must know.
+      operation: written.rows < rowsIn ? DEDUP_COMPACTION_OPERATION : 'compaction',
     });
     phase('commitMs');
     if (!outcome.committed) {

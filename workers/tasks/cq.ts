@@ -25,7 +25,12 @@ import {
 import type { DispatchEnvelope, FileRef, TaskResult } from '../../proto/index.js';
 import type { TaskInputs } from '../../proto/task-inputs.js';
 import { assertReadsOwnTables } from '../../services/cq/query-rules.js';
-import { cqDefinitionOf, cqProgressAt } from '../../services/orchestrator/planner/index.js';
+import {
+  type CqProgress,
+  commitAt,
+  cqDefinitionOf,
+  cqProgressAt,
+} from '../../services/orchestrator/planner/index.js';
 import { cqSql, type QueryRequest } from '../../services/query/index.js';
 import { arrowStream } from '../../services/query/results/index.js';
 import { replayIdOf, type TaskContext } from './context.js';
@@ -66,8 +71,8 @@ export async function runCq(
       summary: { redelivered: true },
     });
   }
-  // A window of a CQ deleted since the run was planned has nothing left to commit to.
-  assertCqExists(await catalog.current(), inputs);
+  // A window of a CQ deleted or changed since the run was planned has nothing left to commit to.
+  assertCqUnchanged(await catalog.current(), inputs);
   const watch = watchDeletion(catalog, inputs, ctx.signal);
   try {
     return await materialize(envelope, inputs, { ...ctx, query: ctx.query, signal: watch.signal }, started);
@@ -101,8 +106,9 @@ async function materialize(
     ...(ctx.signal ? { signal: ctx.signal } : {}),
   };
   const prepared = await ctx.query.prepare(request);
-  // A definition stored before the rule fails here, before it reads another database's files.
-  assertReadsOwnTables(prepared.plan, database, inputs.source);
+  // A definition stored before the rules fails here, before it reads another database's files
+  // or its own destination (which would add a window's earlier output again on every run).
+  assertReadsOwnTables(prepared.plan, database, inputs.source, inputs.destination);
   const answer = await ctx.query.run(
     request,
     async (result) => {
@@ -124,6 +130,15 @@ async function materialize(
     inputs,
     rows.schema.fields.map((f) => f.name),
   );
+  const nullTimes = rows.getChild('time')?.nullCount ?? 0;
+  if (nullTimes > 0) {
+    throw new WeirError(
+      'CQ_NULL_TIME',
+      `continuous query ${inputs.cqId} answered ${nullTimes} of ${rows.numRows} rows with a NULL time in its window [${iso(window.start)}, ${iso(window.end)}); every row needs a time (e.g. time_bucket over the source's time); nothing of the window was committed`,
+      422,
+      { cqId: inputs.cqId, rows: nullTimes },
+    );
+  }
 
   if (/[*?[\]{}]/.test(ctx.workDir))
     throw new RangeError(`work directory ${ctx.workDir} holds glob characters`);
@@ -187,7 +202,13 @@ async function materialize(
           catalog,
           actions,
           { operation: 'cq', logicalTime: iso(window.start) },
-          { require: (head) => assertProgressUnchanged(head, inputs, progress) },
+          {
+            require: (head) => {
+              assertCqUnchanged(head, inputs);
+              assertNotSuperseded(head, envelope, inputs);
+              assertProgressUnchanged(head, inputs, progress);
+            },
+          },
         );
         return taskResult(envelope, {
           reads,
@@ -309,8 +330,22 @@ function cqDeleted(inputs: CqInputs): WeirError {
   );
 }
 
-function assertCqExists(state: TenantState, inputs: CqInputs): void {
-  if (!state.policies.has(inputs.cqId)) throw cqDeleted(inputs);
+/**
+ * The window was planned from the CQ's definition at `policyVersion`: once the CQ is deleted, or
+ * updated (or deleted and created again under its name, which is the same id), the window would
+ * commit the old definition's rows and move the new definition's progress.
+ */
+function assertCqUnchanged(state: TenantState, inputs: CqInputs): void {
+  const policy = state.policies.get(inputs.cqId);
+  if (!policy) throw cqDeleted(inputs);
+  // Plans made before windows carried the version (replays of old runs) are not checked.
+  if (inputs.policyVersion === undefined || policy.version === inputs.policyVersion) return;
+  throw new WeirError(
+    'CQ_CHANGED',
+    `continuous query ${inputs.cqId} was changed (definition version ${policy.version}, the window was planned from version ${inputs.policyVersion}) while its window [${iso(inputs.windowStartUs)}, ${iso(inputs.windowEndUs)}) ran; nothing of the window was committed`,
+    409,
+    { cqId: inputs.cqId },
+  );
 }
 
 /**
@@ -345,6 +380,49 @@ function watchDeletion(
 }
 
 /**
+ * Checked against the state the window's commit lands on: the destination's rows of the window
+ * must not come from a window commit made after this task's catalog version by another task (an
+ * overlapping run that read the source later, or committed later). Its rows would be replaced with
+ * rows read before, while the progress already accounts for what that run read: the aggregate
+ * would stay stale for good. Refused (not retried: the version read is this task's own); the run
+ * fails and leaves the progress alone, so a later tick materializes the window again if need be.
+ * A destination file's recency is the window commit that wrote its rows, also after a compaction
+ * merged it or a window swap rewrote it.
+ */
+function assertNotSuperseded(head: TenantState, envelope: DispatchEnvelope, inputs: CqInputs): void {
+  const table = head.tables.get(tableKey(inputs.database, inputs.destination));
+  if (!table) return;
+  const windowCommit = (version: number) => {
+    if (version <= envelope.catalogVersion) return undefined;
+    const commit = commitAt(head, version);
+    return commit?.operation === 'cq' && commit.taskId !== envelope.taskId ? commit : undefined;
+  };
+  let newer = [...liveFiles(table)].some(
+    (f) =>
+      f.minTime < inputs.windowEndUs && f.maxTime >= inputs.windowStartUs && windowCommit(fileRecency(f)),
+  );
+  // A newer window commit that only removed rows (the window became empty) left no file.
+  const tombstones = head.tombstones;
+  for (
+    let i = tombstones.lastIndexWhere((t) => t.removedVersion <= envelope.catalogVersion) + 1;
+    !newer;
+    i++
+  ) {
+    const t = tombstones.at(i);
+    if (!t) break;
+    if (t.database !== inputs.database || t.table !== inputs.destination) continue;
+    newer = windowCommit(t.removedVersion)?.logicalTime === iso(inputs.windowStartUs);
+  }
+  if (!newer) return;
+  throw new WeirError(
+    'CQ_WINDOW_SUPERSEDED',
+    `window [${iso(inputs.windowStartUs)}, ${iso(inputs.windowEndUs)}) of continuous query ${inputs.cqId} was written by another run after this one read the source (catalog version ${envelope.catalogVersion}); nothing of this window was committed`,
+    409,
+    { cqId: inputs.cqId, catalogVersion: envelope.catalogVersion },
+  );
+}
+
+/**
  * Checked against the state the window's commit lands on: a CQ deleted, or progress moved by
  * another run's window, since `progress` was computed would otherwise be overwritten by it (a
  * deleted CQ's progress entry revived, a watermark moved back). A moved progress is a conflict:
@@ -367,6 +445,7 @@ function progressPolicy(head: TenantState, inputs: CqInputs): PolicySpec {
   const policy = head.policies.get(inputs.cqId);
   if (!policy) throw cqDeleted(inputs);
   const current = cqProgressAt(head, policy, cqDefinitionOf(policy));
+  const checked = Math.max(current.checked_version, inputs.checkedVersion);
   return {
     id: inputs.progressId,
     kind: 'cq',
@@ -377,7 +456,29 @@ function progressPolicy(head: TenantState, inputs: CqInputs): PolicySpec {
       watermark_us: inputs.advanceWatermark
         ? Math.max(current.watermark_us, inputs.windowEndUs)
         : current.watermark_us,
-      checked_version: Math.max(current.checked_version, inputs.checkedVersion),
+      checked_version: checked,
+      ...staleCursorAfter(current, inputs.staleCursor, checked),
     },
   };
+}
+
+/**
+ * The cursor of the scan of stale windows after this window (ADR 0019, 2026-11-22): the scan of a
+ * later version wins (it covers the earlier one's changes too), the same scan's cursor only moves
+ * forward, and a checked version that reached the scan's version ends it.
+ */
+function staleCursorAfter(
+  current: CqProgress,
+  cursor: CqInputs['staleCursor'],
+  checked: number,
+): { stale_version?: number; stale_cursor_us?: number } {
+  let scan =
+    current.stale_version !== undefined && current.stale_cursor_us !== undefined
+      ? { version: current.stale_version, untilUs: current.stale_cursor_us }
+      : undefined;
+  if (cursor && (!scan || cursor.version > scan.version)) scan = cursor;
+  else if (cursor && cursor.version === scan!.version)
+    scan = { version: scan!.version, untilUs: Math.max(scan!.untilUs, cursor.untilUs) };
+  if (!scan || scan.version <= checked) return {};
+  return { stale_version: scan.version, stale_cursor_us: scan.untilUs };
 }

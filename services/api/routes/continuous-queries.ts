@@ -189,6 +189,7 @@ export const continuousQueryRoutes: FastifyPluginAsyncZod<ContinuousQueryRoutesO
             status: z.string(),
           }),
           ...errors,
+          408: errorBodySchema,
           500: errorBodySchema,
           504: errorBodySchema,
         },
@@ -227,11 +228,24 @@ export const continuousQueryRoutes: FastifyPluginAsyncZod<ContinuousQueryRoutesO
         tags: ['continuous queries'],
         summary: 'Runs of a continuous query (ticks, executes, backfills), newest first',
         params: idParams,
+        querystring: z.strictObject({
+          limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Runs per page (1–1000).'),
+          before: z
+            .string()
+            .min(1)
+            .max(128)
+            .optional()
+            .describe("A run id: the page after it (the previous page's next_before)."),
+        }),
         response: {
           200: z.object({
             success: z.literal(true),
             executions: z.array(z.record(z.string(), z.unknown())),
             count: z.number(),
+            next_before: z
+              .string()
+              .nullable()
+              .describe('Pass as before for the next page; null on the last page.'),
           }),
           ...errors,
         },
@@ -239,10 +253,12 @@ export const continuousQueryRoutes: FastifyPluginAsyncZod<ContinuousQueryRoutesO
     },
     async (request) => {
       await find(request, request.params.id);
-      const executions = (await cqs.executions(tenantOf(request), request.params.id)).map(
-        ({ tasks, ...run }) => ({ ...run, task_count: tasks.length }),
-      );
-      return { success: true as const, executions, count: executions.length };
+      const { limit, before } = request.query;
+      const executions = (
+        await cqs.executions(tenantOf(request), request.params.id, { limit, ...(before ? { before } : {}) })
+      ).map(({ tasks, ...run }) => ({ ...run, task_count: tasks.length }));
+      const last = executions.length === limit ? executions[executions.length - 1]!.runId : null;
+      return { success: true as const, executions, count: executions.length, next_before: last };
     },
   );
 };

@@ -7,7 +7,16 @@
  * materialized window that source files added since then (late data, rewrites by deletes) overlap.
  */
 import { z } from 'zod';
-import { type PolicyEntry, paths, type TenantState, tableKey, WeirError } from '../../../catalog/index.js';
+import {
+  type CommitSummary,
+  fileRecency,
+  liveFiles,
+  type PolicyEntry,
+  paths,
+  type TenantState,
+  tableKey,
+  WeirError,
+} from '../../../catalog/index.js';
 import type { TaskInputs } from '../../../proto/task-inputs.js';
 import { invalidPolicy, invalidTrigger, policyNotFound } from './errors.js';
 import { isoOf, msOf, partitionBoundsMs } from './time.js';
@@ -18,8 +27,19 @@ import type { KindPlan, PlanTaskBody } from './types.js';
 export const MAX_TICK_WINDOWS = 1_000;
 /** Most windows one range (execute, backfill) may cover. */
 export const MAX_RANGE_WINDOWS = 10_000;
-/** Commits that add files holding rows already in the table: they never change a CQ's answer. */
+/**
+ * Commits that add files holding rows already in the table (a compaction that does not dedup):
+ * such a file is new to a CQ only if one of its rows is, i.e. by its recency (`fileRecency`: the
+ * newest version at which one of its rows was first committed), not by the version adding it.
+ */
 const SAME_ROWS_OPERATIONS = new Set(['compaction']);
+/**
+ * The operation of a compaction that dropped duplicate rows (ADR 0011): its outputs hold fewer
+ * rows than its inputs, so for a CQ its outputs are new and its removals are like a delete's.
+ */
+export const DEDUP_COMPACTION_OPERATION = 'compaction-dedup';
+/** Commits whose removed files held rows the table no longer has. */
+const ROWS_REMOVED_OPERATIONS = new Set(['delete', DEDUP_COMPACTION_OPERATION]);
 
 const tableName = z.string().regex(paths.NAME_RULES.table, 'invalid table name');
 
@@ -49,6 +69,13 @@ export const cqProgressSchema = z.looseObject({
   watermark_us: z.number().int().min(0),
   /** Source files added up to this catalog version are accounted for. */
   checked_version: z.number().int().min(0),
+  /**
+   * A scan of the source changes after `checked_version` up to this version made more windows
+   * stale than a tick plans: ticks go on with that scan (from `stale_cursor_us`) until it is done.
+   */
+  stale_version: z.number().int().min(0).optional(),
+  /** Windows of that scan starting before this (µs) were re-materialized. */
+  stale_cursor_us: z.number().int().min(0).optional(),
 });
 export type CqProgress = z.output<typeof cqProgressSchema>;
 
@@ -91,38 +118,70 @@ export function cqProgressAt(state: TenantState, policy: PolicyEntry, definition
   return { progress_of: policy.id, watermark_us: definition.start_us, checked_version: policy.version };
 }
 
-/** The windows a tick at `logicalTime` should (re)materialize, and whether that covers every stale one. */
+/**
+ * The scan of source changes a tick goes on with: changes after the checked version up to
+ * `version`, windows from `fromUs` on. An unfinished scan (more stale windows than a tick plans)
+ * is finished before later changes are looked at; otherwise a scan is up to the state's version.
+ */
+export interface CqStaleScan {
+  version: number;
+  fromUs: number;
+}
+
+export function cqStaleScan(state: TenantState, progress: CqProgress): CqStaleScan {
+  const { stale_version: version, stale_cursor_us: fromUs } = progress;
+  if (version !== undefined && fromUs !== undefined && version > progress.checked_version)
+    return { version, fromUs };
+  return { version: state.version, fromUs: 0 };
+}
+
+/**
+ * The windows a tick at `logicalTime` should (re)materialize, whether that covers every stale one
+ * of the scan, and the scan. Past MAX_TICK_WINDOWS, due and stale windows each get at least half of
+ * the tick, so neither a backlog of due windows nor one of stale windows holds the other back.
+ */
 export function cqTickWindows(
   state: TenantState,
   policy: PolicyEntry,
   logicalTime: string,
-): { windows: CqWindow[]; invalid: number; complete: boolean } {
+): {
+  windows: CqWindow[];
+  stale: ReadonlySet<number>;
+  invalid: number;
+  complete: boolean;
+  scan: CqStaleScan;
+} {
   const definition = cqDefinitionOf(policy);
   const progress = cqProgressAt(state, policy, definition);
   const width = definition.interval_ms * 1000;
   const dueEnd = Math.floor((msOf(logicalTime) - definition.delay_ms) / definition.interval_ms) * width;
-  const stale = staleWindowStarts(state, policy.database, definition, progress, width);
-  const starts = new Set<number>(stale);
-  for (
-    // Floored: a watermark left by windows of an earlier, narrower interval may fall inside one.
-    let start = Math.floor(progress.watermark_us / width) * width;
-    start + width <= dueEnd && starts.size < MAX_TICK_WINDOWS;
-    start += width
-  )
+  const scan = cqStaleScan(state, progress);
+  const stale = staleWindowStarts(state, policy.database, definition, progress, width, scan).sort(
+    (a, b) => a - b,
+  );
+  // Floored: a watermark left by windows of an earlier, narrower interval may fall inside one.
+  const dueStart = Math.floor(progress.watermark_us / width) * width;
+  const dueCount = Math.max(0, Math.min((dueEnd - dueStart) / width, MAX_TICK_WINDOWS));
+  const staleBudget = Math.min(stale.length, Math.max(MAX_TICK_WINDOWS / 2, MAX_TICK_WINDOWS - dueCount));
+  const kept = new Set(stale.slice(0, staleBudget));
+  const starts = new Set<number>(kept);
+  for (let start = dueStart; start + width <= dueEnd && starts.size < MAX_TICK_WINDOWS; start += width)
     starts.add(start);
-  const ordered = [...starts].sort((a, b) => a - b).slice(0, MAX_TICK_WINDOWS);
-  const kept = new Set(ordered);
+  const ordered = [...starts].sort((a, b) => a - b);
   return {
     windows: ordered.map((startUs) => ({ startUs, endUs: startUs + width })),
+    stale: kept,
     invalid: stale.length,
-    complete: stale.every((start) => kept.has(start)),
+    complete: kept.size === stale.length,
+    scan,
   };
 }
 
 /**
  * Starts of materialized windows (below the watermark) that source data changed since the checked
- * version overlaps: files added by any commit but a compaction, and partitions a delete removed
- * files from.
+ * version overlaps: files added by any commit but a compaction, files a compaction added holding
+ * rows first committed after it, and partitions a delete or a deduplicating compaction removed
+ * files from. Before the CQ's start, only windows the destination holds rows of (a backfill).
  */
 function staleWindowStarts(
   state: TenantState,
@@ -130,40 +189,57 @@ function staleWindowStarts(
   definition: CqDefinition,
   progress: CqProgress,
   width: number,
+  scan: CqStaleScan,
 ): number[] {
   const source = state.tables.get(tableKey(database, definition.source_measurement));
-  if (!source || progress.checked_version >= state.version) return [];
+  if (!source || progress.checked_version >= scan.version) return [];
+  const inScan = (version: number) => version > progress.checked_version && version <= scan.version;
   const ranges: [number, number][] = [];
   for (const files of source.partitions.values()) {
     for (const file of files.values()) {
       if (file.addedVersion <= progress.checked_version || file.minTime >= progress.watermark_us) continue;
-      if (SAME_ROWS_OPERATIONS.has(operationAt(state, file.addedVersion) ?? '')) continue;
+      // Late rows a compaction merged before this tick are in its output, whose recency is theirs.
+      const sameRows = SAME_ROWS_OPERATIONS.has(operationAt(state, file.addedVersion) ?? '');
+      if (!inScan(sameRows ? fileRecency(file) : file.addedVersion)) continue;
       ranges.push([file.minTime, file.maxTime]);
     }
   }
   const tombstones = state.tombstones;
   for (let i = tombstones.lastIndexWhere((t) => t.removedVersion <= progress.checked_version) + 1; ; i++) {
     const tombstone = tombstones.at(i);
-    if (!tombstone) break;
+    if (!tombstone || tombstone.removedVersion > scan.version) break;
     if (tombstone.database !== database || tombstone.table !== definition.source_measurement) continue;
-    if (operationAt(state, tombstone.removedVersion) !== 'delete') continue;
+    if (!ROWS_REMOVED_OPERATIONS.has(operationAt(state, tombstone.removedVersion) ?? '')) continue;
     const { startMs, endMs } = partitionBoundsMs(tombstone.partition);
     ranges.push([startMs * 1000, endMs * 1000 - 1]);
   }
+  // Windows before the CQ's start are the destination's only if a range run (backfill, execute)
+  // materialized them: those go stale like the others; the rest were never asked for.
+  const destination = state.tables.get(tableKey(database, definition.destination_measurement));
+  const backfilled = destination
+    ? [...liveFiles(destination)].filter((f) => f.minTime < definition.start_us)
+    : [];
+  const materialized = (start: number) =>
+    start >= definition.start_us || backfilled.some((f) => f.minTime < start + width && f.maxTime >= start);
   const starts = new Set<number>();
   for (const [from, to] of ranges) {
     const last = Math.min(to, progress.watermark_us - 1);
-    for (let start = Math.floor(from / width) * width; start <= last; start += width) {
-      if (start >= definition.start_us) starts.add(start);
+    for (let start = Math.max(Math.floor(from / width) * width, scan.fromUs); start <= last; start += width) {
+      if (materialized(start)) starts.add(start);
     }
   }
   return [...starts];
 }
 
-/** The `operation` of the commit at `version`, from the state's history. */
-function operationAt(state: TenantState, version: number): string | undefined {
+/** The commit at `version`, from the state's history. */
+export function commitAt(state: TenantState, version: number): CommitSummary | undefined {
   const entry = state.history.at(state.history.lastIndexWhere((e) => e.version <= version));
-  return entry?.version === version ? entry.operation : undefined;
+  return entry?.version === version ? entry : undefined;
+}
+
+/** The `operation` of the commit at `version`. */
+function operationAt(state: TenantState, version: number): string | undefined {
+  return commitAt(state, version)?.operation;
 }
 
 /**
@@ -220,6 +296,8 @@ export function planCq(trigger: CqTrigger, state: TenantState): KindPlan {
   let windows: CqWindow[];
   let complete = false;
   let invalid = 0;
+  let stale: ReadonlySet<number> = new Set();
+  let scan: CqStaleScan | undefined;
   if (trigger.range) {
     windows = cqRangeWindows(
       definition,
@@ -228,12 +306,13 @@ export function planCq(trigger: CqTrigger, state: TenantState): KindPlan {
       msOf(trigger.logicalTime),
     );
   } else {
-    ({ windows, complete, invalid } = cqTickWindows(state, policy, trigger.logicalTime));
+    ({ windows, complete, invalid, stale, scan } = cqTickWindows(state, policy, trigger.logicalTime));
   }
   const key = (w: CqWindow) => `window:${new Date(w.startUs / 1000).toISOString()}`;
   const tasks: PlanTaskBody[] = windows.map((window, i) => {
     const inputs: TaskInputs<'cq'> = {
       cqId: policy.id,
+      policyVersion: policy.version,
       progressId: cqProgressId(policy.id),
       database: policy.database,
       source: definition.source_measurement,
@@ -246,8 +325,13 @@ export function planCq(trigger: CqTrigger, state: TenantState): KindPlan {
       partitioning: destination.partitioning,
       // A range run leaves the progress alone: ticks own it.
       advanceWatermark: !trigger.range,
-      // The last window of a tick that covered every stale window accounts for the source up to here.
-      checkedVersion: !trigger.range && complete && i === windows.length - 1 ? state.version : -1,
+      // The last window of a tick that covered every stale window of its scan accounts for the
+      // source up to the scan's version.
+      checkedVersion: scan && complete && i === windows.length - 1 ? scan.version : -1,
+      // A tick that could not: each of its stale windows moves the scan's cursor past itself.
+      ...(scan && !complete && stale.has(window.startUs)
+        ? { staleCursor: { version: scan.version, untilUs: window.endUs } }
+        : {}),
     };
     // Windows commit in order, so the watermark only moves forward.
     return { taskKey: key(window), kind: 'cq', dependsOn: i === 0 ? [] : [key(windows[i - 1]!)], inputs };

@@ -12,6 +12,7 @@ export {
   type CqDefinition,
   type CqProgress,
   type CqWindow,
+  commitAt,
   cqDefinitionOf,
   cqDefinitionSchema,
   cqProgressAt,
@@ -19,7 +20,9 @@ export {
   cqRangeWindows,
   cqTickWindows,
   cqTriggers,
+  DEDUP_COMPACTION_OPERATION,
   MAX_RANGE_WINDOWS,
+  MAX_TICK_WINDOWS,
 } from './cq.js';
 export { assertFlushTable, RACED_TASK_ERRORS } from './errors.js';
 export { attemptIdOf, ID_PATTERN, planIdOf, runIdOf, runKeyOf, taskIdOf } from './ids.js';

@@ -17,6 +17,10 @@ export interface RunFilter {
   /** Planned at or after (ISO or ms). */
   since?: number;
   until?: number;
+  /** Only runs of this continuous query (`trigger.cqId`). */
+  cqId?: string;
+  /** Only runs listed after this one (newest first): the next page after a page ending with it. */
+  before?: Pick<RunView, 'plannedAt' | 'runId'>;
   limit?: number;
 }
 
@@ -35,6 +39,18 @@ export function runDatabase(run: Pick<RunView, 'database' | 'table' | 'trigger'>
   if (run.table) return run.table.slice(0, run.table.indexOf('.'));
   return typeof run.trigger.database === 'string' ? run.trigger.database : undefined;
 }
+
+/** The listing's order: newest planned first, then by run id. */
+const newestFirst = (a: Pick<RunView, 'plannedAt' | 'runId'>, b: Pick<RunView, 'plannedAt' | 'runId'>) =>
+  a.plannedAt < b.plannedAt
+    ? 1
+    : a.plannedAt > b.plannedAt
+      ? -1
+      : a.runId < b.runId
+        ? -1
+        : a.runId > b.runId
+          ? 1
+          : 0;
 
 /** Event types that end a run (the fold's terminal transitions). */
 const RUN_ENDS: ReadonlySet<string> = new Set(['run.succeeded', 'run.failed', 'run.cancelled']);
@@ -81,15 +97,15 @@ export class RunHistory {
       if (filter.status && run.status !== filter.status) continue;
       if (filter.unfinished && run.status !== 'planned' && run.status !== 'running') continue;
       if (filter.table && run.table !== filter.table) continue;
+      if (filter.cqId && run.trigger.cqId !== filter.cqId) continue;
+      if (filter.before && newestFirst(run, filter.before) <= 0) continue;
       if (filter.databases && !filter.databases.includes(runDatabase(run) ?? '')) continue;
       const planned = Date.parse(run.plannedAt);
       if (filter.since !== undefined && planned < filter.since) continue;
       if (filter.until !== undefined && planned > filter.until) continue;
       runs.push(run);
     }
-    runs.sort((a, b) =>
-      a.plannedAt < b.plannedAt ? 1 : a.plannedAt > b.plannedAt ? -1 : a.runId < b.runId ? -1 : 1,
-    );
+    runs.sort(newestFirst);
     return { runs: runs.slice(0, filter.limit ?? 100), sources };
   }
 
