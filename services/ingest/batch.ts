@@ -17,6 +17,11 @@ interface ColumnBase {
    * `tags` list). An inferred role yields to the role the catalog already has.
    */
   readonly roleDeclared: boolean;
+  /**
+   * Where the decoder first saw the column ("line 3", "item 1"), for messages about the column
+   * as a whole (a type conflict with the catalog); absent when the format has no such place (Arrow).
+   */
+  readonly origin?: string;
 }
 
 /**

@@ -2,11 +2,14 @@
  * Schema reconciliation (DESIGN.md §3, §5; ADR 0015): the columns a request writes are matched
  * to the catalog before anything is buffered. Unknown databases, tables and columns are created
  * by one commit; an existing column keeps its type and role. The one silent conversion is int64
- * values into a float64 column (whole numbers lose their float-ness in MessagePack and JSON),
- * and only when exact; every other mismatch is a 400 naming the column.
+ * values into a float64 column (integers of a request that has no float, or JSON's whole numbers,
+ * which JSON cannot mark as floats), and only when exact; every other mismatch is a 400 naming the
+ * column.
  */
 import {
   CatalogConflictError,
+  CatalogNotFoundError,
+  CatalogRequestError,
   type ColumnDef,
   type TableEntry,
   type TenantCatalog,
@@ -14,7 +17,7 @@ import {
   tableKey,
 } from '../../catalog/index.js';
 import type { BatchColumn, TableBatch } from './batch.js';
-import { IngestError } from './errors.js';
+import { IngestError, show } from './errors.js';
 
 /** float64 holds every integer up to 2^53 exactly. */
 const MAX_EXACT_FLOAT_INT = 2n ** 53n;
@@ -39,13 +42,38 @@ function columnDefOf(column: BatchColumn): ColumnDef {
   return { name: column.name, type: column.type, role: column.role };
 }
 
-function conflict(batch: TableBatch, column: BatchColumn, current: ColumnDef, why: string): IngestError {
+function conflict(batch: TableBatch, column: BatchColumn, current: ColumnDef): IngestError {
   return new IngestError(
     'TYPE_CONFLICT',
-    `column ${column.name} of ${batch.database}.${batch.table} is a ${current.type} ${current.role} in the catalog; this request writes it as a ${column.type} ${column.role}${why}`,
+    `column ${column.name} of ${batch.database}.${batch.table} is ${article(current.type)} ${current.type} ${current.role} in the catalog; ` +
+      `this request writes it as ${article(column.type)} ${column.type} ${column.role} (${firstValue(column)})`,
     400,
     { database: batch.database, table: batch.table, column: column.name },
   );
+}
+
+function article(type: string): string {
+  return type === 'int64' ? 'an' : 'a';
+}
+
+/** Where the request first writes the column and what: "first at line 3: 2.5" (or "row 3" without a decoder origin). */
+function firstValue(column: BatchColumn): string {
+  const rows = column.type === 'string' ? column.offsets.length - 1 : column.values.length;
+  let row = 0;
+  while (row < rows && column.valid?.[row] === 0) row++;
+  let value: string;
+  if (column.type === 'string') {
+    const { data, offsets } = column;
+    value = show(
+      Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString(
+        'utf8',
+        offsets[row],
+        offsets[row + 1],
+      ),
+    );
+  } else if (column.type === 'bool') value = column.values[row] === 1 ? 'true' : 'false';
+  else value = String(column.values[row]);
+  return `first at ${column.origin ?? `row ${row + 1}`}: ${value}`;
 }
 
 /** int64 values into a float64 column, refusing any that float64 cannot hold exactly. */
@@ -83,15 +111,15 @@ function matchColumn(batch: TableBatch, column: BatchColumn, current: ColumnDef)
       { column: column.name, existing: current.name },
     );
   }
-  if (current.role === 'time') throw conflict(batch, column, current, '');
+  if (current.role === 'time') throw conflict(batch, column, current);
   if (current.role !== column.role) {
     // An inferred role yields to the catalog's; a declared one that differs is a conflict.
-    if (column.roleDeclared) throw conflict(batch, column, current, '');
+    if (column.roleDeclared) throw conflict(batch, column, current);
     column = { ...column, role: current.role } as BatchColumn;
   }
   if (current.type === column.type) return column;
   if (current.type === 'float64' && column.type === 'int64') return widenToFloat(batch, column);
-  throw conflict(batch, column, current, '');
+  throw conflict(batch, column, current);
 }
 
 /** What the batch needs from the catalog, against one state. */
@@ -132,10 +160,13 @@ const RETRIES = 5;
 
 /**
  * Matches the batches to the tenant's catalog, committing new databases, tables and columns in
- * one commit. A concurrent writer that created the same things first is not an error: the
- * batches are matched again against what it committed. `beforeCommit` runs right before each
- * commit and may refuse the request (it throws), so a refused request changes no schema;
- * `committed` says whether this call committed, after which the request must not be refused.
+ * one commit. A concurrent writer that changed the same tables first is not an error: when the
+ * catalog refuses the commit against a newer head than the batches were matched to (a table or
+ * column created, a column added with a wider type or another role, a table dropped), they are
+ * matched again against that head, so a request is refused only when it conflicts with the newest
+ * state. `beforeCommit` runs right before each commit and may refuse the request (it throws), so
+ * a refused request changes no schema; `committed` says whether this call committed, after which
+ * the request must not be refused.
  */
 export async function reconcileSchema(
   catalog: TenantCatalog,
@@ -151,11 +182,14 @@ export async function reconcileSchema(
       const { state: next } = await catalog.commit(plan.actions, { operation: 'schema' });
       return { batches: withTableVersions(next, plan), committed: true };
     } catch (error) {
-      const raced =
-        error instanceof CatalogConflictError &&
-        (error.code === 'DATABASE_EXISTS' || error.code === 'TABLE_EXISTS');
-      if (!raced || attempt >= RETRIES) throw error;
-      await catalog.refresh();
+      // The catalog refuses only against its newest state: when that is newer than the plan's,
+      // plan again there (ingest's own refusal, if any, then names the column and both types).
+      const refused =
+        error instanceof CatalogConflictError ||
+        error instanceof CatalogRequestError ||
+        error instanceof CatalogNotFoundError;
+      if (!refused || attempt >= RETRIES) throw error;
+      if ((await catalog.refresh()).version === state.version) throw error;
     }
   }
 }

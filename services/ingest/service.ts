@@ -60,6 +60,7 @@ export interface WriteOptions {
 }
 
 export interface WriteOutcome {
+  /** Rows of the request: written now, or, for a replay, written by the request it repeats. */
   rows: number;
   /** The Idempotency-Key had already landed: nothing was written again. */
   duplicate: boolean;
@@ -162,8 +163,12 @@ export class IngestService {
   async write(tenant: string, batches: readonly TableBatch[], options: WriteOptions): Promise<WriteOutcome> {
     this.admit();
     const { idempotency } = options;
-    if (idempotency !== undefined && (await this.claim(tenant, idempotency)) === 'duplicate')
-      return { rows: 0, duplicate: true };
+    if (idempotency !== undefined && (await this.claim(tenant, idempotency)) === 'duplicate') {
+      // The key is bound to a digest of the whole request (idempotency.ts), so the replay's rows
+      // are the ones that landed: their count needs no storing. (A key marked before keys were
+      // bound matches any request; its replay can only answer its own count.)
+      return { rows: batches.reduce((sum, batch) => sum + batch.rows, 0), duplicate: true };
+    }
     let accepted: { rows: number; segments: WalSegment[] };
     try {
       accepted = await this.accept(tenant, batches, idempotency);

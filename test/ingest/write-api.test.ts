@@ -23,6 +23,7 @@ import { LocalObjectStore, paths } from '../../catalog/index.js';
 import { type IngestTestApp, startIngestApp } from '../helpers/ingest.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { float64, packWire } from './decode/helpers.js';
 
 const T0 = 1_772_323_200_000_000n; // 2026-03-01T00:00:00Z in µs
 const ISO = (us: bigint) => {
@@ -326,6 +327,23 @@ describe('write API', () => {
     expect(refused.json().error).toMatch(/column v of default\.evo is a float64/);
   });
 
+  it('MessagePack floats stay float64 when the first ones are whole (Python and Go send 100.0 as 0xcb)', async () => {
+    const row = (t: number, usage: number) =>
+      packWire({ m: 'mpfloat', t, fields: { usage_idle: float64(usage) } });
+    const first = await post('/api/v1/write/msgpack', row(1_772_323_200, 100));
+    expect(first.statusCode, first.body).toBe(204);
+    const second = await post('/api/v1/write/msgpack', row(1_772_323_201, 99.5));
+    expect(second.statusCode, second.body).toBe(204);
+    await t.service.drain();
+    expect(await t.columnTypes('default', 'default', 'mpfloat')).toEqual({
+      time: 'TIMESTAMP',
+      usage_idle: 'DOUBLE',
+    });
+    expect(
+      await t.query('default', 'default', 'mpfloat', (r) => `SELECT usage_idle FROM ${r} ORDER BY time`),
+    ).toEqual([{ usage_idle: 100 }, { usage_idle: 99.5 }]);
+  });
+
   it('a retried request with the same Idempotency-Key lands once', async () => {
     const body = 'idem,host=a v=1 1772323200000000000\nidem,host=b v=2 1772323200000000001';
     const headers = { 'idempotency-key': 'batch-0001' };
@@ -349,6 +367,24 @@ describe('write API', () => {
     ).toBe(204);
     await t.service.drain();
     expect(await t.count('default', 'default', 'idem')).toBe(6);
+  });
+
+  it('an Arrow replay answers the rows its first request wrote', async () => {
+    const headers = {
+      'content-type': 'application/vnd.apache.arrow.stream',
+      'idempotency-key': 'arrow-replay',
+    };
+    // One body for both: arrow-js numbers the dictionaries of each table it builds anew.
+    const body = arrowBody();
+    const first = await post('/api/v1/write/arrow?table=arrow_replay', body, headers);
+    expect(first.statusCode, first.body).toBe(200);
+    expect(first.json()).toEqual({ rows: 3 });
+    const replay = await post('/api/v1/write/arrow?table=arrow_replay', body, headers);
+    expect(replay.statusCode, replay.body).toBe(200);
+    expect(replay.headers['x-weir-idempotent-replay']).toBe('true');
+    expect(replay.json()).toEqual({ rows: 3 });
+    await t.service.drain();
+    expect(await t.count('default', 'default', 'arrow_replay')).toBe(3);
   });
 
   describe('an Idempotency-Key is bound to its request', () => {
@@ -603,7 +639,7 @@ describe('write API', () => {
         'typed v="str"',
         400,
         'TYPE_CONFLICT',
-        /column v of default\.typed/,
+        /column v of default\.typed is an int64 field in the catalog; this request writes it as a string field \(first at line 1: "str"\)/,
       ],
       [
         'a float into an int64 column',

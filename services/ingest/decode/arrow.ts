@@ -27,7 +27,7 @@ import { IngestError, locate, show } from '../errors.js';
 import { assertColumnName } from './builder.js';
 import { HI, LO, TWO_32, wordsOf, writeSafeInt } from './int64.js';
 import { inferUnit, MAX_MICROS, type TimeUnit, TimeUnitCheck, toMicros } from './time.js';
-import type { Utf8Column } from './utf8.js';
+import { invalidUtf8, type Utf8Column } from './utf8.js';
 
 export interface ArrowContext extends DecodeContext {
   /** The table to write (`?table=`). */
@@ -330,7 +330,9 @@ function readColumn(
       if (only instanceof Float64Array) {
         checkLength(only, rows);
         markNulls(chunks[0]!);
-        return { ...base, type: 'float64', values: only.subarray(0, rows), valid };
+        const values = only.subarray(0, rows);
+        assertFinite(values, valid);
+        return { ...base, type: 'float64', values, valid };
       }
       const values = new Float64Array(rows);
       for (const data of chunks) {
@@ -339,6 +341,7 @@ function readColumn(
         markNulls(data);
         at += data.length;
       }
+      assertFinite(values, valid);
       return { ...base, type: 'float64', values, valid };
     }
     case 'int64': {
@@ -378,6 +381,22 @@ function readColumn(
         at += data.length;
       }
       return { ...base, type: 'string', ...readStrings(chunks, rows, limit, valid) };
+    }
+  }
+}
+
+/**
+ * Refuses NaN and infinities in rows that hold a value (a null row's slot may hold anything), as
+ * every other format does. One subtraction per value: `v - v` is 0 exactly when v is finite.
+ */
+function assertFinite(values: Float64Array, valid: Uint8Array | undefined): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v - v !== 0 && (valid === undefined || valid[i] === 1)) {
+      throw new IngestError(
+        'INVALID_VALUE',
+        `row ${i + 1}: ${v} is not a finite number; NaN and infinities are not stored (send null for a missing value)`,
+      );
     }
   }
 }
@@ -570,12 +589,7 @@ function copyStrings(
         throw corrupt(`string offsets out of range at row ${row + 1}`);
       if (end - start > limit.maxBytes) throw tooLong(start, end, bytes, row + 1, limit);
       const value = bytes.subarray(start, end);
-      if (!isUtf8(value)) {
-        throw new IngestError(
-          'INVALID_UTF8',
-          `row ${row + 1}: the value is not valid UTF-8 (starts ${show(Buffer.from(value.subarray(0, 32)).toString('hex'))} in hex)`,
-        );
-      }
+      if (!isUtf8(value)) throw invalidUtf8(value, `row ${row + 1}: the value`);
       ranges[row] = [bytes, start, end];
       total += end - start;
       offsets[row + 1] = total;

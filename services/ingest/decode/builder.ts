@@ -11,9 +11,10 @@ import { INT64_MAX, INT64_MIN, wordsOf, writeSafeInt } from './int64.js';
 import { encodeStrings } from './utf8.js';
 
 /**
- * A column's storage kind. `number` is for MessagePack and JSON, which cannot tell 1.0 from 1: it holds
- * every value as a double (plus exact bigints past 2^53) and becomes int64 when all values of the
- * request are integers, float64 otherwise.
+ * A column's storage kind. `number` is for MessagePack and JSON numbers: it holds every value as a
+ * double (plus exact bigints past 2^53) and becomes int64 when all values of the request are
+ * integers, float64 once one is a float. MessagePack marks its floats (`setFloatNumber`, whole ones
+ * included); JSON cannot tell 1.0 from 1, so there only a fraction makes a float.
  */
 export type ColumnKind = 'string' | 'float64' | 'int64' | 'bool' | 'number';
 
@@ -38,11 +39,22 @@ function resized<T extends Float64Array | BigInt64Array | Uint8Array>(array: T, 
   return next;
 }
 
+/**
+ * A tag or field name every format accepts: the catalog's column rule, not `time`, and not
+ * `__proto__`, which JavaScript objects cannot hold as a plain key (msgpackr renamed it, other
+ * libraries drop it or set a prototype with it), so no format may store it under another name.
+ */
 export function assertColumnName(name: string, table: string): void {
   if (!paths.NAME_RULES.column.test(name)) {
     throw new InvalidNameError(
       `invalid column name ${show(name)} in table ${table}: must match ${paths.NAME_RULES.column.source}`,
       { table, column: name.slice(0, 200) },
+    );
+  }
+  if (name === '__proto__') {
+    throw new InvalidNameError(
+      `invalid column name "__proto__" in table ${table}: reserved, since JavaScript objects cannot hold it as a key`,
+      { table, column: name },
     );
   }
   if (name === 'time') {
@@ -64,7 +76,7 @@ export class ColumnBuilder {
   private i64 = new BigInt64Array(0);
   private i64Words: Int32Array = new Int32Array(0);
   private u8 = new Uint8Array(0);
-  /** `number` kind: false once a non-integer arrived. */
+  /** `number` kind: false once a float arrived. */
   private allIntegers = true;
   /** `number` kind: integers past 2^53, exact, by row. */
   private bigs: Map<number, bigint> | undefined;
@@ -143,6 +155,13 @@ export class ColumnBuilder {
     if (this.allIntegers && !Number.isSafeInteger(value)) this.allIntegers = false;
   }
 
+  /** `number` kind: a value the wire marks as a float, whole or not (MessagePack 0xca, 0xcb). */
+  setFloatNumber(row: number, value: number): void {
+    this.present(row);
+    this.f64[row] = value;
+    this.allIntegers = false;
+  }
+
   /** `number` kind: an integer that arrived as a bigint; refused outside int64. */
   setNumberBig(row: number, value: bigint): void {
     if (value < INT64_MIN || value > INT64_MAX) {
@@ -183,7 +202,7 @@ export class ColumnBuilder {
   }
 
   finish(rows: number): BatchColumn {
-    const base = { name: this.name, role: this.role, roleDeclared: this.roleDeclared };
+    const base = { name: this.name, role: this.role, roleDeclared: this.roleDeclared, origin: this.origin };
     if (this.kind === 'string') {
       const values = this.strings;
       while (values.length < rows) values.push(null);

@@ -4,12 +4,19 @@
  * The formats differ only in how bytes become the document, and in JSON's RFC 3339 time strings.
  *
  * Columnar items go column by column into typed arrays (no per-row objects); rows go cell by cell.
- * Numbers are typed per request: a column whose values are all integers is int64, one non-integer
- * makes it float64 (both formats lose the difference between 1.0 and 1).
+ * Numbers are typed per request: a column whose values are all integers is int64, one float makes it
+ * float64. MessagePack says which values are floats (a whole one arrives as a `WholeFloat`, see
+ * msgpack-reader.ts); JSON cannot, so there a whole number such as `1.0` counts as an integer.
  */
 import type { ColumnRole, DecodeContext, TableBatch } from '../batch.js';
 import { IngestError, locate, show } from '../errors.js';
-import { assertColumnName, BatchBuilder, type ColumnKind, type TableBuilder } from './builder.js';
+import {
+  assertColumnName,
+  BatchBuilder,
+  type ColumnBuilder,
+  type ColumnKind,
+  type TableBuilder,
+} from './builder.js';
 import { inferUnit, TimeUnitCheck, toMicros } from './time.js';
 
 export interface ItemFormat {
@@ -23,14 +30,22 @@ export interface ItemFormat {
 
 type Item = Record<string, unknown>;
 
+/**
+ * A float whose value is whole (`1.0`), as MessagePack sends it: it types its column float64 where
+ * the integer 1 would type it int64. Floats with a fraction are plain numbers (no integer has one).
+ */
+export class WholeFloat {
+  constructor(readonly value: number) {}
+}
+
+/** A document value as messages show it. */
+function shown(value: unknown): string {
+  return show(value instanceof WholeFloat ? value.value : value);
+}
+
+/** A map of the document: a plain object (not an array, binary or WholeFloat). */
 function isMap(value: unknown): value is Item {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Uint8Array) &&
-    !(value instanceof Date)
-  );
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
 }
 
 /** The tables a parsed MessagePack or JSON document writes. */
@@ -61,11 +76,11 @@ function topLevelItems(document: unknown, format: ItemFormat): readonly unknown[
   if (isMap(document)) {
     if (!('batch' in document) || 'm' in document) return [document];
     if (Array.isArray(document.batch)) return document.batch;
-    throw new IngestError(format.code, `"batch" must be an array of items, not ${show(document.batch)}`);
+    throw new IngestError(format.code, `"batch" must be an array of items, not ${shown(document.batch)}`);
   }
   throw new IngestError(
     format.code,
-    `the ${format.name} body must be a map, an array of maps or {"batch": [...]}, not ${show(document)}`,
+    `the ${format.name} body must be a map, an array of maps or {"batch": [...]}, not ${shown(document)}`,
   );
 }
 
@@ -85,7 +100,7 @@ class ItemDecoder {
   }
 
   item(item: unknown, index: number): void {
-    if (!isMap(item)) throw this.fail(`not a map but ${show(item)}`);
+    if (!isMap(item)) throw this.fail(`not a map but ${shown(item)}`);
     if (typeof item.m !== 'string') throw this.fail(`"m" (the table name) is missing or not a string`);
     const table = this.batch.table(item.m);
     if (item.columns !== undefined) this.columnar(table, item, index);
@@ -98,7 +113,8 @@ class ItemDecoder {
    * a columnar item's time column, or -1 for a row item.
    */
   private time(table: TableBuilder, value: unknown, item: number, row: number): number | bigint {
-    if (typeof value === 'bigint') {
+    if (value instanceof WholeFloat) value = value.value;
+    else if (typeof value === 'bigint') {
       // Epoch integers arrive as bigint (int64AsType); below 2^53 they are exact as numbers, whose
       // unit inference and scaling cost a fraction of bigint arithmetic.
       const exact = Number(value);
@@ -117,19 +133,19 @@ class ItemDecoder {
     }
     if (typeof value === 'string' && this.format.timeString) return this.format.timeString(value);
     const expected = this.format.timeString ? 'an epoch number or an RFC 3339 string' : 'an epoch number';
-    throw new IngestError('INVALID_TIME', `time ${show(value)} is not ${expected}`);
+    throw new IngestError('INVALID_TIME', `time ${shown(value)} is not ${expected}`);
   }
 
   private columnar(table: TableBuilder, item: Item, index: number): void {
     const columns = item.columns;
-    if (!isMap(columns)) throw this.fail(`"columns" is not a map of arrays but ${show(columns)}`);
+    if (!isMap(columns)) throw this.fail(`"columns" is not a map of arrays but ${shown(columns)}`);
     const tags = this.tagList(item.tags, columns);
     const names = Object.keys(columns);
     let rows = -1;
     let first = '';
     for (const name of names) {
       const values = columns[name];
-      if (!Array.isArray(values)) throw this.fail(`column ${name} is not an array but ${show(values)}`);
+      if (!Array.isArray(values)) throw this.fail(`column ${name} is not an array but ${shown(values)}`);
       if (rows === -1) {
         rows = values.length;
         first = name;
@@ -159,7 +175,7 @@ class ItemDecoder {
   private tagList(tags: unknown, columns: Item): Set<string> | undefined {
     if (tags === undefined) return undefined;
     if (!Array.isArray(tags) || tags.some((tag) => typeof tag !== 'string')) {
-      throw this.fail(`"tags" of a columnar item must be a list of column names, not ${show(tags)}`);
+      throw this.fail(`"tags" of a columnar item must be a list of column names, not ${shown(tags)}`);
     }
     for (const tag of tags as string[]) {
       if (!Object.hasOwn(columns, tag) || tag === 'time') {
@@ -204,10 +220,8 @@ class ItemDecoder {
       for (; r < rows; r++) {
         const value = values[r];
         if (value === null || value === undefined) continue;
-        if (kind === 'number') {
-          if (typeof value === 'number') column.setNumber(base + r, finite(value, table, name));
-          else column.setNumberBig(base + r, value as bigint);
-        } else if (kind === 'string') column.setString(base + r, value as string);
+        if (kind === 'number') setNumber(column, base + r, value, table, name);
+        else if (kind === 'string') column.setString(base + r, value as string);
         else column.setBool(base + r, value as boolean);
       }
     } catch (error) {
@@ -217,9 +231,9 @@ class ItemDecoder {
 
   private row(table: TableBuilder, item: Item, index: number): void {
     const fields = item.fields ?? item.f;
-    if (!isMap(fields)) throw this.fail(`"fields" is not a map but ${show(fields)}`);
+    if (!isMap(fields)) throw this.fail(`"fields" is not a map but ${shown(fields)}`);
     const tags = item.tags ?? {};
-    if (!isMap(tags)) throw this.fail(`"tags" of a row item must be a map, not ${show(tags)}`);
+    if (!isMap(tags)) throw this.fail(`"tags" of a row item must be a map, not ${shown(tags)}`);
     const row = table.addRows(1);
     const where = () => `item ${index + 1}`;
     table.setTime(
@@ -236,10 +250,8 @@ class ItemDecoder {
       if (kind === undefined) throw invalidValue(table, name, value);
       if (table.get(name)?.lastRow === row) throw duplicate(table, name);
       const column = table.column(name, kind, 'field', true, where);
-      if (kind === 'number') {
-        if (typeof value === 'number') column.setNumber(row, finite(value, table, name));
-        else column.setNumberBig(row, value as bigint);
-      } else if (kind === 'string') column.setString(row, value as string);
+      if (kind === 'number') setNumber(column, row, value, table, name);
+      else if (kind === 'string') column.setString(row, value as string);
       else column.setBool(row, value as boolean);
       count++;
     }
@@ -251,7 +263,7 @@ class ItemDecoder {
     if (typeof value !== 'string') {
       throw new IngestError(
         'INVALID_VALUE',
-        `tag ${name} of table ${table.table}: value ${show(value)} is not a string; tags are strings`,
+        `tag ${name} of table ${table.table}: value ${shown(value)} is not a string; tags are strings`,
       );
     }
     if (table.get(name)?.lastRow === row) throw duplicate(table, name);
@@ -269,7 +281,7 @@ function valueKind(value: unknown): ColumnKind | undefined {
     case 'boolean':
       return 'bool';
     default:
-      return undefined;
+      return value instanceof WholeFloat ? 'number' : undefined;
   }
 }
 
@@ -292,13 +304,26 @@ function columnKind(table: TableBuilder, name: string, values: unknown[]): Colum
     }
     throw new IngestError(
       'TYPE_CONFLICT',
-      `column ${name} of table ${table.table} mixes types: row ${r + 1} holds ${KIND_WORDS[k]} (${show(value)}) ` +
-        `but row ${first + 1} holds ${KIND_WORDS[kind]} (${show(values[first])})`,
+      `column ${name} of table ${table.table} mixes types: row ${r + 1} holds ${KIND_WORDS[k]} (${shown(value)}) ` +
+        `but row ${first + 1} holds ${KIND_WORDS[kind]} (${shown(values[first])})`,
       400,
       { table: table.table, column: name },
     );
   }
   return kind;
+}
+
+/** A value of a `number` column: an integer (number or bigint) or a float (number or WholeFloat). */
+function setNumber(
+  column: ColumnBuilder,
+  row: number,
+  value: unknown,
+  table: TableBuilder,
+  name: string,
+): void {
+  if (typeof value === 'number') column.setNumber(row, finite(value, table, name));
+  else if (typeof value === 'bigint') column.setNumberBig(row, value);
+  else column.setFloatNumber(row, (value as WholeFloat).value);
 }
 
 function finite(value: number, table: TableBuilder, name: string): number {

@@ -9,14 +9,18 @@
  * Any bad line fails the whole body, naming its 1-based number, so nothing of a body is written
  * unless all of it is.
  *
- * Lines end at \n (\r\n too); a newline inside a quoted string field is not supported.
+ * Lines end at \n (\r\n too); a newline inside a quoted string field is not supported. Tag values
+ * and string fields must be UTF-8 (400 INVALID_UTF8 naming the line), checked only when a byte is
+ * not ASCII.
  */
+import { isUtf8 } from 'node:buffer';
 import type { DecodeContext, TableBatch } from '../batch.js';
 import { IngestError, locate, show } from '../errors.js';
 import { BatchBuilder, type ColumnBuilder, type ColumnKind, type TableBuilder } from './builder.js';
 import { type DecimalRead, readDecimal } from './decimal.js';
 import { INT64_MAX, INT64_MIN } from './int64.js';
 import { type TimeUnit, toMicros } from './time.js';
+import { invalidUtf8, sameChars } from './utf8.js';
 
 export interface LineProtocolContext extends DecodeContext {
   /** `ns|us|ms|s` (v2 and Arc), also `n|u|m|h` (v1; `m` is minutes); default `ns`. */
@@ -253,7 +257,7 @@ class LineParser {
     if (column.lastRow === this.row) throw this.fail(`tag ${column.name} appears twice`);
     let value: string;
     if (escaped || high >= 0x80) {
-      const text = buf.toString('utf8', valueStart, i);
+      const text = this.utf8(valueStart, i, `the value of tag ${column.name}`);
       value = escaped ? unescapeKey(text) : text;
     } else {
       hash &= 0x3fffffff; // a small integer (Smi) key: Map lookups by a heap number cost more
@@ -339,7 +343,7 @@ class LineParser {
         column.setBool(row, this.bool(valueStart, i, name));
         break;
       default:
-        column.setString(row, this.string(valueStart + 1, i - 1));
+        column.setString(row, this.string(valueStart + 1, i - 1, name));
     }
     if (i < end && buf[i] !== COMMA && buf[i] !== SPACE) {
       throw this.fail(`unexpected ${show(String.fromCharCode(buf[i]!))} after the value of field ${name}`);
@@ -350,20 +354,40 @@ class LineParser {
   private readonly origin = (): string => `line ${this.line}`;
   private readonly decimal: DecimalRead = { value: 0, end: 0 };
 
-  /** Position after the closing quote of a string field opening at `p`. */
+  /**
+   * Position after the closing quote of a string field opening at `p`; `stringAscii` says whether
+   * the bytes before it are all ASCII.
+   */
   private stringEnd(p: number, end: number, name: string): number {
     const buf = this.buf;
+    let high = 0;
     for (let i = p + 1; i < end; i++) {
-      const c = buf[i];
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) return i + 1;
+      const c = buf[i]!;
+      high |= c;
+      if (c === BACKSLASH) high |= buf[++i]!;
+      else if (c === QUOTE) {
+        this.stringAscii = high < 0x80;
+        return i + 1;
+      }
     }
     throw this.fail(`string field ${name} has no closing quote`);
   }
 
-  private string(start: number, end: number): string {
-    const text = this.buf.toString('utf8', start, end);
+  private stringAscii = true;
+
+  /** The string field value in [start, end), after stringEnd found its end. */
+  private string(start: number, end: number, name: string): string {
+    const text = this.stringAscii
+      ? this.buf.toString('latin1', start, end)
+      : this.utf8(start, end, `the value of field ${name}`);
     return text.includes('\\') ? text.replace(/\\(["\\])/g, '$1') : text;
+  }
+
+  /** Bytes [start, end) as text, refused (400 INVALID_UTF8) when they are not UTF-8. */
+  private utf8(start: number, end: number, what: string): string {
+    const bytes = this.buf.subarray(start, end);
+    if (!isUtf8(bytes)) throw invalidUtf8(bytes, what);
+    return this.buf.toString('utf8', start, end);
   }
 
   private bool(start: number, end: number, name: string): boolean {
@@ -475,13 +499,6 @@ function decimal(buf: Buffer, start: number, end: number): number {
 function sameBytes(buf: Buffer, start: number, end: number, expected: Buffer): boolean {
   if (end - start !== expected.length) return false;
   for (let i = 0; i < expected.length; i++) if (buf[start + i] !== expected[i]) return false;
-  return true;
-}
-
-/** Whether ASCII string `text` spells bytes [start, end). */
-function sameChars(text: string, buf: Buffer, start: number, end: number): boolean {
-  if (text.length !== end - start) return false;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== buf[start + i]) return false;
   return true;
 }
 

@@ -1,7 +1,9 @@
 /**
  * Strings as Arrow lays them out: one UTF-8 buffer and offsets (BatchColumn's string form).
- * Decoders that produce JS strings encode them here, once per request column.
+ * Decoders that produce JS strings encode them here, once per request column. Bytes that are not
+ * UTF-8 are refused in every format (`invalidUtf8`), never stored with U+FFFD in their place.
  */
+import { IngestError, show } from '../errors.js';
 
 export interface Utf8Column {
   readonly offsets: Int32Array;
@@ -44,4 +46,17 @@ export function encodeStrings(values: readonly (string | null)[]): Utf8Column {
 
 function asBytes(buffer: Buffer): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+}
+
+/** The 400 for bytes that are not valid UTF-8: `what` names where they are ("line 3: tag host"). */
+export function invalidUtf8(bytes: Uint8Array, what: string): IngestError {
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 32)).toString('hex');
+  return new IngestError('INVALID_UTF8', `${what} is not valid UTF-8 (starts ${show(head)} in hex)`);
+}
+
+/** Whether ASCII string `text` spells bytes [start, end) (decoders reuse strings they made before). */
+export function sameChars(text: string, bytes: Uint8Array, start: number, end: number): boolean {
+  if (text.length !== end - start) return false;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) !== bytes[start + i]) return false;
+  return true;
 }

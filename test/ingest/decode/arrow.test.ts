@@ -9,6 +9,7 @@ import {
   Int32,
   Int64,
   LargeUtf8,
+  makeData,
   TimestampMicrosecond,
   TimestampMillisecond,
   TimestampNanosecond,
@@ -176,6 +177,19 @@ describe('Arrow IPC', () => {
     const nulls = rawUtf8('s', [0, 1, 3, 4], [0x61, 0xff, 0xfe, 0x62], new Uint8Array([0b101]));
     const withNull = arrow(ipc([arrowTimes(new TimestampSecond(), [1n, 2n, 3n]), nulls]))[0]!;
     expect(valuesOf(withNull, 's')).toEqual(['a', null, 'b']);
+  });
+
+  it('refuses NaN and infinities only where a row holds a value: a null slot may hold anything', () => {
+    // Rows 1 and 3 are null (validity bits 0b010); their slots hold NaN and Infinity.
+    const data = makeData({
+      type: new Float64(),
+      length: 3,
+      data: Float64Array.of(Number.NaN, 1.5, Number.POSITIVE_INFINITY),
+      nullBitmap: Uint8Array.of(0b010),
+    });
+    const column = { name: 'v', vector: { type: data.type, length: 3, data: [data] } };
+    const [batch] = arrow(ipc([arrowTimes(new TimestampMillisecond(), [1n, 2n, 3n]), column]));
+    expect(valuesOf(batch!, 'v')).toEqual([null, 1.5, null]);
   });
 
   it('takes tag columns from x-weir-tags, declaring every role', () => {

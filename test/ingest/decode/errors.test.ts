@@ -9,6 +9,7 @@ import {
   Binary,
   Date_,
   DateUnit,
+  Float32,
   Float64,
   Int64,
   List,
@@ -44,9 +45,12 @@ const msgpack =
     decodeMsgpack(pack(value), ctx);
 const json = (text: string) => () => decodeJson(Buffer.from(text), context());
 const lp =
-  (text: string, ctx: DecodeContext & { precision?: string } = context()) =>
+  (text: string | Buffer, ctx: DecodeContext & { precision?: string } = context()) =>
   () =>
     decodeLineProtocol(Buffer.from(text), ctx);
+/** Line protocol text with raw bytes between its parts. */
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))));
 const arrow =
   (body: Uint8Array, extra: { tags?: string[]; table?: string } = {}) =>
   () =>
@@ -72,6 +76,11 @@ function rleFrame(blocks: number): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/** A map with an own key `__proto__` (an object literal would set its prototype instead). */
+const withProto = (value: unknown, rest: Record<string, unknown> = {}) =>
+  Object.defineProperty({ ...rest }, '__proto__', { value, enumerable: true });
+const protoRefused = bad(400, 'INVALID_NAME', 'invalid column name "__proto__" in table cpu');
 
 const CASES: [string, () => unknown, Expected][] = [
   // Bodies and compression
@@ -361,6 +370,41 @@ const CASES: [string, () => unknown, Expected][] = [
   ],
   ['negative unsigned', lp('cpu v=-1u'), bad(400, 'INVALID_LINE_PROTOCOL', 'line 1', '"-1u"', 'unsigned')],
   ['bad timestamp', lp('cpu v=1 12ab'), bad(400, 'INVALID_LINE_PROTOCOL', 'line 1', '"12ab"', 'timestamp')],
+  ['MessagePack field named __proto__', msgpack({ m: 'cpu', fields: withProto(5, { v: 1 }) }), protoRefused],
+  [
+    'MessagePack column named __proto__',
+    msgpack({ m: 'cpu', columns: withProto([5], { time: [1_700_000_000] }) }),
+    protoRefused,
+  ],
+  [
+    'MessagePack tag named __proto__',
+    msgpack({ m: 'cpu', tags: withProto('a'), fields: { v: 1 } }),
+    protoRefused,
+  ],
+  ['JSON field named __proto__', json('{"m":"cpu","fields":{"__proto__":5,"v":1}}'), protoRefused],
+  ['JSON column named __proto__', json('{"m":"cpu","columns":{"__proto__":[null]}}'), protoRefused],
+  ['line protocol field named __proto__', lp('cpu __proto__=1'), protoRefused],
+  ['line protocol tag named __proto__', lp('cpu,__proto__=a v=1'), protoRefused],
+  [
+    'Arrow column named __proto__',
+    arrow(ipc([arrowTimes(new TimestampMillisecond(), [1n]), arrowColumn('__proto__', [1], new Float64())])),
+    protoRefused,
+  ],
+  [
+    'tag value that is not UTF-8',
+    lp(bytes(good, 'cpu,host=a', [0xff, 0xfe], ' v=1\n')),
+    bad(400, 'INVALID_UTF8', 'line 2', 'the value of tag host is not valid UTF-8', '"61fffe"'),
+  ],
+  [
+    'escaped tag value that is not UTF-8',
+    lp(bytes('cpu,host=a\\ b', [0xc3], ' v=1')),
+    bad(400, 'INVALID_UTF8', 'line 1', 'the value of tag host is not valid UTF-8'),
+  ],
+  [
+    'string field that is not UTF-8',
+    lp(bytes(good, good, 'cpu s="x', [0xc3], '",v=1')),
+    bad(400, 'INVALID_UTF8', 'line 3', 'the value of field s is not valid UTF-8', '"78c3"'),
+  ],
   ['negative timestamp', lp('cpu v=1 -5'), bad(400, 'INVALID_TIME', 'line 1', '-5', 'before 1970')],
   [
     'timestamp beyond int64',
@@ -567,6 +611,39 @@ const CASES: [string, () => unknown, Expected][] = [
     bad(400, 'INVALID_NAME', '"a b"', 'cpu'),
   ],
   ['Arrow bad table name', arrow(arrowOk, { table: 'no/such' }), bad(400, 'INVALID_NAME', '"no/such"')],
+  [
+    'Arrow NaN in a float64 column',
+    arrow(
+      ipc([
+        arrowTimes(new TimestampMillisecond(), [1n, 2n]),
+        arrowColumn('v', [1, Number.NaN], new Float64()),
+      ]),
+    ),
+    bad(400, 'INVALID_VALUE', 'column v of table cpu: row 2', 'NaN is not a finite number'),
+  ],
+  [
+    'Arrow infinity in a float32 column',
+    arrow(
+      ipc([
+        arrowTimes(new TimestampMillisecond(), [1n, 2n]),
+        arrowColumn('v', [Number.NEGATIVE_INFINITY, 1], new Float32()),
+      ]),
+    ),
+    bad(400, 'INVALID_VALUE', 'column v of table cpu: row 1', '-Infinity is not a finite number'),
+  ],
+  [
+    'Arrow infinity in a column of two record batches (copied, not used in place)',
+    arrow(
+      ipc(
+        [
+          arrowTimes(new TimestampMillisecond(), [1n]),
+          arrowColumn('v', [Number.POSITIVE_INFINITY], new Float64()),
+        ],
+        2,
+      ),
+    ),
+    bad(400, 'INVALID_VALUE', 'column v of table cpu: row 1', 'Infinity is not a finite number'),
+  ],
 ];
 
 describe('decoders refuse bad input with a status, a code and the culprit', () => {

@@ -15,6 +15,7 @@ import {
   Utf8,
   vectorFromArray,
 } from 'apache-arrow';
+import { pack } from 'msgpackr';
 import { expect } from 'vitest';
 import { WeirError } from '../../../catalog/index.js';
 import {
@@ -143,4 +144,49 @@ export function dictionaryColumn(name: string, dictionary: string[], indices: nu
     dictionary: vectorFromArray(dictionary, new Utf8()),
   });
   return { name, vector: { type, length: data.length, data: [data] } };
+}
+
+/** A float as Python's msgpack and Go send one: float64 (0xcb) or float32 (0xca), even when whole. */
+export class WireFloat {
+  constructor(
+    readonly value: number,
+    readonly bits: 32 | 64 = 64,
+  ) {}
+}
+
+export const float64 = (value: number): WireFloat => new WireFloat(value, 64);
+export const float32 = (value: number): WireFloat => new WireFloat(value, 32);
+
+function header(count: number, fix: number, tag16: number): Buffer {
+  if (count < 16) return Buffer.from([fix | count]);
+  const bytes = Buffer.alloc(5);
+  if (count < 0x10000) {
+    bytes[0] = tag16;
+    bytes.writeUInt16BE(count, 1);
+    return bytes.subarray(0, 3);
+  }
+  bytes[0] = tag16 + 1;
+  bytes.writeUInt32BE(count, 1);
+  return bytes;
+}
+
+/**
+ * MessagePack of `value` as msgpackr's pack() writes it, except that a WireFloat keeps its float
+ * encoding: pack() writes a whole number such as 1.0 as an integer, which no Python or Go client does.
+ */
+export function packWire(value: unknown): Buffer {
+  if (value instanceof WireFloat) {
+    const bytes = Buffer.alloc(value.bits === 64 ? 9 : 5);
+    bytes[0] = value.bits === 64 ? 0xcb : 0xca;
+    if (value.bits === 64) bytes.writeDoubleBE(value.value, 1);
+    else bytes.writeFloatBE(value.value, 1);
+    return bytes;
+  }
+  if (Array.isArray(value)) return Buffer.concat([header(value.length, 0x90, 0xdc), ...value.map(packWire)]);
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const entries = Object.entries(value);
+    const parts = entries.flatMap(([key, v]) => [pack(key), packWire(v)]);
+    return Buffer.concat([header(entries.length, 0x80, 0xde), ...parts]);
+  }
+  return pack(value);
 }

@@ -1,7 +1,17 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeMsgpack } from '../../../services/ingest/decode/index.js';
-import { columnOf, context, NOW_MICROS, tableOf, valuesOf } from './helpers.js';
+import {
+  columnOf,
+  context,
+  expectError,
+  float32,
+  float64,
+  NOW_MICROS,
+  packWire,
+  tableOf,
+  valuesOf,
+} from './helpers.js';
 
 describe('MessagePack columnar', () => {
   it('decodes columns into typed arrays with inferred types, roles and time in µs', () => {
@@ -124,5 +134,176 @@ describe('MessagePack rows', () => {
     const body = pack({ m: 'cpu', t: 1_700_000_000, fields: { v: 1 } });
     const batch = decodeMsgpack(body, context())[0]!;
     expect([...batch.time]).toEqual([1_700_000_000_000_000n]);
+  });
+});
+
+describe('MessagePack numbers keep their wire type', () => {
+  const typeOf = (body: Buffer, name: string) => columnOf(decodeMsgpack(body, context())[0]!, name).type;
+
+  it('a whole float (0xcb, 0xca) is float64 in a row, as Python and Go send 100.0', () => {
+    const body = packWire({
+      m: 'cpu',
+      t: 1_700_000_000,
+      fields: { usage_idle: float64(100), load: float32(2), procs: 3 },
+    });
+    const batch = decodeMsgpack(body, context())[0]!;
+    expect(columnOf(batch, 'usage_idle').type).toBe('float64');
+    expect(valuesOf(batch, 'usage_idle')).toEqual([100]);
+    expect(columnOf(batch, 'load').type).toBe('float64');
+    expect(valuesOf(batch, 'load')).toEqual([2]);
+    expect(columnOf(batch, 'procs').type).toBe('int64');
+  });
+
+  it('a columnar array of whole floats is float64; integers are int64; a mix widens to float64', () => {
+    const body = packWire({
+      m: 'cpu',
+      columns: {
+        time: [1_700_000_000, 1_700_000_001],
+        floats: [float64(1), float64(-0)],
+        ints: [1, 2],
+        mixed: [1, float64(2)],
+        halves: [float32(0.5), 7],
+        sparse: [null, float64(3)],
+      },
+    });
+    const batch = decodeMsgpack(body, context())[0]!;
+    expect(batch.columns.map((c) => `${c.name}:${c.type}`)).toEqual([
+      'floats:float64',
+      'ints:int64',
+      'mixed:float64',
+      'halves:float64',
+      'sparse:float64',
+    ]);
+    expect(valuesOf(batch, 'floats')).toEqual([1, -0]);
+    expect(valuesOf(batch, 'mixed')).toEqual([1, 2]);
+    expect(valuesOf(batch, 'halves')).toEqual([0.5, 7]);
+    expect(valuesOf(batch, 'sparse')).toEqual([null, 3]);
+  });
+
+  it('rows of one request that mix an integer and a whole float make one float64 column', () => {
+    const body = packWire([
+      { m: 'cpu', t: 1_700_000_000, fields: { v: 1 } },
+      { m: 'cpu', t: 1_700_000_001, fields: { v: float64(2) } },
+    ]);
+    expect(typeOf(body, 'v')).toBe('float64');
+  });
+
+  it('whole floats are times like any epoch number', () => {
+    const body = packWire({ m: 'cpu', t: float64(1_700_000_000_000), fields: { v: 1 } });
+    expect([...decodeMsgpack(body, context())[0]!.time]).toEqual([1_700_000_000_000_000n]);
+  });
+
+  it('a whole float is no map', () => {
+    expectError(() => decodeMsgpack(packWire({ m: 'cpu', fields: float64(1) }), context()), {
+      status: 400,
+      code: 'INVALID_MSGPACK',
+      names: ['"fields" is not a map but 1'],
+    });
+  });
+
+  it('a whole float where a string is needed is named with its value', () => {
+    expectError(
+      () => decodeMsgpack(packWire({ m: 'cpu', tags: { dc: float64(3) }, fields: { v: 1 } }), context()),
+      {
+        status: 400,
+        code: 'INVALID_VALUE',
+        names: ['tag dc', 'value 3 is not a string'],
+      },
+    );
+  });
+});
+
+describe('MessagePack strings come back exact on every path of the reader', () => {
+  // Short and long, ASCII and not, repeated and unique, and longer than the reader's 16 KiB window.
+  const values = Array.from({ length: 3000 }, (_, i) => {
+    const kinds = [
+      `host${i % 7}`,
+      `req-${i * 7919}`,
+      `a longer value number ${i}, past sixteen bytes`,
+      `Zürich ${i} ü日本`,
+      'é'.repeat(i % 20),
+      i % 500 === 5 ? 'x'.repeat(20_000 + i) : '',
+    ];
+    return kinds[i % kinds.length]!;
+  });
+  const ctx = context({ limits: { ...context().limits, maxStringFieldBytes: 1 << 20 } });
+
+  it('in columnar items (array elements)', () => {
+    const body = pack({
+      m: 'cpu',
+      columns: { time: values.map((_, i) => 1_700_000_000 + i), s: values },
+      tags: [],
+    });
+    expect(valuesOf(decodeMsgpack(body, ctx)[0]!, 's')).toEqual(values);
+  });
+
+  it('in row items (map values), tags included', () => {
+    const rows = Array.from({ length: 500 }, (_, i) => ({
+      m: 'cpu',
+      t: 1_700_000_000 + i,
+      tags: { host: i % 2 ? `h${i % 3}` : `hü${i % 3}` },
+      fields: Object.fromEntries(
+        Array.from({ length: 6 }, (_, k) => [`f${k}`, values[(i * 6 + k) % values.length]!]),
+      ),
+    }));
+    const batch = decodeMsgpack(pack(rows), ctx)[0]!;
+    expect(valuesOf(batch, 'host')).toEqual(rows.map((r) => r.tags.host));
+    for (let k = 0; k < 6; k++) expect(valuesOf(batch, `f${k}`)).toEqual(rows.map((r) => r.fields[`f${k}`]));
+  });
+});
+
+describe('MessagePack bodies the reader refuses', () => {
+  const refused = (body: Uint8Array, code: string, ...names: string[]) =>
+    expectError(() => decodeMsgpack(body, context()), { status: 400, code, names });
+
+  it('bytes after the first value', () => {
+    refused(
+      Buffer.concat([pack({ m: 'cpu', fields: { v: 1 } }), Buffer.from([0x01])]),
+      'INVALID_MSGPACK',
+      '1 bytes follow',
+    );
+  });
+
+  it('a length beyond the body, without allocating it', () => {
+    refused(
+      Buffer.from([0xdd, 0xff, 0xff, 0xff, 0xff, 0x01]),
+      'INVALID_MSGPACK',
+      'announces 4294967295 entries',
+    );
+    refused(Buffer.from([0xdb, 0x00, 0x00, 0x10, 0x00, 0x61]), 'INVALID_MSGPACK', 'Unexpected end');
+  });
+
+  it('a body nested deeper than any Arc document, without overflowing the stack', () => {
+    refused(Buffer.alloc(100_000, 0x91), 'INVALID_MSGPACK', 'nested deeper than 32 levels');
+  });
+
+  it('extension types, naming them (msgpackr records, timestamps)', () => {
+    refused(
+      pack({ m: 'cpu', t: new Date(0), fields: { v: 1 } }),
+      'INVALID_MSGPACK',
+      'extension type -1',
+      'epoch numbers',
+    );
+    refused(Buffer.from([0xd4, 0x72, 0x40]), 'INVALID_MSGPACK', 'extension type 114', 'useRecords: false');
+  });
+
+  it('a map key that is not a string', () => {
+    refused(Buffer.from([0x81, 0x01, 0x02]), 'INVALID_MSGPACK', 'map key at byte 1 is not a string');
+  });
+
+  it('a string that is not UTF-8, naming where it is', () => {
+    // {"m": "cpu", "tags": {"host": <0xc3 0x28>}, "fields": {"v": 1}}
+    const bad = Buffer.concat([
+      Buffer.from([0x83]),
+      pack('m'),
+      pack('cpu'),
+      pack('tags'),
+      Buffer.from([0x81]),
+      pack('host'),
+      Buffer.from([0xa2, 0xc3, 0x28]),
+      pack('fields'),
+      pack({ v: 1 }),
+    ]);
+    refused(bad, 'INVALID_UTF8', 'the string at byte 19 is not valid UTF-8', 'c328');
   });
 });
