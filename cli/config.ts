@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { tokenProblem, urlProblem } from '../sdk/http.js';
 import { UsageError } from './errors.js';
 
 export interface ConnectionFlags {
@@ -63,15 +64,19 @@ export function resolveConnection(
   if (!resolvedToken) {
     throw new NoTokenError(`no token: pass --token, set WEIR_TOKEN, or add "token" to a profile in ${path}`);
   }
+  const tokenSource = nonEmpty(flags.token)
+    ? '--token'
+    : nonEmpty(env.WEIR_TOKEN)
+      ? 'WEIR_TOKEN'
+      : `profile "${profile?.name}" in ${path}`;
+  // Never echoed: the token is a secret, and a mangled one is mostly right.
+  const tokenIssue = tokenProblem(resolvedToken);
+  if (tokenIssue) throw new UsageError(`invalid token from ${tokenSource}: ${tokenIssue}`);
   return {
     url: checkUrl(url ?? profile?.values.url ?? DEFAULT_URL),
     token: resolvedToken,
     database: database ?? profile?.values.database ?? 'default',
-    tokenSource: nonEmpty(flags.token)
-      ? '--token'
-      : nonEmpty(env.WEIR_TOKEN)
-        ? 'WEIR_TOKEN'
-        : `profile "${profile?.name}" in ${path}`,
+    tokenSource,
   };
 }
 
@@ -125,16 +130,10 @@ function checkFile(json: unknown): ProfileFile {
   return json as unknown as ProfileFile;
 }
 
+/** The SDK's rule (sdk/http.ts): an http(s) URL without a user name or password, never echoed. */
 function checkUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`invalid server URL ${JSON.stringify(url)}: use e.g. http://localhost:8000`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UsageError(`invalid server URL ${JSON.stringify(url)}: it must start with http:// or https://`);
-  }
+  const issue = urlProblem(url);
+  if (issue) throw new UsageError(`invalid server URL: ${issue}`);
   return url;
 }
 

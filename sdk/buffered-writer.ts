@@ -1,16 +1,19 @@
 /**
  * A buffered writer: rows gather into MessagePack batches of `batchSize` rows, sent when full,
- * after `flushInterval`, on `flush()` and on `close()`. Batches go one at a time, in order; each
- * gets an Idempotency-Key when it is cut and keeps it through every retry, so a batch whose answer
- * was lost (timeout, restart) lands once. Producers that await `write…` are held back while
- * `maxBufferedRows` rows wait, so a slow or pacing server slows them instead of growing memory.
+ * after `flushInterval`, on `flush()` and on `close()`. Rows are packed as they are written, so a
+ * caller may reuse its arrays and objects once `write…` returns. Batches go one at a time, in
+ * order; each gets an Idempotency-Key when it is cut and keeps it and its body through every
+ * retry, so a batch whose answer was lost (timeout, restart) lands once. Producers that await
+ * `write…` are held back while `maxBufferedRows` rows wait, so a slow or pacing server slows them
+ * instead of growing memory.
  */
 import type { WeirError } from './errors.js';
 import {
   type ColumnarInput,
   columnarItem,
   columnarRows,
-  type Item,
+  joinPacked,
+  packItem,
   type RowInput,
   rowItem,
   sliceColumnar,
@@ -36,8 +39,11 @@ export interface BufferedWriterOptions extends Partial<RetryPolicy> {
 export interface FailedBatch {
   rows: number;
   idempotencyKey: string;
-  /** The batch's MessagePack items (Arc's shapes), e.g. to keep them aside. */
-  items: readonly Record<string, unknown>[];
+  /**
+   * The batch's MessagePack body as sent (before compression): one item or an array of items in
+   * Arc's shapes, e.g. to keep aside and send again to `/api/v1/write/msgpack`.
+   */
+  body: Uint8Array;
 }
 
 export interface RetryEvent {
@@ -62,7 +68,7 @@ export interface WriterStats {
 }
 
 interface Batch {
-  items: Item[];
+  body: Uint8Array;
   rows: number;
   key: string;
 }
@@ -72,7 +78,8 @@ export class BufferedWriter {
   private readonly flushInterval: number;
   private readonly maxBufferedRows: number;
   private readonly retry: RetryPolicy;
-  private gathering: Item[] = [];
+  /** The packed items of the batch being gathered. */
+  private gathering: Uint8Array[] = [];
   private gatheringRows = 0;
   private readonly queue: Batch[] = [];
   private queuedRows = 0;
@@ -109,23 +116,31 @@ export class BufferedWriter {
     return { ...this.counts, bufferedRows: this.gatheringRows + this.queuedRows };
   }
 
-  /** Adds columns of rows; resolves once the writer has room for more (await it to be held back). */
+  /**
+   * Adds columns of rows; resolves once the writer has room for more (await it to be held back).
+   * The rows are packed before it returns: the caller may reuse its arrays at once.
+   */
   async writeColumnar(input: ColumnarInput): Promise<void> {
     this.assertOpen();
     const rows = columnarRows(input);
-    // Cut at batch boundaries so every request but the last holds exactly batchSize rows.
-    for (let start = 0; start < rows; ) {
-      const end = Math.min(rows, start + this.batchSize - this.gatheringRows);
+    // Cut at batch boundaries so every request but the last holds exactly batchSize rows. All
+    // pieces are packed before any is added, so a value that cannot be packed adds no row.
+    const pieces: [Uint8Array, number][] = [];
+    for (let start = 0, room = this.batchSize - this.gatheringRows; start < rows; room = this.batchSize) {
+      const end = Math.min(rows, start + room);
       const piece = start === 0 && end === rows ? input : sliceColumnar(input, start, end);
-      this.add(columnarItem(piece), end - start);
+      pieces.push([packItem(columnarItem(piece)), end - start]);
       start = end;
     }
+    for (const [item, count] of pieces) this.add(item, count);
     await this.room();
   }
 
+  /** Adds rows, packed before it returns (the caller may reuse its objects at once); resolves on room. */
   async writeRows(rows: readonly RowInput[]): Promise<void> {
     this.assertOpen();
-    for (const row of rows) this.add(rowItem(row), 1);
+    const items = rows.map((row) => packItem(rowItem(row)));
+    for (const item of items) this.add(item, 1);
     await this.room();
   }
 
@@ -150,7 +165,7 @@ export class BufferedWriter {
     if (this.closed) throw new Error('this buffered writer is closed');
   }
 
-  private add(item: Item, rows: number): void {
+  private add(item: Uint8Array, rows: number): void {
     this.gathering.push(item);
     this.gatheringRows += rows;
     if (this.gatheringRows >= this.batchSize) this.cut();
@@ -162,7 +177,7 @@ export class BufferedWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.gatheringRows === 0) return;
-    this.queue.push({ items: this.gathering, rows: this.gatheringRows, key: idempotencyKey() });
+    this.queue.push({ body: joinPacked(this.gathering), rows: this.gatheringRows, key: idempotencyKey() });
     this.queuedRows += this.gatheringRows;
     this.gathering = [];
     this.gatheringRows = 0;
@@ -189,7 +204,7 @@ export class BufferedWriter {
   private async send(batch: Batch): Promise<void> {
     for (let attempt = 0, counted = 0; ; attempt++) {
       try {
-        await this.writes.writeItems(batch.items, {
+        await this.writes.writeMsgpack(batch.body, {
           idempotencyKey: batch.key,
           ...(this.options.database ? { database: this.options.database } : {}),
         });
@@ -206,7 +221,7 @@ export class BufferedWriter {
             this.options.onError?.(error, {
               rows: batch.rows,
               idempotencyKey: batch.key,
-              items: batch.items,
+              body: batch.body,
             }),
           );
           return;

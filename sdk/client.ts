@@ -6,7 +6,7 @@ import type { RecordBatch, Table } from 'apache-arrow';
 import { Browser, type BrowserSession, type BrowserSessionRequest, type CatalogVersion } from './browser.js';
 import { BufferedWriter, type BufferedWriterOptions } from './buffered-writer.js';
 import type { Compression } from './compression.js';
-import type { CsvRecord } from './csv.js';
+import type { CsvRecord, CsvRow } from './csv.js';
 import { Transport } from './http.js';
 import type { ColumnarInput, RowInput } from './items.js';
 import { ContinuousQueries } from './management/continuous-queries.js';
@@ -112,8 +112,14 @@ export class WeirClient {
     return this.queries.queryArrow(sql, options);
   }
 
+  /** The CSV answer record by record (a repeated column name keeps its last value: see streamCsvRows). */
   streamCsv(sql: string, options?: QueryOptions): AsyncGenerator<CsvRecord> {
     return this.queries.streamCsv(sql, options);
+  }
+
+  /** The CSV answer as arrays of fields, the column names first: every column, whatever its name. */
+  streamCsvRows(sql: string, options?: QueryOptions): AsyncGenerator<CsvRow> {
+    return this.queries.streamCsvRows(sql, options);
   }
 
   streamArrow(sql: string, options?: QueryOptions): AsyncGenerator<RecordBatch> {

@@ -4,27 +4,45 @@
  * string as `""`, so the two stay apart: null and ''.
  */
 
+/** A CSV line's fields, in the columns' order. */
+export type CsvRow = (string | null)[];
+
+/**
+ * A CSV row keyed by the header's names: an object without prototype, so every name is a key of
+ * its own (`__proto__`, `constructor`…). A name the header repeats keeps its last column's value:
+ * rows as arrays (`csvRows`, `streamCsvRows`) keep every column.
+ */
 export type CsvRecord = Record<string, string | null>;
 
-/** Records of a CSV byte stream, keyed by the header's names; a quoted field may span chunks. */
-export async function* csvRecords(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<CsvRecord> {
+/** The lines of a CSV byte stream as arrays: the header's names first, then each row; a quoted field may span chunks. */
+export async function* csvRows(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<CsvRow> {
   const decoder = new TextDecoder();
   const parser = new CsvParser();
-  let header: string[] | undefined;
-  const emit = function* (rows: (string | null)[][]): Generator<CsvRecord> {
+  let header = true;
+  const emit = function* (rows: CsvRow[]): Generator<CsvRow> {
     for (const row of rows) {
-      if (!header) {
-        header = row.map((name) => name ?? '');
-        continue;
-      }
-      const record: CsvRecord = {};
-      for (let i = 0; i < header.length; i++) record[header[i]!] = row[i] ?? null;
-      yield record;
+      // A header name is a string, even an empty unquoted one.
+      yield header ? row.map((name) => name ?? '') : row;
+      header = false;
     }
   };
   for await (const chunk of chunks) yield* emit(parser.push(decoder.decode(chunk, { stream: true })));
   yield* emit(parser.push(decoder.decode()));
   yield* emit(parser.end());
+}
+
+/** The rows after the header as records keyed by its names (see CsvRecord). */
+export async function* csvRecords(rows: AsyncIterable<CsvRow>): AsyncGenerator<CsvRecord> {
+  let header: CsvRow | undefined;
+  for await (const row of rows) {
+    if (!header) {
+      header = row;
+      continue;
+    }
+    const record: CsvRecord = Object.create(null);
+    for (let i = 0; i < header.length; i++) record[header[i]!] = row[i] ?? null;
+    yield record;
+  }
 }
 
 class CsvParser {
@@ -33,11 +51,11 @@ class CsvParser {
   /** Inside quotes; a quote seen there may close them or start an escaped quote. */
   private inQuotes = false;
   private quotePending = false;
-  private row: (string | null)[] = [];
+  private row: CsvRow = [];
 
   /** The rows completed by this text. */
-  push(text: string): (string | null)[][] {
-    const rows: (string | null)[][] = [];
+  push(text: string): CsvRow[] {
+    const rows: CsvRow[] = [];
     for (let i = 0; i < text.length; i++) {
       const c = text[i]!;
       if (this.quotePending) {
@@ -65,7 +83,7 @@ class CsvParser {
   }
 
   /** A last row without its line end. */
-  end(): (string | null)[][] {
+  end(): CsvRow[] {
     this.quotePending = false;
     this.inQuotes = false;
     if (this.row.length === 0 && this.field === '' && !this.quoted) return [];

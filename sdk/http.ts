@@ -2,7 +2,7 @@
  * One HTTP call to Weir over the global `fetch` (Node 20 and browsers alike): the token, the
  * client's timeout, and every failure turned into a typed error (errors.ts).
  */
-import { ConnectionError, errorFromResponse } from './errors.js';
+import { ConnectionError, errorFromResponse, WeirError } from './errors.js';
 
 export interface TransportOptions {
   /** Base URL, e.g. `http://localhost:8000`. */
@@ -24,16 +24,27 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** A complete answer: headers and body bytes. */
-export interface Answer {
-  headers: Headers;
+/** A complete answer: where it came from, its status, headers and body bytes. */
+export interface Answer extends AnswerHead {
   bytes: Uint8Array;
+}
+
+/** What a message about an answer names: the URL called (without its query), status and headers. */
+export interface AnswerHead {
+  where: string;
+  status: number;
+  headers: Headers;
 }
 
 export class Transport {
   private readonly base: string;
 
+  /** Refuses a URL or token that no request could carry, without repeating a password or the token. */
   constructor(private readonly options: TransportOptions) {
+    const urlIssue = urlProblem(options.url);
+    if (urlIssue) throw new WeirError(`invalid URL: ${urlIssue}`, 'INVALID_URL');
+    const tokenIssue = tokenProblem(options.token);
+    if (tokenIssue) throw new WeirError(`invalid token: ${tokenIssue}`, 'INVALID_TOKEN');
     this.base = options.url.replace(/\/+$/, '');
   }
 
@@ -41,25 +52,35 @@ export class Transport {
   async call(method: string, path: string, options: CallOptions = {}): Promise<Answer> {
     return this.withTimeout(path, options, async (signal, timedOut) => {
       const response = await this.send(method, path, options, signal, timedOut);
-      const bytes = await readBytes(response, `${this.base}${path}`, options.signal, timedOut);
-      return { headers: response.headers, bytes };
+      const where = `${this.base}${path}`;
+      const bytes = await readBytes(response, where, options.signal, timedOut);
+      return { where, status: response.status, headers: response.headers, bytes };
     });
   }
 
   /** The decoded JSON body of a call (undefined for an empty one, e.g. 204). */
   async json<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
-    const { bytes } = await this.call(method, path, options);
-    return (bytes.byteLength === 0 ? undefined : JSON.parse(new TextDecoder().decode(bytes))) as T;
+    const answer = await this.call(method, path, options);
+    return (answer.bytes.byteLength === 0 ? undefined : decodeJson(answer)) as T;
   }
 
   /**
-   * A call whose body the caller reads as a stream. The timeout covers the wait for the answer
-   * only: a long result may take longer to arrive than any sensible timeout for the first byte.
+   * A call whose body the caller reads as a stream, once its answer says it is of `type` (the
+   * answer's `content-type` without parameters). The timeout covers the wait for the answer only:
+   * a long result may take longer to arrive than any sensible timeout for the first byte.
    */
-  async stream(method: string, path: string, options: CallOptions = {}): Promise<Response> {
-    return this.withTimeout(path, options, (signal, timedOut) =>
+  async stream(method: string, path: string, type: string, options: CallOptions = {}): Promise<Response> {
+    const response = await this.withTimeout(path, options, (signal, timedOut) =>
       this.send(method, path, options, signal, timedOut),
     );
+    if (mediaType(response.headers) !== type) {
+      await response.body?.cancel().catch(() => undefined);
+      throw invalidAnswer(
+        { where: `${this.base}${path}`, status: response.status, headers: response.headers },
+        type,
+      );
+    }
+    return response;
   }
 
   private async withTimeout<T>(
@@ -93,16 +114,14 @@ export class Transport {
     for (const [key, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${this.options.token}`,
-      ...options.headers,
-    };
     // The SDK's bodies live in plain ArrayBuffers (DOM typings refuse a possibly shared one).
     let body = options.body as Uint8Array<ArrayBuffer> | string | undefined;
-    if (options.json !== undefined) {
-      body = JSON.stringify(options.json);
-      headers['content-type'] = 'application/json';
-    }
+    const headers = requestHeaders({
+      authorization: `Bearer ${this.options.token}`,
+      ...options.headers,
+      ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}),
+    });
+    if (options.json !== undefined) body = JSON.stringify(options.json);
     let response: Response;
     try {
       response = await fetch(url, { method, headers, body, signal });
@@ -115,6 +134,86 @@ export class Transport {
     }
     return response;
   }
+}
+
+const TOKEN_RULE = 'a token is printable ASCII without spaces or line breaks (was something copied with it?)';
+
+/**
+ * Why `token` cannot be sent as a bearer token, or undefined when it can. Weir's tokens are
+ * printable ASCII; anything else is a token copied with a line end, a space or a typographic
+ * character, which would fail as a header (its error repeating the token) or be refused.
+ */
+export function tokenProblem(token: string): string | undefined {
+  return /^[\x21-\x7e]*$/.test(token) ? undefined : TOKEN_RULE;
+}
+
+/**
+ * Why `url` cannot be the base URL of a Weir server, or undefined when it can. A URL holding a
+ * user name or password is refused without repeating it: fetch cannot send one, and the token is
+ * Weir's credential.
+ */
+export function urlProblem(url: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `${JSON.stringify(url)} is not a URL: use e.g. http://localhost:8000`;
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    return `the URL of ${parsed.host} holds a user name or password (user:password@): leave it out, the token is the credential`;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return `${JSON.stringify(url)} must start with http:// or https://`;
+  }
+  return undefined;
+}
+
+/**
+ * A request's headers, each checked on its own: a value fetch would refuse is reported by the
+ * header's name only, never its value (the token), and is not a connection failure to retry.
+ */
+function requestHeaders(values: Record<string, string>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(values)) {
+    try {
+      headers.set(name, value);
+    } catch {
+      if (name.toLowerCase() === 'authorization') {
+        throw new WeirError(`invalid token: ${TOKEN_RULE}`, 'INVALID_TOKEN');
+      }
+      throw new WeirError(`invalid ${name} header: not a valid HTTP header value`, 'INVALID_HEADER');
+    }
+  }
+  return headers;
+}
+
+/** The JSON of an answer's body; a body that is not JSON is an INVALID_RESPONSE. */
+export function decodeJson(answer: Answer): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(answer.bytes));
+  } catch (error) {
+    throw invalidAnswer(answer, 'JSON', error);
+  }
+}
+
+/**
+ * A 2xx answer that is not what the call expects: something other than Weir answers at the URL
+ * (a web server, a captive portal), or a proxy put its own page in. Names the URL and the content
+ * type, which usually tell which.
+ */
+export function invalidAnswer(answer: AnswerHead, expected: string, cause?: unknown): WeirError {
+  const type = answer.headers.get('content-type') ?? 'none';
+  return new WeirError(
+    `the answer of ${answer.where} is not ${expected} (content-type ${type}): is that a Weir server?`,
+    'INVALID_RESPONSE',
+    answer.status,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** An answer's media type, without parameters such as `charset`. */
+function mediaType(headers: Headers): string | undefined {
+  return headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
 }
 
 async function readBytes(

@@ -16,7 +16,7 @@ export type {
 } from './buffered-writer.js';
 export { type Health, WeirClient, type WeirClientOptions } from './client.js';
 export type { Compression } from './compression.js';
-export type { CsvRecord } from './csv.js';
+export type { CsvRecord, CsvRow } from './csv.js';
 export {
   AuthenticationError,
   ConnectionError,

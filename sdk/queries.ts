@@ -4,8 +4,10 @@
  * version (`asOf`). Leaving a stream early cancels its body, which stops the query on the server.
  */
 import { type RecordBatch, RecordBatchReader, type Table, tableFromIPC } from 'apache-arrow';
-import { type CsvRecord, csvRecords } from './csv.js';
-import { failure, type Transport } from './http.js';
+import { type CsvRecord, type CsvRow, csvRecords, csvRows } from './csv.js';
+import { decodeJson, failure, invalidAnswer, type Transport } from './http.js';
+
+const ARROW_STREAM = 'application/vnd.apache.arrow.stream';
 
 export type AsOf = { version: number } | { timestamp: string | number };
 
@@ -47,23 +49,43 @@ export class Queries {
   ) {}
 
   async query(sql: string, options: QueryOptions = {}): Promise<QueryAnswer> {
-    const { headers, bytes } = await this.transport.call('POST', '/api/v1/query', this.request(sql, options));
-    const body = JSON.parse(new TextDecoder().decode(bytes)) as Omit<QueryAnswer, 'catalog_version'>;
-    return { ...body, catalog_version: Number(headers.get('x-weir-catalog-version')) };
+    const answer = await this.transport.call('POST', '/api/v1/query', this.request(sql, options));
+    const body = decodeJson(answer) as Omit<QueryAnswer, 'catalog_version'> | null;
+    if (!Array.isArray(body?.columns) || !Array.isArray(body.data)) {
+      throw invalidAnswer(answer, "Arc's query answer");
+    }
+    return { ...body, catalog_version: Number(answer.headers.get('x-weir-catalog-version')) };
   }
 
   /** The whole answer as an Arrow table (timestamps as µs, int64 exact). */
   async queryArrow(sql: string, options: QueryOptions = {}): Promise<Table> {
-    const { bytes } = await this.transport.call('POST', '/api/v1/query/arrow', this.request(sql, options));
-    return tableFromIPC(bytes);
+    const answer = await this.transport.call('POST', '/api/v1/query/arrow', this.request(sql, options));
+    try {
+      return tableFromIPC(answer.bytes);
+    } catch (error) {
+      throw invalidAnswer(answer, 'an Arrow IPC stream', error);
+    }
   }
 
   /** The CSV answer, record by record, as it arrives (NULL as null). */
-  async *streamCsv(sql: string, options: QueryOptions = {}): AsyncGenerator<CsvRecord> {
-    const response = await this.transport.stream('POST', '/api/v1/query/stream', this.request(sql, options));
+  streamCsv(sql: string, options: QueryOptions = {}): AsyncGenerator<CsvRecord> {
+    return csvRecords(this.streamCsvRows(sql, options));
+  }
+
+  /**
+   * The CSV answer as arrays of fields, as it arrives: the column names first, then each row in
+   * their order (NULL as null). Unlike records, it keeps every column whatever its name.
+   */
+  async *streamCsvRows(sql: string, options: QueryOptions = {}): AsyncGenerator<CsvRow> {
+    const response = await this.transport.stream(
+      'POST',
+      '/api/v1/query/stream',
+      'text/csv',
+      this.request(sql, options),
+    );
     const chunks = bodyChunks(response, '/api/v1/query/stream', options.signal);
     try {
-      yield* csvRecords(chunks);
+      yield* csvRows(chunks);
     } finally {
       await chunks.return(undefined);
     }
@@ -71,7 +93,12 @@ export class Queries {
 
   /** The Arrow answer, record batch by record batch, as it arrives. */
   async *streamArrow(sql: string, options: QueryOptions = {}): AsyncGenerator<RecordBatch> {
-    const response = await this.transport.stream('POST', '/api/v1/query/arrow', this.request(sql, options));
+    const response = await this.transport.stream(
+      'POST',
+      '/api/v1/query/arrow',
+      ARROW_STREAM,
+      this.request(sql, options),
+    );
     const chunks = bodyChunks(response, '/api/v1/query/arrow', options.signal);
     try {
       const reader = await RecordBatchReader.from(chunks);

@@ -6,7 +6,7 @@
 import { type Table, tableToIPC } from 'apache-arrow';
 import { type Compression, compress } from './compression.js';
 import type { Transport } from './http.js';
-import { type ColumnarInput, columnarItem, type Item, packItems, type RowInput, rowItem } from './items.js';
+import { type ColumnarInput, columnarItem, packItems, type RowInput, rowItem } from './items.js';
 
 export interface WriteOptions {
   /** Database to write to (default: the client's). */
@@ -41,17 +41,17 @@ export class Writes {
 
   /** Columnar MessagePack: `{m, columns, tags?}`. */
   async writeColumnar(input: ColumnarInput, options: WriteOptions = {}): Promise<void> {
-    await this.writeItems([columnarItem(input)], options);
+    await this.writeMsgpack(packItems([columnarItem(input)]), options);
   }
 
   /** Row MessagePack: one `{m, t, tags, fields}` item per row. */
   async writeRows(rows: readonly RowInput[], options: WriteOptions = {}): Promise<void> {
-    await this.writeItems(rows.map(rowItem), options);
+    await this.writeMsgpack(packItems(rows.map(rowItem)), options);
   }
 
-  /** Items already in Arc's shapes (the buffered writer's batches). */
-  async writeItems(items: readonly Item[], options: WriteOptions = {}): Promise<void> {
-    await this.send('/api/v1/write/msgpack', packItems(items), 'application/msgpack', options);
+  /** A MessagePack body already packed (the buffered writer's batches, the same on every attempt). */
+  async writeMsgpack(body: Uint8Array, options: WriteOptions = {}): Promise<void> {
+    await this.send('/api/v1/write/msgpack', body, 'application/msgpack', options);
   }
 
   /** InfluxDB line protocol; `precision` of the timestamps defaults to ns. */

@@ -1,26 +1,17 @@
 /**
  * Sends an import's batches through the SDK, a few at a time so reading the file overlaps with the
  * server's work. Each batch has its own Idempotency-Key, kept through its retries, so a retry after
- * a lost answer never lands twice. Retries follow the SDK's buffered writer: 429s wait as told and
- * do not count; 5xx, network failures and a key still in use back off, at most MAX_RETRIES times.
+ * a lost answer never lands twice. Retries are the SDK buffered writer's own decisions
+ * (sdk/retry.ts, ADR 0021): 429s wait as told and do not count; 5xx, network failures and a key
+ * still in use back off, long enough in all to outlast the server's hold on a key cut by a crash.
  * (The buffered writer itself takes no Arrow tables, which is why this loop exists.)
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type Compression,
-  ConnectionError,
-  RateLimitedError,
-  ServerError,
-  ValidationError,
-  type WeirClient,
-} from '../../sdk/index.js';
+import type { Compression, WeirClient } from '../../sdk/index.js';
+import { DEFAULT_RETRY, decide } from '../../sdk/retry.js';
 import type { Outgoing } from './plan.js';
 import type { Precision } from './time.js';
-
-const MAX_RETRIES = 10;
-const FIRST_DELAY_MS = 200;
-const MAX_DELAY_MS = 10_000;
 
 export interface SendOptions {
   database: string;
@@ -31,6 +22,8 @@ export interface SendOptions {
   concurrency: number;
   onSent(rows: number): void;
   onRetry(error: Error, delayMs: number): void;
+  /** Waits before a retry (default: a timer); tests pass their own. */
+  sleep?: (ms: number) => Promise<unknown>;
 }
 
 export interface SendStats {
@@ -91,6 +84,7 @@ async function sendOne(
   options: SendOptions,
   stats: SendStats,
 ): Promise<void> {
+  const wait = options.sleep ?? sleep;
   for (let counted = 0; ; ) {
     try {
       const write = { database: options.database, idempotencyKey: key, compression: options.compression };
@@ -107,35 +101,12 @@ async function sendOne(
       }
       return;
     } catch (error) {
-      let delayMs: number;
-      if (error instanceof RateLimitedError) {
-        delayMs = error.retryAfter === undefined ? backoff(0) : error.retryAfter * 1000;
-      } else if (transient(error) && counted < MAX_RETRIES) {
-        delayMs = backoff(counted++);
-      } else {
-        throw error;
-      }
+      const decision = decide(error, counted, DEFAULT_RETRY);
+      if (!decision.retry) throw error;
+      if (decision.counts) counted++;
       stats.retries++;
-      options.onRetry(error as Error, delayMs);
-      await sleep(delayMs);
+      options.onRetry(error as Error, decision.delayMs);
+      await wait(decision.delayMs);
     }
   }
-}
-
-/**
- * Worth another try: the server failed or could not be reached, or an earlier attempt of this very
- * batch still holds its key (the server settles that within a minute either way).
- */
-function transient(error: unknown): boolean {
-  return (
-    error instanceof ServerError ||
-    error instanceof ConnectionError ||
-    (error instanceof ValidationError && error.code === 'IDEMPOTENCY_KEY_IN_USE')
-  );
-}
-
-/** Capped exponential backoff with jitter, so concurrent importers do not retry in lockstep. */
-function backoff(attempt: number): number {
-  const step = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** attempt);
-  return Math.round(step / 2 + (Math.random() * step) / 2);
 }

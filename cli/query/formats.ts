@@ -1,7 +1,7 @@
 /**
  * The answer of `weir query` in each output format. Table and JSON read Arc's JSON answer (values as
- * the server renders them; int64 beyond 2^53 as strings); CSV streams the server's CSV record by
- * record; Arrow writes the server's IPC stream (exact types, timestamps as µs).
+ * the server renders them; int64 beyond 2^53 as strings); CSV streams the server's CSV line by
+ * line; Arrow writes the server's IPC stream (exact types, timestamps as µs).
  */
 import { tableToIPC } from 'apache-arrow';
 import { type QueryOptions, toRecords, type WeirClient } from '../../sdk/index.js';
@@ -52,34 +52,11 @@ async function writeJson({ client, sql, options, out }: QueryRequest): Promise<v
   await chunks.flush();
 }
 
+/** The server's CSV, line by line as parsed: the header as sent, so no column is lost whatever its name. */
 async function writeCsv({ client, sql, options, out }: QueryRequest): Promise<void> {
   const chunks = new Chunked(out);
-  let header: string[] | undefined;
-  for await (const record of client.streamCsv(sql, options)) {
-    if (!header) {
-      header = Object.keys(record);
-      if (header.some(isIndexLike)) break;
-      await chunks.push(csvLine(header));
-    }
-    await chunks.push(csvLine(header.map((name) => record[name] ?? null)));
-  }
-  if (header && !header.some(isIndexLike)) return chunks.flush();
-  // The streamed records are objects keyed by column: with no row there is no header, and names
-  // like "1" lose their place among the keys. The JSON answer has the columns in order.
-  const answer = await client.query(sql, options);
-  await chunks.push(csvLine(answer.columns));
-  for (const row of answer.data) await chunks.push(csvLine(row.map(csvValue)));
+  for await (const row of client.streamCsvRows(sql, options)) await chunks.push(csvLine(row));
   await chunks.flush();
-}
-
-/** Object keys that JavaScript orders before all others. */
-function isIndexLike(name: string): boolean {
-  return /^(?:0|[1-9]\d{0,8})$/.test(name);
-}
-
-function csvValue(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }
 
 async function writeArrow({ client, sql, options, out }: QueryRequest): Promise<void> {

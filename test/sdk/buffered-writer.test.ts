@@ -3,18 +3,23 @@
  * flush interval passes, on flush() and on close(); it holds producers back while the server is
  * slow; a batch the server refuses is reported, not retried; a batch whose answer was lost is
  * retried under the same Idempotency-Key and lands once; and under backpressure (429 +
- * Retry-After, from a server whose flushes are stalled) it waits as told and loses nothing.
+ * Retry-After, from a server whose flushes are stalled) it waits as told and loses nothing. Against
+ * a scripted server: what it sends is what the caller wrote when it wrote it, the same bytes on
+ * every attempt, even when the caller reuses its arrays and objects.
  */
+import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConnectionError,
+  type FailedBatch,
   NotFoundError,
   RateLimitedError,
   type RetryEvent,
   ValidationError,
-  type WeirClient,
+  WeirClient,
 } from '../../sdk/index.js';
 import { waitFor } from '../helpers/wait.js';
+import { errorAnswer, startFakeServer } from './fake-server.js';
 import { startLossyProxy } from './lossy-proxy.js';
 import { type SdkServer, startSdkServer } from './server.js';
 
@@ -260,5 +265,76 @@ describe('backpressure', () => {
       metrics.match(/^weir_ingest_rejected_total\{reason="backpressure"\} (\d+)/m)?.[1],
     );
     expect(rejected).toBeGreaterThanOrEqual(paced.length);
+  });
+});
+
+describe('the caller’s arrays and objects', () => {
+  it('may be reused once write… returns: every attempt sends the rows as written, in the same bytes', async () => {
+    // The first attempt fails, so the batch is sent twice under one key.
+    const fake = await startFakeServer((_, index) =>
+      index === 0 ? errorAnswer(503, 'UNAVAILABLE') : { status: 204 },
+    );
+    try {
+      const writer = new WeirClient({ url: fake.url, token: 't' }).bufferedWriter({
+        batchSize: 1000,
+        flushInterval: HOUR,
+        retryDelay: 1,
+      });
+      // One pair of arrays refilled for each write, as a producer with a reused buffer does.
+      const time: number[] = [];
+      const value: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        time.length = 0;
+        value.length = 0;
+        for (let i = 0; i < 5; i++) {
+          time.push(T0 + round * 10 + i);
+          value.push(round * 10 + i);
+        }
+        await writer.writeColumnar({ table: 'm', columns: { time, value } });
+      }
+      const row = { table: 'r', time: T0, tags: { host: 'a' }, fields: { v: 1 } };
+      await writer.writeRows([row]);
+      row.tags.host = 'z';
+      row.fields.v = 999;
+      const flushed = writer.flush();
+      // Changed again while the batch is on its way and before its retry.
+      value.fill(-1);
+      row.fields.v = -1;
+      await flushed;
+      expect(writer.stats).toMatchObject({ rowsWritten: 16, batchesWritten: 1, retries: 1 });
+    } finally {
+      await fake.close();
+    }
+    const [first, retry] = fake.requests;
+    expect(fake.requests).toHaveLength(2);
+    expect(retry!.headers['idempotency-key']).toBe(first!.headers['idempotency-key']);
+    expect(retry!.body.equals(first!.body)).toBe(true);
+    const column = (round: number) => Array.from({ length: 5 }, (_, i) => round * 10 + i);
+    expect(unpack(first!.body)).toEqual([
+      ...[0, 1, 2].map((round) => ({
+        m: 'm',
+        columns: { time: column(round).map((n) => T0 + n), value: column(round) },
+      })),
+      { m: 'r', t: T0, tags: { host: 'a' }, fields: { v: 1 } },
+    ]);
+  });
+
+  it('gives a refused batch to onError with the body it sent', async () => {
+    const fake = await startFakeServer(() => errorAnswer(400, 'INVALID_MSGPACK'));
+    const failed: FailedBatch[] = [];
+    try {
+      const writer = new WeirClient({ url: fake.url, token: 't', compression: 'zstd' }).bufferedWriter({
+        flushInterval: HOUR,
+        onError: (_, batch) => failed.push(batch),
+      });
+      await writer.writeRows([{ table: 'r', time: T0, fields: { v: 1 } }]);
+      await expect(writer.close()).rejects.toBeInstanceOf(ValidationError);
+    } finally {
+      await fake.close();
+    }
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.rows).toBe(1);
+    expect(failed[0]!.idempotencyKey).toBe(fake.requests[0]!.headers['idempotency-key']);
+    expect(unpack(failed[0]!.body)).toEqual({ m: 'r', t: T0, fields: { v: 1 } });
   });
 });

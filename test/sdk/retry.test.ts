@@ -13,7 +13,7 @@ import {
   ServerError,
   ValidationError,
 } from '../../sdk/index.js';
-import { decide, type RetryPolicy } from '../../sdk/retry.js';
+import { decide, MAX_RETRY_AFTER_MS, type RetryPolicy } from '../../sdk/retry.js';
 
 const policy: RetryPolicy = { maxRetries: 8, retryDelay: 100, maxRetryDelay: 1000 };
 
@@ -57,6 +57,22 @@ describe('decide', () => {
     });
     const untold = decide(new RateLimitedError('behind', 'BACKPRESSURE', undefined), 0, policy);
     expect(untold).toMatchObject({ retry: true, counts: false });
+  });
+
+  it('waits at least a first backoff step and at most MAX_RETRY_AFTER_MS, whatever Retry-After says', () => {
+    const now = Date.UTC(2026, 10, 21, 12, 0, 0);
+    // 0, a date already past, and a delay no timer can hold (setTimeout fires at once past 2^31 - 1 ms).
+    const asked = [0, parseRetryAfter(new Date(now - 60_000).toUTCString(), now), 30 * 24 * 3600, 1e300];
+    const delays = asked.map((seconds) => {
+      const decision = decide(new RateLimitedError('behind', 'BACKPRESSURE', seconds), 0, policy);
+      expect(decision).toMatchObject({ retry: true, counts: false });
+      return decision.retry ? decision.delayMs : Number.NaN;
+    });
+    for (const short of delays.slice(0, 2)) {
+      expect(short).toBeGreaterThanOrEqual(policy.retryDelay / 2);
+      expect(short).toBeLessThanOrEqual(policy.retryDelay);
+    }
+    expect(delays.slice(2)).toEqual([MAX_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS]);
   });
 });
 
