@@ -161,8 +161,9 @@ describe('backpressure', () => {
     const { t, post, lines } = bp;
     expect((await post(lines(10))).statusCode).toBe(204);
     expect((await post(lines(10))).statusCode).toBe(204);
-    // Two sealed batches wait: the next write is refused before it is decoded.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Two sealed batches wait: the next write is refused before it is decoded. Waiting for
+    // their staging writes to end keeps a slow store from leaving bytes in the buffers.
+    await waitFor(async () => (t.service.bufferedBytes === 0 ? true : undefined), 10_000, 5);
     const refused = await post(lines(10));
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['retry-after']).toBe('1');
