@@ -601,12 +601,11 @@ describe('compaction dedup', () => {
           `SELECT host, epoch_us(time) - ${t} AS dt, usage FROM ${parquetList(local)} ORDER BY file_index, file_row_number`,
         ),
     );
-
-  it("keeps the newest commit's row after a plain compaction merged both rows of a key into one file", async () => {
-    const tenant = freshTenant('dd');
+  /** A fresh tenant's table db.cpu (tag host, field usage), and a writer of one file per call. */
+  const hostTable = async (prefix: string) => {
+    const tenant = freshTenant(prefix);
     const catalog = ctx.catalogs.forTenant(tenant);
     await createDataTable(catalog, 'db', 'cpu', { tags: ['host'], fields: { usage: 'float64' } });
-    const t = BASE_US + 5_000_000;
     const write = (fileId: string, rows: DataRow[]) =>
       writeDataFiles({
         store: ctx.store,
@@ -616,6 +615,32 @@ describe('compaction dedup', () => {
         duckdb,
         files: [{ fileId, rows }],
       });
+    return { tenant, catalog, write, t: BASE_US + 5_000_000 };
+  };
+  /** Runs a delete of `host = 'z'` rows from `file`, planned at the head. */
+  const deleteHostZ = async (tenant: string, catalog: TenantCatalog, file: string, taskId?: string) => {
+    const state = await catalog.refresh();
+    const plan = planRun(
+      {
+        kind: 'delete',
+        tenant,
+        logicalTime: new Date(state.timestamp).toISOString(),
+        database: 'db',
+        table: 'cpu',
+        predicate: "(host = 'z')",
+        files: [file],
+        matchedRows: 1,
+      },
+      state,
+    );
+    // The predicate guard has tests of its own; this worker only needs it to let the predicate pass.
+    const query = { checkPredicate: async () => {} } as unknown as QueryService;
+    const envelope = envelopeOf(tenant, 'delete', state.version, plan.tasks[0]!.inputs, { taskId });
+    return { state, result: await executeTask(envelope, { ...ctx, query }) };
+  };
+
+  it("keeps the newest commit's row after a plain compaction merged both rows of a key into one file", async () => {
+    const { tenant, catalog, write, t } = await hostTable('dd');
     await write('old', [{ time: t, host: 'a', usage: 5 }]);
     await write('new', [{ time: t, host: 'a', usage: 3 }]);
     const plain = await compactionInputs(catalog, 'db', 'cpu', PARTITION);
@@ -640,48 +665,14 @@ describe('compaction dedup', () => {
   });
 
   it("a delete's rewrite of an older file does not make its rows win over a newer file's", async () => {
-    const tenant = freshTenant('dd');
-    const catalog = ctx.catalogs.forTenant(tenant);
-    await createDataTable(catalog, 'db', 'cpu', { tags: ['host'], fields: { usage: 'float64' } });
-    const t = BASE_US + 5_000_000;
-    const [a] = await writeDataFiles({
-      store: ctx.store,
-      catalog,
-      database: 'db',
-      table: 'cpu',
-      duckdb,
-      files: [
-        {
-          fileId: 'a',
-          rows: [
-            { time: t, host: 'k', usage: 1 },
-            { time: t, host: 'z', usage: 9 },
-          ],
-        },
-        { fileId: 'b', rows: [{ time: t, host: 'k', usage: 2 }] },
-      ],
-    });
-    const state = await catalog.refresh();
-    const aVersion = state.version - 1; // a, then b, one commit each
-    const plan = planRun(
-      {
-        kind: 'delete',
-        tenant,
-        logicalTime: new Date(state.timestamp).toISOString(),
-        database: 'db',
-        table: 'cpu',
-        predicate: "(host = 'z')",
-        files: [a!.path],
-        matchedRows: 1,
-      },
-      state,
-    );
-    // The predicate guard has tests of its own; this worker only needs it to let the predicate pass.
-    const query = { checkPredicate: async () => {} } as unknown as QueryService;
-    const deleted = await executeTask(envelopeOf(tenant, 'delete', state.version, plan.tasks[0]!.inputs), {
-      ...ctx,
-      query,
-    });
+    const { tenant, catalog, write, t } = await hostTable('dd');
+    const [a] = await write('a', [
+      { time: t, host: 'k', usage: 1 },
+      { time: t, host: 'z', usage: 9 },
+    ]);
+    const aVersion = (await catalog.refresh()).version;
+    await write('b', [{ time: t, host: 'k', usage: 2 }]);
+    const { state, result: deleted } = await deleteHostZ(tenant, catalog, a!.path);
     expect(deleted.wrote.committed).toBe(true);
     const rewritten = (await liveFilesOf(catalog, 'db', 'cpu', PARTITION)).find(
       (f) => f.path === deleted.wrote.files[0]!.path,
@@ -698,19 +689,7 @@ describe('compaction dedup', () => {
   });
 
   it("keeps a key's newest row after a split compaction's output was rewritten by a delete", async () => {
-    const tenant = freshTenant('ds');
-    const catalog = ctx.catalogs.forTenant(tenant);
-    await createDataTable(catalog, 'db', 'cpu', { tags: ['host'], fields: { usage: 'float64' } });
-    const t = BASE_US + 5_000_000;
-    const write = (fileId: string, rows: DataRow[]) =>
-      writeDataFiles({
-        store: ctx.store,
-        catalog,
-        database: 'db',
-        table: 'cpu',
-        duckdb,
-        files: [{ fileId, rows }],
-      });
+    const { tenant, catalog, write, t } = await hostTable('ds');
     await write('old', [
       { time: t, host: 'a', usage: 1 },
       { time: t, host: 'k', usage: 5 },
@@ -729,26 +708,7 @@ describe('compaction dedup', () => {
     );
     expect(compacted.wrote.files.map((f) => f.rows)).toEqual([3, 2]);
     // A delete rewrites the file holding z; its task id sorts before the compaction's.
-    const state = await catalog.refresh();
-    const last = compacted.wrote.files.at(-1)!;
-    const plan = planRun(
-      {
-        kind: 'delete',
-        tenant,
-        logicalTime: new Date(state.timestamp).toISOString(),
-        database: 'db',
-        table: 'cpu',
-        predicate: "(host = 'z')",
-        files: [last.path],
-        matchedRows: 1,
-      },
-      state,
-    );
-    const query = { checkPredicate: async () => {} } as unknown as QueryService;
-    await executeTask(
-      envelopeOf(tenant, 'delete', state.version, plan.tasks[0]!.inputs, { taskId: `tsk_${'0'.repeat(32)}` }),
-      { ...ctx, query },
-    );
+    await deleteHostZ(tenant, catalog, compacted.wrote.files.at(-1)!.path, `tsk_${'0'.repeat(32)}`);
     const dedup = await compactionInputs(catalog, 'db', 'cpu', PARTITION, { dedup: true });
     const result = await executeTask(envelopeOf(tenant, 'compaction', dedup.version, dedup.inputs), ctx);
     expect(await rowsOf(result.wrote.files, t)).toEqual([
