@@ -1,6 +1,8 @@
 /**
  * Where the client commands find their server, token and database. Each setting is taken from, in
- * this order: its flag, its environment variable, the chosen profile of the profile file, a default.
+ * this order: its flag, its environment variable, the chosen profile of the profile file, a default
+ * — except that a profile named by `--profile` beats the environment variables, as with the AWS
+ * CLI: an exported WEIR_TOKEN must not be sent to the server of the profile asked for by name.
  * The profile file (`WEIR_CONFIG_PROFILE`, else `~/.config/weir/config.json`) is read only when a
  * flag or variable leaves something unset, or a profile is named.
  */
@@ -49,34 +51,59 @@ function profilePath(env: NodeJS.ProcessEnv, home: string): string {
   return nonEmpty(env.WEIR_CONFIG_PROFILE) ?? join(home, '.config', 'weir', 'config.json');
 }
 
+type Setting = keyof Profile;
+
+/** Where settings come from, in the order they are tried, each with the name it is reported by. */
+interface Layer {
+  source: string;
+  values: Profile;
+}
+
 export function resolveConnection(
   flags: ConnectionFlags,
   env: NodeJS.ProcessEnv = process.env,
   home: string = homedir(),
 ): Connection {
-  const url = nonEmpty(flags.url) ?? nonEmpty(env.WEIR_URL);
-  const token = nonEmpty(flags.token) ?? nonEmpty(env.WEIR_TOKEN);
-  const database = nonEmpty(flags.database) ?? nonEmpty(env.WEIR_DATABASE);
-  const named = nonEmpty(flags.profile) ?? nonEmpty(env.WEIR_PROFILE);
+  const fromFlags: Layer = {
+    source: '--token',
+    values: { url: nonEmpty(flags.url), token: nonEmpty(flags.token), database: nonEmpty(flags.database) },
+  };
+  const fromEnv: Layer = {
+    source: 'WEIR_TOKEN',
+    values: {
+      url: nonEmpty(env.WEIR_URL),
+      token: nonEmpty(env.WEIR_TOKEN),
+      database: nonEmpty(env.WEIR_DATABASE),
+    },
+  };
+  const flagProfile = nonEmpty(flags.profile);
+  const named = flagProfile ?? nonEmpty(env.WEIR_PROFILE);
   const path = profilePath(env, home);
-  const profile = named || !url || !token || !database ? loadProfile(path, named) : undefined;
-  const resolvedToken = token ?? profile?.values.token;
-  if (!resolvedToken) {
+  const unset = (key: Setting) => !fromFlags.values[key] && !fromEnv.values[key];
+  const profile =
+    named || unset('url') || unset('token') || unset('database') ? loadProfile(path, named) : undefined;
+  const fromProfile: Layer | undefined = profile && {
+    source: `profile "${profile.name}" in ${path}`,
+    values: profile.values,
+  };
+  const layers = [fromFlags, ...(flagProfile ? [fromProfile, fromEnv] : [fromEnv, fromProfile])].filter(
+    (layer): layer is Layer => layer !== undefined,
+  );
+  const pick = (key: Setting) => layers.find((layer) => layer.values[key]);
+
+  const tokenLayer = pick('token');
+  if (!tokenLayer) {
     throw new NoTokenError(`no token: pass --token, set WEIR_TOKEN, or add "token" to a profile in ${path}`);
   }
-  const tokenSource = nonEmpty(flags.token)
-    ? '--token'
-    : nonEmpty(env.WEIR_TOKEN)
-      ? 'WEIR_TOKEN'
-      : `profile "${profile?.name}" in ${path}`;
+  const token = tokenLayer.values.token!;
   // Never echoed: the token is a secret, and a mangled one is mostly right.
-  const tokenIssue = tokenProblem(resolvedToken);
-  if (tokenIssue) throw new UsageError(`invalid token from ${tokenSource}: ${tokenIssue}`);
+  const tokenIssue = tokenProblem(token);
+  if (tokenIssue) throw new UsageError(`invalid token from ${tokenLayer.source}: ${tokenIssue}`);
   return {
-    url: checkUrl(url ?? profile?.values.url ?? DEFAULT_URL),
-    token: resolvedToken,
-    database: database ?? profile?.values.database ?? 'default',
-    tokenSource,
+    url: checkUrl(pick('url')?.values.url ?? DEFAULT_URL),
+    token,
+    database: pick('database')?.values.database ?? 'default',
+    tokenSource: tokenLayer.source,
   };
 }
 

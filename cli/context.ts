@@ -35,7 +35,10 @@ export function clientCommand(name: string, options: { database?: boolean } = {}
   const command = new Command(name)
     .option('--url <url>', `Weir server (else WEIR_URL, the profile, or http://localhost:8000)`)
     .option('--token <token>', 'API token (else WEIR_TOKEN or the profile)')
-    .option('--profile <name>', 'profile of the profile file (else WEIR_PROFILE or its default)');
+    .option(
+      '--profile <name>',
+      'profile of the profile file, whose settings beat WEIR_URL/WEIR_TOKEN/WEIR_DATABASE (else WEIR_PROFILE or its default)',
+    );
   if (options.database) {
     command.option('-D, --database <name>', 'database (else WEIR_DATABASE, the profile, or "default")');
   }

@@ -180,7 +180,7 @@ describe('tokens and tenants', () => {
 });
 
 describe('connection settings', () => {
-  it('come from flags, else WEIR_URL / WEIR_TOKEN, else the profile file', async () => {
+  it('come from flags, else WEIR_URL / WEIR_TOKEN, else the profile file; a --profile beats the variables', async () => {
     const names = ['from-flag', 'from-env', 'from-profile', 'from-other'] as const;
     const tokens = Object.fromEntries(
       await Promise.all(names.map(async (name) => [name, (await client.tokens.create({ name })).token])),
@@ -203,14 +203,17 @@ describe('connection settings', () => {
 
     const verify = (args: string[], settings: Record<string, string>) =>
       runCli(['tokens', 'verify', ...args], settings);
-    const [fromHome, fromEnv, fromFlag, named, envUrl, flagUrl, none] = await Promise.all([
+    const withEnvToken = { ...profile, WEIR_TOKEN: tokens['from-env'] };
+    const [fromHome, fromEnv, fromFlag, named, envNamed, profileUrl, flagUrl, none] = await Promise.all([
       verify([], { HOME: home }),
-      verify([], { ...profile, WEIR_TOKEN: tokens['from-env'] }),
-      verify(['--token', tokens['from-flag']], { ...profile, WEIR_TOKEN: tokens['from-env'] }),
-      verify(['--profile', 'other'], profile),
-      // The profile's URL is unreachable; WEIR_URL wins over it, and --url over WEIR_URL.
+      verify([], withEnvToken),
+      verify(['--token', tokens['from-flag']], withEnvToken),
+      // A profile named by flag beats WEIR_TOKEN; one named by WEIR_PROFILE does not.
+      verify(['--profile', 'other'], withEnvToken),
+      verify([], { ...withEnvToken, WEIR_PROFILE: 'other' }),
+      // The profile's URL is unreachable: it beats WEIR_URL, and --url beats it.
       verify(['--profile', 'away'], { ...profile, WEIR_URL: server.url }),
-      verify(['--profile', 'away', '--url', unreachable], { ...profile, WEIR_URL: server.url }),
+      verify(['--profile', 'away', '--url', server.url], profile),
       verify([], {}),
     ]);
     const usedName = (result: { stdout: string }) => /│ name\s+│ (\S+)/.exec(result.stdout)?.[1];
@@ -218,11 +221,12 @@ describe('connection settings', () => {
     expect(usedName(fromEnv)).toBe('from-env');
     expect(usedName(fromFlag)).toBe('from-flag');
     expect(usedName(named)).toBe('from-other');
-    expect(usedName(envUrl)).toBe('from-profile');
-    expect(flagUrl.code).toBe(1);
-    expect(flagUrl.stderr).toMatch(
+    expect(usedName(envNamed)).toBe('from-env');
+    expect(profileUrl.code).toBe(1);
+    expect(profileUrl.stderr).toMatch(
       /^error: connection to http:\/\/127\.0\.0\.1:1\/.+ \(CONNECTION_FAILED\)\n$/,
     );
+    expect(usedName(flagUrl)).toBe('from-profile');
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(
       /^error: no token: pass --token, set WEIR_TOKEN, or add "token" to a profile in .+config\.json\n$/,
