@@ -126,6 +126,11 @@ export class WeirClient {
     return this.queries.streamArrow(sql, options);
   }
 
+  /** The Arrow answer's IPC stream bytes as they arrive (to save it without decoding). */
+  streamArrowIpc(sql: string, options?: QueryOptions): AsyncGenerator<Uint8Array> {
+    return this.queries.streamArrowIpc(sql, options);
+  }
+
   estimate(sql: string, options?: QueryOptions): Promise<Estimate> {
     return this.queries.estimate(sql, options);
   }

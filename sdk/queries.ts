@@ -1,7 +1,8 @@
 /**
  * The query calls: Arc's JSON answer, an Arrow table, async iteration over the streamed CSV and
- * Arrow answers, and estimates. Every call may name a database and read an earlier catalog
- * version (`asOf`). Leaving a stream early cancels its body, which stops the query on the server.
+ * Arrow answers (also as raw IPC bytes), and estimates. Every call may name a database and read an
+ * earlier catalog version (`asOf`). Leaving a stream early cancels its body, which stops the query
+ * on the server.
  */
 import { type RecordBatch, RecordBatchReader, type Table, tableFromIPC } from 'apache-arrow';
 import { type CsvRecord, type CsvRow, csvRecords, csvRows } from './csv.js';
@@ -93,19 +94,24 @@ export class Queries {
 
   /** The Arrow answer, record batch by record batch, as it arrives. */
   async *streamArrow(sql: string, options: QueryOptions = {}): AsyncGenerator<RecordBatch> {
-    const response = await this.transport.stream(
-      'POST',
-      '/api/v1/query/arrow',
-      ARROW_STREAM,
-      this.request(sql, options),
-    );
-    const chunks = bodyChunks(response, '/api/v1/query/arrow', options.signal);
+    const chunks = this.streamArrowIpc(sql, options);
     try {
       const reader = await RecordBatchReader.from(chunks);
       for await (const batch of reader) yield batch;
     } finally {
       await chunks.return(undefined);
     }
+  }
+
+  /** The Arrow answer's IPC stream bytes as they arrive: to save or pass on without decoding. */
+  async *streamArrowIpc(sql: string, options: QueryOptions = {}): AsyncGenerator<Uint8Array> {
+    const response = await this.transport.stream(
+      'POST',
+      '/api/v1/query/arrow',
+      ARROW_STREAM,
+      this.request(sql, options),
+    );
+    yield* bodyChunks(response, '/api/v1/query/arrow', options.signal);
   }
 
   /** Files, bytes and rows the query would read after pruning, without running it. */

@@ -1,9 +1,8 @@
 /**
  * The answer of `weir query` in each output format. Table and JSON read Arc's JSON answer (values as
  * the server renders them; int64 beyond 2^53 as strings); CSV streams the server's CSV line by
- * line; Arrow writes the server's IPC stream (exact types, timestamps as µs).
+ * line; Arrow passes the server's IPC stream on as it arrives (exact types, timestamps as µs).
  */
-import { tableToIPC } from 'apache-arrow';
 import { type QueryOptions, toRecords, type WeirClient } from '../../sdk/index.js';
 import { Chunked, cell, formatCount, renderTable, write } from '../output.js';
 import { csvLine } from './csv.js';
@@ -59,6 +58,7 @@ async function writeCsv({ client, sql, options, out }: QueryRequest): Promise<vo
   await chunks.flush();
 }
 
+/** The server's bytes as they arrive, so an answer larger than memory passes through. */
 async function writeArrow({ client, sql, options, out }: QueryRequest): Promise<void> {
-  await write(tableToIPC(await client.queryArrow(sql, options), 'stream'), out);
+  for await (const chunk of client.streamArrowIpc(sql, options)) await write(chunk, out);
 }

@@ -1,9 +1,12 @@
 /**
  * `weir query` against a scripted server (test/sdk/fake-server.ts), for answers a real Weir gives
- * only with particular data or never: CSV headers whose names repeat or are `__proto__`, and a
- * web server that is not Weir answering at the URL given.
+ * only with particular data or never: CSV headers whose names repeat or are `__proto__`, a web
+ * server that is not Weir answering at the URL given, and an Arrow answer held back halfway.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { tableFromArrays, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAnswer } from '../../cli/query/formats.js';
 import { WeirClient } from '../../sdk/index.js';
@@ -25,23 +28,30 @@ afterAll(async () => {
   await fake?.close();
 });
 
-/** What `weir query -f csv` prints for the server's `answer`. */
-async function printedCsv(answer: string): Promise<string> {
-  csv = answer;
-  let printed = '';
+/** A stream that keeps what is written to it, calling `onWrite` after each chunk. */
+function collector(onWrite: () => void = () => {}) {
+  const chunks: Buffer[] = [];
   const out = new Writable({
-    write(chunk, _encoding, done) {
-      printed += chunk;
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      onWrite();
       done();
     },
   });
+  return { out, bytes: () => Buffer.concat(chunks) };
+}
+
+/** What `weir query -f csv` prints for the server's `answer`. */
+async function printedCsv(answer: string): Promise<string> {
+  csv = answer;
+  const { out, bytes } = collector();
   await writeAnswer('csv', {
     client: new WeirClient({ url: fake.url, token: 't' }),
     sql: 'SELECT',
     options: {},
     out,
   });
-  return printed;
+  return bytes().toString();
 }
 
 describe('weir query -f csv', () => {
@@ -75,5 +85,59 @@ describe('weir query --url of a web server that is not Weir', () => {
     } finally {
       await web.close();
     }
+  });
+});
+
+describe('weir query -f arrow', () => {
+  it("passes the server's bytes on as they arrive, without holding the whole answer", async () => {
+    const ipc = tableToIPC(
+      tableFromArrays({ n: Int32Array.from({ length: 50_000 }, (_, i) => i) }),
+      'stream',
+    );
+    const half = ipc.length >> 1;
+    // The server sends half its answer and ends it only once the CLI has written something (or
+    // after 10 s): a CLI that waits for the whole answer writes nothing before the end.
+    let release!: () => void;
+    const printedSome = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let ended = false;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/vnd.apache.arrow.stream' });
+        res.write(ipc.subarray(0, half));
+        const end = () => {
+          ended = true;
+          res.end(ipc.subarray(half));
+        };
+        const timer = setTimeout(end, 10_000);
+        void printedSome.then(() => {
+          clearTimeout(timer);
+          end();
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    let wroteBeforeEnd = false;
+    const { out, bytes } = collector(() => {
+      if (!ended) wroteBeforeEnd = true;
+      release();
+    });
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await writeAnswer('arrow', {
+        client: new WeirClient({ url, token: 't' }),
+        sql: 'SELECT',
+        options: {},
+        out,
+      });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+    expect(wroteBeforeEnd).toBe(true);
+    expect(Buffer.compare(bytes(), Buffer.from(ipc))).toBe(0);
+    expect(tableFromIPC(bytes()).getChild('n')?.get(49_999)).toBe(49_999);
   });
 });

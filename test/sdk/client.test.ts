@@ -5,7 +5,7 @@
  */
 
 import { gunzipSync } from 'node:zlib';
-import { tableFromArrays } from 'apache-arrow';
+import { tableFromArrays, tableFromIPC } from 'apache-arrow';
 import { decompress as zstdDecompress } from 'fzstd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compress } from '../../sdk/compression.js';
@@ -203,6 +203,18 @@ describe('queries', () => {
     expect(batches).toBeGreaterThan(1);
     expect(rows).toBe(300_000);
     expect(sum).toBe(BigInt((300_000 * 299_999) / 2));
+  });
+
+  it('streamArrowIpc yields the Arrow answer as bytes that decode to the same table', async () => {
+    const sql = 'SELECT i, i * 2 AS twice FROM range(300000) t(i)';
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of client.streamArrowIpc(sql)) chunks.push(chunk);
+    expect(chunks.length).toBeGreaterThan(1);
+    const streamed = tableFromIPC(Buffer.concat(chunks));
+    const whole = await client.queryArrow(sql);
+    expect(streamed.numRows).toBe(300_000);
+    expect(streamed.schema.fields.map(String)).toEqual(whole.schema.fields.map(String));
+    expect(streamed.getChild('twice')!.get(299_999)).toBe(599_998n);
   });
 
   it('leaving a stream early stops it without an error, and the client keeps working', async () => {
