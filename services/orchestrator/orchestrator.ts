@@ -77,6 +77,8 @@ export interface ReplayReport {
 const REPLAYABLE = new Set(['compaction']);
 /** Task statuses that end a task without success: its dependents are skipped and its run fails. */
 const ENDED_UNSUCCESSFULLY: ReadonlySet<string> = new Set(['failed', 'skipped', 'cancelled']);
+/** Task statuses that end a task. */
+const TASK_ENDS: ReadonlySet<string> = new Set(['succeeded', ...ENDED_UNSUCCESSFULLY]);
 /**
  * Jobs' worth of attempts a task gets from reconcile before it is failed: a job BullMQ lost is
  * dispatched again, but a task that kills its worker on every attempt must end.
@@ -361,9 +363,7 @@ export class Orchestrator {
         finished++;
         continue;
       }
-      const open = run.tasks.filter(
-        (t) => !['succeeded', 'failed', 'skipped', 'cancelled'].includes(t.status),
-      );
+      const open = run.tasks.filter((t) => !TASK_ENDS.has(t.status));
       if (open.length === 0) {
         const failed = run.tasks.some((t) => t.status !== 'succeeded');
         await this.finishRun(tenant, run.runId, failed ? 'failed' : 'succeeded');
@@ -375,8 +375,8 @@ export class Orchestrator {
       await this.progress.init(tenant, run.runId, open.length, ended);
       const statusByKey = new Map(run.tasks.map((t) => [t.taskKey, t.status]));
       const taskById = new Map(plan.tasks.map((t) => [t.taskId, t]));
-      const again: PlannedTask[] = [];
-      const attempts = new Map<string, number>();
+      // Tasks whose job is gone from Redis, or finished there while the events read above show them open.
+      const lost: { task: PlannedTask; jobAttempts: number }[] = [];
       for (const view of open) {
         const task = taskById.get(view.taskId)!;
         const failedUpstream = task.dependsOn.find((key) => ENDED_UNSUCCESSFULLY.has(statusByKey.get(key)!));
@@ -394,32 +394,44 @@ export class Orchestrator {
           continue;
         }
         if (!task.dependsOn.every((key) => statusByKey.get(key) === 'succeeded')) continue;
-        const state = await this.deps.dispatcher.jobState(task.kind, task.taskId);
-        if (state === undefined || state === 'completed' || state === 'failed') {
-          // Gone from Redis, or finished there without its events landing: run it again, unless
-          // it has had the attempts of several jobs already (it kills its worker every time).
-          const made = Math.max(0, ...view.attempts.map((a) => a.attempt));
-          const limit = MAX_JOBS_PER_TASK * this.deps.dispatcher.attemptsOf(task.kind);
-          if (made >= limit) {
-            const message = `task ${task.taskKey} made ${made} attempts without finishing (its worker died or its job was lost each time); giving up`;
-            await this.deps.events.taskFailed(
-              tenant,
-              run.runId,
-              task.taskId,
-              made,
-              { code: 'TASK_LOST', message },
-              true,
-            );
-            await this.taskFinished(tenant, run.runId, task.taskId, 'failed');
-            continue;
-          }
-          await this.deps.dispatcher
-            .queue(task.kind)
-            .remove(task.taskId)
-            .catch(() => undefined);
-          again.push(task);
-          attempts.set(task.taskId, made + 1);
+        const job = await this.deps.dispatcher.jobAttempts(task.kind, task.taskId);
+        if (job === undefined || job.state === 'completed' || job.state === 'failed') {
+          lost.push({ task, jobAttempts: job?.lastAttempt ?? 0 });
         }
+      }
+      const again: PlannedTask[] = [];
+      const attempts = new Map<string, number>();
+      // A job that finished after the history was read looks lost in that read. Its worker wrote
+      // the task's terminal event before the job finished, so a read after the job states has it.
+      const current = lost.length > 0 ? await this.history.get(tenant, run.runId) : undefined;
+      const currentById = new Map(current?.tasks.map((t) => [t.taskId, t]));
+      for (const { task, jobAttempts } of lost) {
+        const view = currentById.get(task.taskId);
+        if (!view || TASK_ENDS.has(view.status)) continue;
+        // Run it again, unless it has had the attempts of several jobs already (it kills its
+        // worker every time). Attempts count from the events and from the job: `task.running` is
+        // not awaited, so the events may miss some.
+        const made = Math.max(jobAttempts, ...view.attempts.map((a) => a.attempt));
+        const limit = MAX_JOBS_PER_TASK * this.deps.dispatcher.attemptsOf(task.kind);
+        if (made >= limit) {
+          const message = `task ${task.taskKey} made ${made} attempts without finishing (its worker died or its job was lost each time); giving up`;
+          await this.deps.events.taskFailed(
+            tenant,
+            run.runId,
+            task.taskId,
+            made,
+            { code: 'TASK_LOST', message },
+            true,
+          );
+          await this.taskFinished(tenant, run.runId, task.taskId, 'failed');
+          continue;
+        }
+        await this.deps.dispatcher
+          .queue(task.kind)
+          .remove(task.taskId)
+          .catch(() => undefined);
+        again.push(task);
+        attempts.set(task.taskId, made + 1);
       }
       await this.dispatch(plan, again, (task) => attempts.get(task.taskId)!);
       redispatched += again.length;

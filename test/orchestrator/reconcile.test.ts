@@ -5,9 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DuckDBInstance } from '@duckdb/node-api';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore, paths, TenantCatalog } from '../../catalog/index.js';
+import { LocalObjectStore, type ObjectBody, paths, TenantCatalog } from '../../catalog/index.js';
 import { Dispatcher } from '../../services/orchestrator/index.js';
 import {
   type Plan,
@@ -17,10 +18,12 @@ import {
   planRun,
   taskIdOf,
 } from '../../services/orchestrator/planner/index.js';
+import { openWorkerDuckDB } from '../../workers/index.js';
 import { taskResult } from '../../workers/tasks/result.js';
 import { FAST_RETRY, startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
+import { compactionTrigger, seedFiles } from './fixtures.js';
 
 let n = 0;
 const freshTenant = () => `rc${Date.now().toString(36)}${n++}`;
@@ -209,6 +212,138 @@ describe('a task whose work is done but whose report fails', () => {
       ]);
     } finally {
       o.events.taskSucceeded = report;
+    }
+  });
+
+  it('numbers the attempts of the job reconcile adds on from the job, when their running events were lost', async () => {
+    const tenant = freshTenant();
+    const report = o.events.taskSucceeded.bind(o.events);
+    const running = o.events.taskRunning.bind(o.events);
+    let refusals = 3;
+    o.events.taskSucceeded = async (...args) => {
+      if (refusals-- > 0) throw new Error('event log unreachable');
+      return report(...args);
+    };
+    // `task.running` is not awaited: the first job's three are lost, only the job counts them.
+    o.events.taskRunning = async () => {};
+    try {
+      const { runId } = await o.orchestrator.submit({ kind: 'noop', tenant, logicalTime: LOGICAL, tasks: 1 });
+      const taskId = (await o.orchestrator.loadPlan(tenant, runId))!.tasks[0]!.taskId;
+      const dispatcher = new Dispatcher(o.connection, FAST_RETRY);
+      try {
+        await waitFor(async () =>
+          (await dispatcher.jobState('noop', taskId)) === 'failed' ? true : undefined,
+        );
+      } finally {
+        await dispatcher.close();
+      }
+      o.events.taskRunning = running;
+      expect(await o.orchestrator.reconcile(tenant)).toMatchObject({ redispatched: 1 });
+      const run = await o.orchestrator.waitForRun(tenant, runId, 30_000);
+      expect(run.status).toBe('succeeded');
+      expect(run.tasks[0]!.attempts.map((a) => [a.attempt, a.status])).toEqual([
+        [1, 'queued'],
+        [4, 'succeeded'],
+      ]);
+    } finally {
+      o.events.taskSucceeded = report;
+      o.events.taskRunning = running;
+    }
+  });
+});
+
+/** A local store whose catalog commits fail while `failing` is set (an object-store outage). */
+class OutageStore extends LocalObjectStore {
+  failing = false;
+  override async putIfAbsent(key: string, body: ObjectBody): Promise<boolean> {
+    if (this.failing && key.includes('/catalog/log/')) throw new Error('object store unavailable');
+    return super.putIfAbsent(key, body);
+  }
+}
+
+describe('reconcile whose history read a job finish overtakes', () => {
+  let redis: TestRedis;
+  let root: string;
+  let store: OutageStore;
+  let o: TestOrchestration;
+  let duckdb: DuckDBInstance;
+  let dispatcher: Dispatcher;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    root = mkdtempSync(join(tmpdir(), 'weir-reconcile-stale-'));
+    store = new OutageStore(root);
+    o = await startTestOrchestration(store, redis, { kinds: ['noop', 'compaction'] });
+    duckdb = await openWorkerDuckDB({ threads: 1 });
+    dispatcher = new Dispatcher(o.connection, FAST_RETRY);
+  });
+  afterAll(async () => {
+    await dispatcher.close();
+    await o.stop();
+    duckdb.closeSync();
+    await redis.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  /** Reconcile's next history listing answers what it read, but only once `until` holds. */
+  function staleListing(until: () => Promise<boolean>) {
+    const history = o.orchestrator.history;
+    const list = history.list.bind(history);
+    history.list = async (...args) => {
+      const page = await list(...args);
+      history.list = list;
+      await waitFor(async () => ((await until()) ? true : undefined), 30_000, 10);
+      return page;
+    };
+  }
+
+  it('does not run again a task that succeeded after the read', async () => {
+    const tenant = freshTenant();
+    const { runId } = await o.orchestrator.submit({
+      kind: 'noop',
+      tenant,
+      logicalTime: LOGICAL,
+      tasks: 1,
+      sleepMs: 300,
+    });
+    const taskId = (await o.orchestrator.loadPlan(tenant, runId))!.tasks[0]!.taskId;
+    staleListing(async () => (await dispatcher.jobState('noop', taskId)) === 'completed');
+    expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 0, finished: 0 });
+    expect(await dispatcher.jobState('noop', taskId)).toBe('completed');
+    const run = await o.orchestrator.waitForRun(tenant, runId, 30_000);
+    expect(run.status).toBe('succeeded');
+    expect(run.tasks[0]!.attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'succeeded']]);
+  });
+
+  it('does not revive a task that failed for good after the read', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    await seedFiles(store, catalog, duckdb, { files: 4, rows: 100 });
+    const before = await catalog.refresh();
+    store.failing = true; // every attempt's commit meets the outage: the task fails for good
+    try {
+      const { runId } = await o.orchestrator.submit(compactionTrigger(tenant));
+      const taskId = (await o.orchestrator.loadPlan(tenant, runId))!.tasks[0]!.taskId;
+      await waitFor(async () => {
+        const status = (await o.orchestrator.history.get(tenant, runId))?.tasks[0]?.status;
+        return status === 'running' || status === 'retry_wait' ? true : undefined;
+      }, 30_000);
+      // Reconcile reads the task open; by the time it looks at the job, the job failed, the run
+      // ended failed and the outage is over (a revived task would commit).
+      staleListing(async () => {
+        if ((await dispatcher.jobState('compaction', taskId)) !== 'failed') return false;
+        if ((await o.orchestrator.history.get(tenant, runId))?.status !== 'failed') return false;
+        store.failing = false;
+        return true;
+      });
+      expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 0, finished: 0 });
+      expect(await dispatcher.jobState('compaction', taskId)).toBe('failed');
+      const run = (await o.orchestrator.history.get(tenant, runId))!;
+      expect(run.status).toBe('failed');
+      expect(run.tasks[0]!.status).toBe('failed');
+      expect((await catalog.refresh()).version).toBe(before.version);
+    } finally {
+      store.failing = false;
     }
   });
 });

@@ -139,6 +139,22 @@ export class Dispatcher {
     return job ? job.getState() : undefined;
   }
 
+  /**
+   * A task's job as reconcile needs it: its state and the number of the last attempt it started.
+   * Every delivery is an attempt, numbered on from the attempt the job was dispatched with (as the
+   * worker numbers them); the job counts deliveries whose `task.running` event was lost.
+   */
+  async jobAttempts(
+    kind: string,
+    taskId: string,
+  ): Promise<{ state: string; lastAttempt: number } | undefined> {
+    const job = await this.queue(kind).getJob(taskId);
+    if (!job) return undefined;
+    const state = await job.getState();
+    const { attempt } = parseDispatchEnvelope(job.data);
+    return { state, lastAttempt: attempt - 1 + Math.max(job.attemptsStarted, job.attemptsMade) };
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queueEvents.values()].map((e) => e.close()));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
