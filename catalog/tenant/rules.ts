@@ -201,6 +201,10 @@ export function checkNewTenantCommit(state: TenantState, actions: readonly Tenan
         tables.add(tableKey(action.database, action.table), (other) =>
           caseConflict(`table ${action.database}.${action.table}`, `table ${other}`),
         );
+        refuseReservedColumns(action);
+        break;
+      case 'addColumns':
+        refuseReservedColumns(action);
         break;
       case 'dropTable':
         tables.delete(tableKey(action.database, action.table));
@@ -215,6 +219,25 @@ export function checkNewTenantCommit(state: TenantState, actions: readonly Tenan
         }
         break;
       }
+    }
+  }
+}
+
+/**
+ * Column names the workers' SQL gives a meaning of its own: DuckDB's `file_row_number` and
+ * `file_index` of read_parquet (a real column of that name hides them, and compaction and deletes
+ * order rows by them), and the `__weir` prefix of helper columns. A rule for new commits only:
+ * DuckDB compares names without case, so neither does this.
+ */
+function refuseReservedColumns(action: { database: string; table: string; columns: readonly ColumnDef[] }) {
+  for (const { name } of action.columns) {
+    const folded = name.toLowerCase();
+    if (folded === 'file_row_number' || folded === 'file_index' || folded.startsWith('__weir')) {
+      throw new CatalogRequestError(
+        'RESERVED_COLUMN',
+        `column name ${name} of ${action.database}.${action.table} is reserved (file_row_number, file_index and names starting with __weir are); rename it`,
+        { column: name },
+      );
     }
   }
 }

@@ -66,7 +66,7 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     expect((await other.refresh()).version).toBe(first.version);
   });
 
-  it('refuses names that differ from existing ones only in case, and unsafe file keys, writing nothing', async () => {
+  it('refuses names that differ from existing ones only in case, reserved column names and unsafe file keys, writing nothing', async () => {
     const catalog = await seeded();
     const version = (await catalog.refresh()).version;
     const unsafe = addFile('acme', 'db', 'cpu', 0, 'ok');
@@ -88,6 +88,46 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
         '%2f',
       ],
       [[{ ...unsafe, file: { ...unsafe.file, path: `${dir}.parquet` } }], 'INVALID_FILE_PATH', ''],
+      // Names the workers' SQL reads as DuckDB's own columns or its helpers, in any case.
+      [
+        [
+          {
+            op: 'createTable',
+            database: 'db',
+            table: 'other',
+            columns: [
+              { name: 'time', type: 'timestamp', role: 'time' },
+              { name: 'File_Row_Number', type: 'int64', role: 'field' },
+            ],
+          },
+        ],
+        'RESERVED_COLUMN',
+        'File_Row_Number of db.other',
+      ],
+      [
+        [
+          {
+            op: 'addColumns',
+            database: 'db',
+            table: 'cpu',
+            columns: [{ name: 'file_index', type: 'int64', role: 'field' }],
+          },
+        ],
+        'RESERVED_COLUMN',
+        'file_index',
+      ],
+      [
+        [
+          {
+            op: 'addColumns',
+            database: 'db',
+            table: 'cpu',
+            columns: [{ name: '__WEIR_row', type: 'string', role: 'tag' }],
+          },
+        ],
+        'RESERVED_COLUMN',
+        '__WEIR_row',
+      ],
     ] as const) {
       const error = await expectCode(catalog.commit(actions as unknown as unknown[]), code);
       expect(error.message).toContain(mentions);
@@ -95,7 +135,7 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     expect((await catalog.refresh()).version).toBe(version);
   });
 
-  it('a log written before the case rule still loads, both tables included', async () => {
+  it('a log written before the case and reserved-name rules still loads, both tables included', async () => {
     const catalog = await seeded();
     const head = await catalog.refresh();
     // A commit an older version of Weir made: db.CPU next to db.cpu.
@@ -103,7 +143,15 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
       version: head.version + 1,
       timestamp: head.timestamp + 1,
       meta: {},
-      actions: createTable('db', 'CPU'),
+      actions: [
+        ...createTable('db', 'CPU'),
+        {
+          op: 'addColumns',
+          database: 'db',
+          table: 'cpu',
+          columns: [{ name: 'file_index', type: 'int64', role: 'field' }],
+        },
+      ],
     };
     await store.put(
       paths.catalogKeys.log(paths.tenantScope('acme'), record.version),
@@ -112,6 +160,7 @@ describe.each(BACKENDS)('commit log on $name storage', (backend) => {
     const loaded = await new TenantCatalog(store, 'acme').refresh();
     expect(loaded.version).toBe(record.version);
     expect([...loaded.tables.keys()].sort()).toEqual(['db.CPU', 'db.cpu']);
+    expect(loaded.tables.get('db.cpu')!.columns.map((c) => c.name)).toContain('file_index');
   });
 
   it('two commits removing the same file: exactly one wins, the other gets a conflict', async () => {
