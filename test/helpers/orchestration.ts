@@ -2,7 +2,7 @@
  * An in-process orchestrator with real BullMQ workers on a real Redis, for integration tests:
  * the same pieces `weir serve` wires, with short flush intervals and fast retries.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConnectionOptions } from 'bullmq';
@@ -44,7 +44,11 @@ export async function startTestOrchestration(
   // Tests restart Redis on purpose; connection errors in between are expected.
   client.on('error', () => undefined);
   const orchestrator = new Orchestrator({ store, catalogs, events, dispatcher, redis: client });
-  const workDir = mkdtempSync(join(tmpdir(), 'weir-test-worker-'));
+  const workRoot = mkdtempSync(join(tmpdir(), 'weir-test-worker-'));
+  // A directory that looks like a hive partition of a tag every test table has: a task reading
+  // its local copies as hive-partitioned would replace that column's values, and tests would see it.
+  const workDir = join(workRoot, 'host=from-the-path');
+  mkdirSync(workDir);
   const duckdb = await openWorkerDuckDB();
   const query = await QueryService.open({
     catalogs,
@@ -80,7 +84,7 @@ export async function startTestOrchestration(
       client.disconnect();
       query.close();
       duckdb.closeSync();
-      rmSync(workDir, { recursive: true, force: true });
+      rmSync(workRoot, { recursive: true, force: true });
     },
   };
 }

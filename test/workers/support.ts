@@ -1,5 +1,5 @@
 /** Shared set-up of the task executor tests: envelopes, task contexts, DuckDB checks over stored files. */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DuckDBInstance } from '@duckdb/node-api';
@@ -101,13 +101,17 @@ export interface TestContext extends TaskContext {
 }
 
 export async function taskContext(store: ObjectStore, duckdb: DuckDBInstance): Promise<TestContext> {
-  const workDir = await mkdtemp(join(tmpdir(), 'weir-worker-'));
+  const workRoot = await mkdtemp(join(tmpdir(), 'weir-worker-'));
+  // Looks like a hive partition of a tag the test tables have: a task reading its local copies as
+  // hive-partitioned would replace that column's values, and the tests would see it.
+  const workDir = join(workRoot, 'host=from-the-path');
+  await mkdir(workDir);
   return {
     store,
     catalogs: new TenantCatalogs(store),
     duckdb,
     workDir,
-    cleanup: () => rm(workDir, { recursive: true, force: true }),
+    cleanup: () => rm(workRoot, { recursive: true, force: true }),
   };
 }
 

@@ -96,7 +96,9 @@ export async function runCompaction(
     const written = await withConnection(
       ctx.duckdb,
       async (connection) => {
-        const source = `read_parquet([${localInputs.map(sqlString).join(', ')}], union_by_name = true)`;
+        // Paths must not be read as hive partitions (a work directory `…/host=x/…` would add or
+        // replace columns).
+        const source = `read_parquet([${localInputs.map(sqlString).join(', ')}], union_by_name = true, hive_partitioning = false)`;
         const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
         const sourceColumns = new Set(described.getRows().map((row) => String(row[0])));
         const counted = await connection.runAndReadAll(`SELECT count(*) FROM ${source}`);

@@ -56,7 +56,7 @@ export async function writePartitioned(
       ctx.duckdb,
       (connection) =>
         writeSortedFiles(connection, write.shape, {
-          source: `(SELECT *, file_row_number AS __weir_row FROM read_parquet(${sqlString(local)}) WHERE time >= make_timestamp(${fromMicros}) AND time < make_timestamp(${toMicros}))`,
+          source: `(SELECT *, file_row_number AS __weir_row FROM read_parquet(${sqlString(local)}, hive_partitioning = false) WHERE time >= make_timestamp(${fromMicros}) AND time < make_timestamp(${toMicros}))`,
           sourceColumns,
           // Arrival order breaks ties, so equal rows keep a fixed order.
           tieBreakers: ['__weir_row'],
