@@ -5,7 +5,7 @@
  * files (time travel); rows that arrive after the count are not deleted.
  */
 import { WeirError } from '../../catalog/index.js';
-import { type Orchestrator, RACED_TASK_ERRORS } from '../orchestrator/index.js';
+import { MAX_DELETE_PREDICATE_CHARS, type Orchestrator, RACED_TASK_ERRORS } from '../orchestrator/index.js';
 import type { QueryService, RowMatch } from '../query/index.js';
 
 export interface DeleteLimits {
@@ -68,6 +68,15 @@ export class DeleteService {
   async delete(request: DeleteRequest): Promise<DeleteOutcome> {
     for (let attempt = 1; ; attempt++) {
       const match = await this.deps.query.matchRows(request);
+      // Checked before a dry run answers too, so it answers as the delete would.
+      if (match.predicate.length > MAX_DELETE_PREDICATE_CHARS) {
+        throw new WeirError(
+          'WHERE_TOO_LONG',
+          `the WHERE is ${match.predicate.length} characters as DuckDB writes it, more than a delete takes (${MAX_DELETE_PREDICATE_CHARS}); split the delete`,
+          400,
+          { length: match.predicate.length, max: MAX_DELETE_PREDICATE_CHARS },
+        );
+      }
       const outcome = outcomeOf(request.dryRun, match);
       if (request.dryRun || match.matchedRows === 0) return outcome;
       this.checkConfirmation(request, match);
@@ -102,7 +111,7 @@ export class DeleteService {
       throw new WeirError(
         'DELETE_FAILED',
         `delete run ${runId} ${run.status}: ${cause.message}; nothing was deleted`,
-        cause.code === 'DELETE_COUNT_MISMATCH' ? 409 : 500,
+        statusOfCause(cause.code),
         { runId, cause: cause.code },
       );
     }
@@ -136,6 +145,13 @@ export class DeleteService {
       },
     );
   }
+}
+
+/** Task errors carry codes, not statuses: races lost every time and a table dropped meanwhile are the caller's to retry. */
+function statusOfCause(code: string): number {
+  if (code === 'DELETE_COUNT_MISMATCH' || RACED_TASK_ERRORS.has(code)) return 409;
+  if (code === 'TABLE_NOT_FOUND') return 404;
+  return 500;
 }
 
 function outcomeOf(dryRun: boolean, match: RowMatch): DeleteOutcome {

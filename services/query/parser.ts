@@ -13,6 +13,7 @@ import {
 } from '@duckdb/node-api';
 import { QueryError, QueryRefusedError } from './errors.js';
 import { literalTimestampMicros } from './literals.js';
+import { CLOCK_KEYWORDS } from './rows.js';
 import { sqlString } from './sql.js';
 
 /** A constant time as DuckDB compares it with a TIMESTAMP column. */
@@ -161,6 +162,12 @@ export class SqlParser {
     private readonly deserialize: DuckDBPreparedStatement,
     /** A parsed `SELECT 1`, the frame constant expressions are evaluated in. */
     private readonly frame: string,
+    /**
+     * Functions whose value can differ between calls with the same arguments, in lower case:
+     * those DuckDB does not mark CONSISTENT (random(), now(), current_transaction_id(), sleep_ms()…)
+     * and the macros that call one (pg_sleep, ago…).
+     */
+    readonly unstableFunctions: ReadonlySet<string>,
   ) {}
 
   static async open(): Promise<SqlParser> {
@@ -178,6 +185,7 @@ export class SqlParser {
       await connection.prepare('SELECT json_serialize_sql($1::VARCHAR)'),
       await connection.prepare('SELECT json_deserialize_sql($1::JSON)'),
       String(frame.getRows()[0]![0]),
+      await unstableFunctions(connection),
     );
   }
 
@@ -296,6 +304,32 @@ export class SqlParser {
  * The second wall of every instance that runs tenant SQL: no file outside `directories`, no
  * extension loading, times compared in UTC, and settings nobody can change afterwards.
  */
+/** See SqlParser.unstableFunctions. */
+async function unstableFunctions(connection: DuckDBConnection): Promise<ReadonlySet<string>> {
+  const functions = await connection.runAndReadAll(
+    `SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type = 'scalar' AND stability <> 'CONSISTENT'`,
+  );
+  const unstable = new Set(functions.getRows().map((row) => String(row[0])));
+  const macros = await connection.runAndReadAll(
+    `SELECT DISTINCT lower(function_name), lower(macro_definition) FROM duckdb_functions() WHERE function_type = 'macro' AND macro_definition IS NOT NULL`,
+  );
+  // A macro calling another macro that calls one: repeat until nothing is added.
+  const pending = macros.getRows().map((row) => [String(row[0]), String(row[1])] as const);
+  for (let added = true; added; ) {
+    added = false;
+    for (const [name, definition] of pending) {
+      if (unstable.has(name)) continue;
+      const calls = [...definition.matchAll(/([a-z_][a-z0-9_]*)\s*\(/g)].map((m) => m[1]!);
+      const words = definition.match(/[a-z_][a-z0-9_]*/g) ?? [];
+      if (words.some((word) => CLOCK_KEYWORDS.has(word)) || calls.some((call) => unstable.has(call))) {
+        unstable.add(name);
+        added = true;
+      }
+    }
+  }
+  return unstable;
+}
+
 export async function lockDown(connection: DuckDBConnection, directories: readonly string[]): Promise<void> {
   await connection.run(`SET GLOBAL TimeZone = 'UTC'`);
   if (directories.length > 0) {

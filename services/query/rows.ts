@@ -45,11 +45,22 @@ export interface RowMatch {
 /** Name the predicate's relation gets while it is rendered; replaced by the table's own name. */
 export const PREDICATE_RELATION = '__weir_rows';
 
+/** What a delete's WHERE may read besides constants. */
+export interface PredicateScope {
+  /** The table's column names. */
+  readonly columns: readonly string[];
+  /** Functions whose value can differ from one call to the next (see SqlParser), in lower case. */
+  readonly unstableFunctions: ReadonlySet<string>;
+}
+
 /**
  * Refuses anything in the parsed `SELECT * FROM t WHERE (…)` beyond one boolean expression over
- * the table's rows: another shape means the WHERE text closed the statement and added to it.
+ * the table's rows: another shape means the WHERE text closed the statement and added to it. The
+ * expression may read the table's columns only — not the helper columns the count and the delete
+ * add beside them (file names, row numbers), nor the whole row — and may call only functions whose
+ * value depends on their arguments alone, so the count, the dry run and the delete agree.
  */
-export function checkRowMatchStatement(root: SqlNode): void {
+export function checkRowMatchStatement(root: SqlNode, scope: PredicateScope): void {
   const from = root.from_table as SqlNode | null;
   const select = root.select_list as SqlNode[] | undefined;
   const plain =
@@ -82,6 +93,31 @@ export function checkRowMatchStatement(root: SqlNode): void {
       `${clock} in a delete WHERE: it reads the clock, so the rows it matches change between the count, the dry run and the delete; write the time as a literal, e.g. time < '2026-01-01T00:00:00Z'`,
     );
   }
+  const unstable = findFunction(root.where_clause, scope.unstableFunctions);
+  if (unstable !== undefined) {
+    throw new QueryRefusedError(
+      `${unstable}() in a delete WHERE: its value does not depend on the row alone, so the count, the dry run and the delete could match different rows; compare the columns with constant values`,
+    );
+  }
+  checkColumnReads(root, scope.columns);
+}
+
+/** Refuses reads of anything but the table's columns (by name, or qualified by the table's name). */
+function checkColumnReads(root: SqlNode, columnNames: readonly string[]): void {
+  const table = String((root.from_table as SqlNode).table_name);
+  const columns = new Set(columnNames.map((name) => name.toLowerCase()));
+  holds(root.where_clause, (node) => {
+    if (node.class === 'STAR' || node.class === 'POSITIONAL_REFERENCE') {
+      throw new QueryRefusedError('*, COLUMNS(…) and #n in a delete WHERE: name the columns it compares');
+    }
+    if (node.class !== 'COLUMN_REF') return false;
+    const parts = node.column_names as string[];
+    const qualifiedByTable = parts.length === 2 && parts[0]!.toLowerCase() === table.toLowerCase();
+    if ((parts.length === 1 || qualifiedByTable) && columns.has(parts.at(-1)!.toLowerCase())) return false;
+    throw new QueryRefusedError(
+      `the delete WHERE reads ${parts.join('.')}, which is not a column of table ${table}: it may compare the table's columns (column or ${table}.column) with constant values`,
+    );
+  });
 }
 
 /** Functions that read the clock: a WHERE with one matches other rows as time passes. */
@@ -96,7 +132,7 @@ const CLOCK_FUNCTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** SQL's clock keywords, which DuckDB parses as column names and binds to the clock. */
-const CLOCK_KEYWORDS: ReadonlySet<string> = new Set([
+export const CLOCK_KEYWORDS: ReadonlySet<string> = new Set([
   'current_timestamp',
   'current_date',
   'current_time',

@@ -354,7 +354,10 @@ export class QueryService {
     const root = await this.parser.parse(
       `SELECT * FROM ${sqlIdentifier(entry.database)}.${sqlIdentifier(entry.name)} WHERE (${where})`,
     );
-    checkRowMatchStatement(root);
+    checkRowMatchStatement(root, {
+      columns: entry.columns.map((c) => c.name),
+      unstableFunctions: this.parser.unstableFunctions,
+    });
     const constant = readsNoColumn(root.where_clause);
     const [use] = guardQuery(root, {
       database: entry.database,
@@ -405,9 +408,9 @@ export class QueryService {
    * Refuses a predicate that is not one guarded condition on the rows of `table`: the delete task
    * checks the predicate it is about to run, whoever planned it.
    */
-  async checkPredicate(table: string, predicate: string): Promise<void> {
+  async checkPredicate(table: string, columns: readonly string[], predicate: string): Promise<void> {
     const root = await this.parser.parse(`SELECT * FROM ${sqlIdentifier(table)} WHERE (${predicate})`);
-    checkRowMatchStatement(root);
+    checkRowMatchStatement(root, { columns, unstableFunctions: this.parser.unstableFunctions });
     guardQuery(root, {
       database: '',
       resolve: (database, name) => (name === table ? { database, table: name } : undefined),

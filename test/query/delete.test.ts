@@ -5,6 +5,7 @@ import { liveFiles, tableKey } from '../../catalog/index.js';
 import { buildApp } from '../../services/api/index.js';
 import type { TokenService } from '../../services/auth/index.js';
 import { DeleteService } from '../../services/deletes/index.js';
+import type { Orchestrator } from '../../services/orchestrator/index.js';
 import type { QueryService } from '../../services/query/index.js';
 import { bootstrapTestAuth } from '../helpers/auth.js';
 import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../helpers/data-files.js';
@@ -259,6 +260,47 @@ describe('delete runs', () => {
     ]);
   });
 
+  it('the delete matches rows as the count does: a filter, whose later conditions never see rows an earlier one excluded', async () => {
+    const catalog = fixture.catalogs.forTenant('acme');
+    await createDataTable(catalog, 'metrics', 'codes', { tags: ['host', 'code'], fields: { v: 'float64' } });
+    await writeDataFiles({
+      store: fixture.store,
+      catalog,
+      database: 'metrics',
+      table: 'codes',
+      files: [
+        {
+          fileId: 'codes',
+          sql: `SELECT make_timestamp(${BASE_US}::BIGINT + i) AS time, CASE WHEN i < 5 THEN 'web' ELSE 'api' END AS host, CASE WHEN i < 5 THEN 'n/a' ELSE (500 + i)::VARCHAR END AS code, i::DOUBLE AS v FROM range(10) t(i)`,
+        },
+      ],
+    });
+    // The cast fails on the web rows' 'n/a', which the first condition leaves out.
+    const request = {
+      tenant: 'acme',
+      database: 'metrics',
+      table: 'codes',
+      where: `host = 'api' AND CAST(code AS INTEGER) >= 507`,
+      confirm: true,
+    };
+    expect((await deletes.delete({ ...request, dryRun: true })).deletedRows).toBe(3);
+    expect(await deletes.delete({ ...request, dryRun: false })).toMatchObject({ deletedRows: 3 });
+    expect((await rows('SELECT v FROM codes ORDER BY v')).map((r) => r.v)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('a WHERE longer than a delete takes once DuckDB writes it is refused, also on a dry run', async () => {
+    // DuckDB writes each `1e0` as `1.0`: within the route's 100,000 characters, past them rendered.
+    const where = `usage IN (${Array.from({ length: 20_000 }, () => '1e0').join(',')})`;
+    expect(where.length).toBeLessThan(100_000);
+    const before = await headVersion();
+    for (const dryRun of [true, false]) {
+      await expect(
+        deletes.delete({ tenant: 'acme', database: 'metrics', table: 'cpu', where, dryRun, confirm: true }),
+      ).rejects.toMatchObject({ code: 'WHERE_TOO_LONG', httpStatus: 400 });
+    }
+    expect(await headVersion()).toBe(before);
+  });
+
   it('after a compaction and a delete, as_of before them returns the old rows', async () => {
     const partition = 'date=2026-03-10/hour=06';
     const inPartition = `time >= '${day(9, 6)}' AND time < '${day(9, 7)}'`;
@@ -333,14 +375,80 @@ describe('refusals change nothing', () => {
     [`host IN (SELECT content FROM read_text('/etc/passwd'))`, 'QUERY_REFUSED'],
     [`getenv('HOME') = host`, 'QUERY_REFUSED'],
     [`row_number() OVER () = 1`, 'QUERY_REFUSED'],
-    [`nonexistent_column = 1`, 'QUERY_FAILED'],
-    // Pruned to no file at all, the WHERE is still bound against the table's columns.
-    [`nonexistent_column = 1 AND time < '2000-01-01'`, 'QUERY_FAILED'],
+    [`nonexistent_column = 1`, 'QUERY_REFUSED'],
+    // Pruned to no file at all, the WHERE is still checked against the table's columns.
+    [`nonexistent_column = 1 AND time < '2000-01-01'`, 'QUERY_REFUSED'],
     [`host = `, 'INVALID_SQL'],
-  ])('WHERE %s → %s', async (where, code) => {
+    // The helper columns the count and the delete add beside the table's, and the whole row
+    // (which would hold them): a WHERE reading them could match other rows in each.
+    [`__weir_file LIKE '%'`, 'QUERY_REFUSED'],
+    [`__weir_row < 5`, 'QUERY_REFUSED'],
+    [`file_row_number < 5`, 'QUERY_REFUSED'],
+    [`filename LIKE '%'`, 'QUERY_REFUSED'],
+    [`(usage < 5) = (cpu::VARCHAR LIKE '%__weir_row%')`, 'QUERY_REFUSED'],
+    [`mem.host = 'host-1'`, 'QUERY_REFUSED'],
+    [`metrics.cpu.host = 'host-1'`, 'QUERY_REFUSED'],
+    [`COLUMNS('.*') IS NULL`, 'QUERY_REFUSED'],
+    [`#1 = 'host-1'`, 'QUERY_REFUSED'],
+    [`list_filter([1], x -> x > procs) = [1]`, 'QUERY_REFUSED'],
+    // Functions whose value is not the row's alone: each evaluation could match other rows.
+    [`(usage < 5) = (current_connection_id() % 2 = 0)`, 'QUERY_REFUSED'],
+    [`current_transaction_id() % 2 = 0`, 'QUERY_REFUSED'],
+    [`current_query_id() > 0`, 'QUERY_REFUSED'],
+    [`txid_current() > 0`, 'QUERY_REFUSED'],
+    [`sleep_ms(100) IS NULL`, 'QUERY_REFUSED'],
+    [`pg_sleep(1) IS NULL`, 'QUERY_REFUSED'],
+    [`time < ago(INTERVAL 1 DAY)`, 'QUERY_REFUSED'],
+  ])('WHERE %s → %s, also on a dry run', async (where, code) => {
     const before = await headVersion();
+    await expect(attempt(where, { dryRun: true })).rejects.toMatchObject({ code, httpStatus: 400 });
     await expect(attempt(where)).rejects.toMatchObject({ code, httpStatus: 400 });
     expect(await headVersion()).toBe(before);
+  });
+
+  it('names what a WHERE reads that is not a column, and which function it refuses', async () => {
+    await expect(attempt(`__weir_file LIKE '%'`, { dryRun: true })).rejects.toMatchObject({
+      message: expect.stringContaining('reads __weir_file, which is not a column of table cpu'),
+    });
+    await expect(attempt(`current_transaction_id() > 0`, { dryRun: true })).rejects.toMatchObject({
+      message: expect.stringContaining('current_transaction_id() in a delete WHERE'),
+    });
+    // Qualified by the table's own name, in any case, a column is read as usual.
+    const outcome = await attempt(`CPU.Host = 'host-1' AND cpu.time < '${day(1)}'`, { dryRun: true });
+    expect(outcome.deletedRows).toBe(await count(`host = 'host-1' AND time < '${day(1)}'`));
+    expect(outcome.deletedRows).toBeGreaterThan(0);
+  });
+
+  it('a delete that loses its race every time answers 409, and one whose table was dropped 404', async () => {
+    // Losing three races in a row cannot be caused on purpose: the run's outcome is scripted.
+    const failingWith = (code: string) =>
+      new DeleteService({
+        query,
+        orchestrator: {
+          submit: async () => ({ runId: 'run_scripted', created: true }),
+          waitForRun: async () => ({
+            status: 'failed',
+            tasks: [{ error: { code, message: `${code} (scripted)` } }],
+          }),
+        } as unknown as Orchestrator,
+        limits: LIMITS,
+      });
+    for (const [code, status] of [
+      ['FILE_ALREADY_REMOVED', 409],
+      ['TABLE_NOT_FOUND', 404],
+      ['DISK_FULL', 500],
+    ] as const) {
+      await expect(
+        failingWith(code).delete({
+          tenant: 'acme',
+          database: 'metrics',
+          table: 'cpu',
+          where: `host = 'host-1' AND time < '${day(1)}'`,
+          dryRun: false,
+          confirm: true,
+        }),
+      ).rejects.toMatchObject({ code: 'DELETE_FAILED', httpStatus: status, details: { cause: code } });
+    }
   });
 
   it('a delete without confirm is refused, naming the count; every-row and large deletes say so', async () => {

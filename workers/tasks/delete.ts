@@ -38,7 +38,11 @@ export async function runDelete(
   assertTableShape('delete', inputs, table);
   // The predicate is tenant SQL: guard it here too, whoever planned it (the second wall is below).
   if (!ctx.query) throw new Error('this worker has no query engine: deletes cannot run here');
-  await ctx.query.checkPredicate(inputs.table, inputs.predicate);
+  await ctx.query.checkPredicate(
+    inputs.table,
+    inputs.columns.map((c) => c.name),
+    inputs.predicate,
+  );
   const inputEntries = liveInputs('delete', state, table, inputs.files);
   const inputRefs = inputEntries.map((entry) => fileRef(entry));
   const reads = [
@@ -159,9 +163,12 @@ export async function runDelete(
 
 /**
  * The rows of one file the predicate does not match, as a relation: columns cast to the table's
- * types (NULL where the file predates a column, as queries see them), named after the table so a
- * qualified reference in the predicate binds, and numbered in file order. A row for which the
- * predicate is NULL is kept, as SQL's DELETE keeps it.
+ * types (NULL where the file predates a column, as queries see them) and numbered in file order.
+ * The matches are found as the count found them — the predicate in a WHERE over a relation named
+ * after the table (so a qualified reference binds) — and the other rows kept: the same filter, so
+ * the same rows, and a row for which the predicate is NULL is kept, as SQL's DELETE keeps it.
+ * Evaluating the predicate as an expression over every row instead would differ where a filter
+ * does (a cast that fails on rows an earlier condition excludes).
  */
 export async function rowsWithout(
   connection: DuckDBConnection,
@@ -170,13 +177,16 @@ export async function rowsWithout(
   localPath: string,
   predicate: string,
 ): Promise<string> {
-  const file = `read_parquet(${sqlString(localPath)}, file_row_number = true)`;
-  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${file}`);
+  // The file's path must not be read as hive partitions (`…/host=x/…` would add or replace columns).
+  const file = (options: string) =>
+    `read_parquet(${sqlString(localPath)}, hive_partitioning = false${options})`;
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${file('')}`);
   const present = new Set(described.getRows().map((row) => String(row[0])));
   const columns = shape.columns.map((c) => {
     const name = sqlIdentifier(c.name);
     return `CAST(${present.has(c.name) ? name : 'NULL'} AS ${duckdbType(c.type)}) AS ${name}`;
   });
-  const rows = `(SELECT ${columns.join(', ')}, file_row_number AS __weir_row FROM ${file}) AS ${sqlIdentifier(tableName)}`;
-  return `(SELECT * FROM ${rows} WHERE NOT coalesce((${predicate}), false))`;
+  const rows = `(SELECT ${columns.join(', ')}, file_row_number AS __weir_row FROM ${file(', file_row_number = true')})`;
+  const matched = `(SELECT __weir_row FROM ${rows} AS ${sqlIdentifier(tableName)} WHERE (${predicate}))`;
+  return `(SELECT * FROM ${rows} AS kept WHERE __weir_row NOT IN ${matched})`;
 }

@@ -37,6 +37,7 @@ export {
   type DeleteTrigger,
   type EventsCompactionTrigger,
   type ExpireTrigger,
+  MAX_DELETE_PREDICATE_CHARS,
   type NoopTrigger,
   parseTrigger,
   type RetentionTrigger,

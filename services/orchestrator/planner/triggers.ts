@@ -22,6 +22,8 @@ const DEFAULT_ORPHAN_GRACE_MS = 3 * 24 * 3_600_000;
 /** The shortest grace allowed (the workers keep younger uploads whatever the trigger says). */
 export const MIN_ORPHAN_GRACE_MS = 24 * 3_600_000;
 export const MAX_NOOP_TASKS = 100_000;
+/** Longest delete predicate (DuckDB's rendering of the WHERE, which can be longer than the WHERE). */
+export const MAX_DELETE_PREDICATE_CHARS = 100_000;
 
 const tenant = z.string().regex(paths.NAME_RULES.tenant, 'invalid tenant name');
 const database = z.string().regex(paths.NAME_RULES.database, 'invalid database name');
@@ -121,7 +123,7 @@ export const deleteTriggerSchema = z
     ...base,
     database,
     table,
-    predicate: z.string().min(1).max(100_000),
+    predicate: z.string().min(1).max(MAX_DELETE_PREDICATE_CHARS),
     /** Normalised to sorted, distinct paths (so the run key does not depend on their order). */
     files: z
       .array(z.string().min(1).max(1024))
