@@ -14,9 +14,10 @@ import {
   type ObjectBody,
   paths,
   TenantCatalog,
+  TenantCatalogs,
 } from '../../catalog/index.js';
-import { openWorkerDuckDB } from '../../workers/index.js';
-import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { executeTask, openWorkerDuckDB, startTaskWorkers } from '../../workers/index.js';
+import { FAST_RETRY, startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
 import { compactionTrigger, countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
@@ -155,6 +156,71 @@ describe('cancel of a run whose task is running', () => {
       expect(await o.orchestrator.progress.isCancelled(tenant, runId)).toBe(false);
     } finally {
       gate.release();
+    }
+  });
+});
+
+describe('cancel of a run whose task already committed', () => {
+  let redis: TestRedis;
+  let root: string;
+  let store: LocalObjectStore;
+  let o: TestOrchestration;
+  let duckdb: DuckDBInstance;
+
+  beforeAll(async () => {
+    redis = await startTestRedis();
+    root = mkdtempSync(join(tmpdir(), 'weir-cancel-committed-'));
+    store = new LocalObjectStore(root);
+    // Workers start later: the test plays a first attempt whose worker dies after its commit.
+    o = await startTestOrchestration(store, redis, { workers: false });
+    duckdb = await openWorkerDuckDB({ threads: 1 });
+  });
+  afterAll(async () => {
+    await o.stop();
+    duckdb.closeSync();
+    await redis.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('a redelivered attempt reports the earlier commit instead of ending cancelled', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(store, tenant);
+    await seedFiles(store, catalog, duckdb, { files: 4, rows: 100 });
+    const { runId } = await o.orchestrator.submit(compactionTrigger(tenant));
+    const plan = (await o.orchestrator.loadPlan(tenant, runId))!;
+    const task = plan.tasks[0]!;
+    const workDir = mkdtempSync(join(tmpdir(), 'weir-cancel-committed-w-'));
+    const context = { store, catalogs: new TenantCatalogs(store), duckdb, workDir };
+    try {
+      // Attempt 1 reports `running` and commits; its worker dies before it reports or acknowledges.
+      const envelope = o.orchestrator.envelope(plan, task, 1, '');
+      await o.events.taskRunning(tenant, runId, task.taskId, 1, envelope.attemptId, 'worker:dead');
+      expect((await executeTask(envelope, context)).wrote.committed).toBe(true);
+      const landed = (await catalog.refresh()).history.get(task.taskId)!;
+      // The task shows `running`, so the cancel leaves its job, which BullMQ delivers again.
+      expect((await o.orchestrator.cancel(tenant, runId)).status).toBe('cancelled');
+      const workers = await startTaskWorkers({
+        connection: o.connection,
+        context,
+        orchestrator: o.orchestrator,
+        events: o.events,
+        retry: FAST_RETRY,
+        kinds: ['compaction'],
+      });
+      try {
+        const view = await waitFor(async () => {
+          const t = (await o.orchestrator.history.get(tenant, runId))?.tasks[0];
+          return t && t.status !== 'running' ? t : undefined;
+        }, 30_000);
+        expect(view.status).toBe('succeeded');
+        expect(view.result?.wrote.commitVersion).toBe(landed.version);
+        expect((await o.orchestrator.history.get(tenant, runId))!.status).toBe('cancelled');
+        expect((await catalog.refresh()).version).toBe(landed.version);
+      } finally {
+        await workers.close();
+      }
+    } finally {
+      rmSync(workDir, { recursive: true, force: true });
     }
   });
 });

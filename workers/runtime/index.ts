@@ -21,7 +21,9 @@ import {
   type RetryPolicy,
   type RunEventLog,
 } from '../../services/orchestrator/index.js';
+import { replayIdOf } from '../tasks/context.js';
 import { executeTask, RunCancelledError, type TaskContext } from '../tasks/index.js';
+import { isCommitted } from '../tasks/outputs.js';
 
 export interface TaskWorkersOptions {
   connection: ConnectionOptions;
@@ -76,7 +78,15 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
           const checkCancelled = async () => {
             if (await orchestrator.progress.isCancelled(tenant, runId)) throw new RunCancelledError(runId);
           };
-          if (!replay && (await orchestrator.progress.isCancelled(tenant, runId))) {
+          // An attempt whose earlier attempt committed runs on and reports that commit, whatever
+          // else holds: the history never hides work that landed (ADR 0008).
+          const committedBefore = () =>
+            isCommitted(context.catalogs.forTenant(tenant), taskId, replayIdOf(envelope));
+          if (
+            !replay &&
+            (await orchestrator.progress.isCancelled(tenant, runId)) &&
+            !(await committedBefore())
+          ) {
             await events.taskEnded(tenant, runId, taskId, 'cancelled', 'run cancelled');
             await orchestrator.taskFinished(tenant, runId, taskId, 'cancelled');
             return null;
