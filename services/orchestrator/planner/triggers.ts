@@ -12,6 +12,11 @@ import { isoOf, parseInstant } from './time.js';
 
 const DEFAULT_TARGET_ROWS = 1_000_000;
 const DEFAULT_SETTLE_MS = 30_000;
+/**
+ * The shortest settle window allowed (ADR 0005): a batch whose write is still in flight when the
+ * watermark passes its time is never folded, and its events (terminal ones too) never read.
+ */
+const MIN_SETTLE_MS = 10_000;
 const DEFAULT_EXPIRE_WINDOW_MS = 7 * 24 * 3_600_000;
 /**
  * How old an object the catalog never named must be before an expire run's sweep deletes it. It
@@ -81,7 +86,16 @@ export const retentionTriggerSchema = z
 export const checkpointTriggerSchema = z.object({ kind: z.literal('checkpoint'), ...base }).strict();
 
 export const eventsCompactionTriggerSchema = z
-  .object({ kind: z.literal('events-compaction'), ...base, settleMs: durationMs.default(DEFAULT_SETTLE_MS) })
+  .object({
+    kind: z.literal('events-compaction'),
+    ...base,
+    settleMs: durationMs
+      .min(
+        MIN_SETTLE_MS,
+        `must be at least ${MIN_SETTLE_MS} ms: a shorter window can pass batches still being written`,
+      )
+      .default(DEFAULT_SETTLE_MS),
+  })
   .strict();
 
 export const expireTriggerSchema = z

@@ -459,12 +459,12 @@ describe('planRun', () => {
     it('events compaction: one task with the settle window', async () => {
       const state = await seedTables(t);
       const plan = planRun(
-        { kind: 'events-compaction', tenant: 'acme', logicalTime: '2026-03-05T00:00:00Z', settleMs: 5000 },
+        { kind: 'events-compaction', tenant: 'acme', logicalTime: '2026-03-05T00:00:00Z', settleMs: 15_000 },
         state,
       );
       expectWellFormed(plan);
       expect(plan.tasks.map((task) => [task.taskKey, task.inputs])).toEqual([
-        ['events-compaction', { settleMs: 5000 }],
+        ['events-compaction', { settleMs: 15_000 }],
       ]);
     });
 

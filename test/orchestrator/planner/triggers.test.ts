@@ -113,6 +113,11 @@ describe('triggers', () => {
       { kind: 'events-compaction', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', settleMs: 0.5 },
       'settleMs',
     ],
+    // A batch still being written could be passed by the watermark: its events never read.
+    [
+      { kind: 'events-compaction', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z', settleMs: 0 },
+      'settleMs',
+    ],
     [{ kind: 'vacuum', tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z' }, 'kind'],
     [{ tenant: 'acme', logicalTime: '2026-03-10T05:00:00Z' }, 'kind'],
   ])('rejects %j naming %s', (raw, field) => {
