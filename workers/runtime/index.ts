@@ -51,6 +51,12 @@ export function errorInfo(error: unknown): { code: string; message: string } {
   return { code: 'TASK_ERROR', message: error instanceof Error ? error.message : String(error) };
 }
 
+/**
+ * Kinds whose envelope deadline is not enforced: a flush carries rows the API acknowledged, which
+ * wait in staging until it runs, so running it late is always right (ADR 0014).
+ */
+const RUN_HOWEVER_LATE: ReadonlySet<string> = new Set(['flush']);
+
 /** Client-side errors (bad inputs, conflicts, missing objects) fail the same way every time. */
 function isRetryable(error: unknown): boolean {
   return !(error instanceof WeirError && error.httpStatus < 500);
@@ -101,7 +107,11 @@ export async function startTaskWorkers(options: TaskWorkersOptions): Promise<Tas
           }
           let result: TaskResult;
           try {
-            if (now() > envelope.deadlineMs) {
+            if (
+              now() > envelope.deadlineMs &&
+              !RUN_HOWEVER_LATE.has(envelope.kind) &&
+              !(await committedBefore())
+            ) {
               throw new WeirError(
                 'DEADLINE_EXCEEDED',
                 `task ${taskId} was not started before its deadline`,
