@@ -12,8 +12,9 @@ import {
   sha256Hex,
   TenantCatalog,
 } from '../../catalog/index.js';
-import { CACHED_PLANS, walkLineage } from '../../services/orchestrator/index.js';
+import { CACHED_PLANS, type LineageEdge, lineageOf, walkLineage } from '../../services/orchestrator/index.js';
 import { openWorkerDuckDB } from '../../workers/index.js';
+import { createDataTable, writeDataFiles } from '../helpers/data-files.js';
 import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { waitFor } from '../helpers/wait.js';
@@ -213,6 +214,44 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
       depth: 5,
     });
     expect(down.nodes.map((x) => x.id)).toContain(finalFile);
+  });
+
+  it('lineage of the longest legal names is recorded, and a repeated report of it folds once', async () => {
+    // Each name as long as NAME_RULES allows: two data-file paths then pass 512 characters.
+    const tenant = freshTenant().padEnd(64, 'x');
+    const database = `d${'b'.repeat(63)}`;
+    const table = `t${'x'.repeat(127)}`;
+    const catalog = new TenantCatalog(store, tenant);
+    await createDataTable(catalog, database, table, { tags: ['host'], fields: { v: 'float64' } });
+    const inputs = await writeDataFiles({
+      store,
+      catalog,
+      database,
+      table,
+      duckdb,
+      files: [0, 1].map((f) => ({
+        fileId: `f${f}`,
+        sql: `SELECT TIMESTAMP '2026-03-01 00:00:00' + to_microseconds(i * 1000 + ${f}) AS time, 'h' AS host, i * 1.0 AS v FROM range(10) t(i)`,
+      })),
+    });
+    const { runId } = await o.orchestrator.submit({
+      ...compaction(tenant),
+      database,
+      table,
+    });
+    const run = await o.orchestrator.waitForRun(tenant, runId, 30_000);
+    expect(run.status).toBe('succeeded');
+    const result = run.tasks[0]!.result!;
+    const ofRun = (e: LineageEdge) => e.runId === runId;
+    const edges = await o.orchestrator.history.lineageEdges(tenant, ofRun);
+    expect(edges).toHaveLength(inputs.length * result.wrote.files.length);
+    expect(edges[0]!.input.path.length + edges[0]!.output.path.length).toBeGreaterThan(512);
+    expect(edges.map((e) => e.input.path).sort()).toEqual(
+      inputs.flatMap((f) => result.wrote.files.map(() => f.path)).sort(),
+    );
+    // A redelivered attempt reports the same edges again.
+    await o.events.lineage(tenant, lineageOf(runId, 'compaction', result));
+    expect(await o.orchestrator.history.lineageEdges(tenant, ofRun)).toHaveLength(edges.length);
   });
 
   it('run history answers from compacted events and from the uncompacted tail', async () => {

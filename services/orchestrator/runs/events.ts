@@ -3,7 +3,7 @@
  * derived from the transition itself, so a retried emit — or a redelivered task reporting the
  * same attempt again — folds once.
  */
-import type { EventInput, EventLogWriter } from '../../../catalog/index.js';
+import { type EventInput, type EventLogWriter, sha256Hex } from '../../../catalog/index.js';
 import type { TaskResult } from '../../../proto/index.js';
 
 export type RunStatus = 'planned' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -125,14 +125,17 @@ export class RunEventLog {
     return this.emit(tenant, `task.${status}`, `${taskId}:${status}`, { runId, taskId, reason });
   }
   lineage(tenant: string, edges: readonly LineageEdge[]) {
-    return Promise.all(
-      edges.map((edge) =>
-        this.emit(tenant, 'lineage.edge', `${edge.taskId}:${edge.input.path}->${edge.output.path}`, {
-          ...edge,
-        }),
-      ),
-    );
+    return Promise.all(edges.map((edge) => this.emit(tenant, 'lineage.edge', lineageKey(edge), { ...edge })));
   }
+}
+
+/**
+ * The idempotency key of an edge: the task id and a hash of its two paths, so its length is fixed
+ * (two paths of long legal names pass the event key's 512-character cap). Readers and compaction
+ * only compare keys; edges recorded under the earlier `{taskId}:{input}->{output}` keys still read.
+ */
+function lineageKey(edge: LineageEdge): string {
+  return `${edge.taskId}:${sha256Hex(JSON.stringify([edge.input.path, edge.output.path]))}`;
 }
 
 /** Lineage of a finished task: every file it read feeds every file it wrote. */
