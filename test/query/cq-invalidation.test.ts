@@ -194,6 +194,40 @@ describe('overlapping runs of one CQ', () => {
   });
 });
 
+describe('overlapping runs of one CQ, the newer finding the window empty', () => {
+  it('refuses the older run, which read rows since removed, once the newer one committed the empty window', async () => {
+    // A day past the fixture's: the window's only rows are the ones flushed here.
+    const day = 40;
+    const cqId = await createCq(env, 'emptied', at(day));
+    const [flushed] = await flushRows(env, 'emptied-rows', at(day, 1), 'host-gone', 10);
+    const older = await planTick(env, cqId, at(day, 6) + 60_000_000);
+    const catalog = env.fixture.catalogs.forTenant('acme');
+    await catalog.commit([
+      {
+        op: 'removeFile',
+        database: 'metrics',
+        table: 'cpu',
+        partition: flushed!.partition,
+        path: flushed!.path,
+      },
+    ]);
+    // The newer run reads the window empty: it commits the CQ's progress and no file, and removes
+    // nothing (the window had no output yet), so it leaves no file and no tombstone behind.
+    const newer = await planTick(env, cqId, at(day, 6) + 120_000_000);
+    expect(newer.envelopes.length).toBeGreaterThan(0);
+    await runAll(env, newer.envelopes);
+    expect(await countOf('cpu_emptied', 'host-gone')).toBe(0);
+
+    const versionBefore = (await catalog.refresh()).version;
+    for (const envelope of older.envelopes) {
+      const failure = await executeTask(envelope, env.ctx).catch((error: WeirError) => error);
+      expect(failure).toMatchObject({ code: 'CQ_WINDOW_SUPERSEDED', httpStatus: 409 });
+    }
+    expect((await catalog.refresh()).version).toBe(versionBefore);
+    expect(await countOf('cpu_emptied', 'host-gone')).toBe(0);
+  });
+});
+
 describe('CQ answers', () => {
   it('refuses an answer with rows of NULL time, naming the problem, and commits nothing', async () => {
     const cqId = await createCq(env, 'nulls', at(11), {

@@ -170,9 +170,16 @@ async function materialize(
       }
     }
 
+    // Whether each newer commit of this window by another task was this CQ's (see assertNotSuperseded).
+    const windowCommitsOfCq = new Map<number, boolean>();
     for (let attempt = 1; ; attempt++) {
       ctx.signal?.throwIfAborted();
       const head = await catalog.refresh();
+      for (const version of otherWindowCommits(head, envelope, inputs)) {
+        if (windowCommitsOfCq.has(version)) continue;
+        const then = await catalog.at({ version });
+        windowCommitsOfCq.set(version, then.policies.get(inputs.progressId)?.version === version);
+      }
       const swap = await rewriteOverlaps(
         envelope,
         ctx,
@@ -205,7 +212,7 @@ async function materialize(
           {
             require: (head) => {
               assertCqUnchanged(head, inputs);
-              assertNotSuperseded(head, envelope, inputs);
+              assertNotSuperseded(head, envelope, inputs, windowCommitsOfCq);
               assertProgressUnchanged(head, inputs, progress);
             },
           },
@@ -387,31 +394,36 @@ function watchDeletion(
  * would stay stale for good. Refused (not retried: the version read is this task's own); the run
  * fails and leaves the progress alone, so a later tick materializes the window again if need be.
  * A destination file's recency is the window commit that wrote its rows, also after a compaction
- * merged it or a window swap rewrote it.
+ * merged it or a window swap rewrote it. A newer run that found the window empty left no file and
+ * maybe no tombstone: its commit is told by the CQ's progress entry it set (`windowCommitsOfCq`,
+ * read before the attempt; a commit not read yet is a conflict, so the attempt reads it).
  */
-function assertNotSuperseded(head: TenantState, envelope: DispatchEnvelope, inputs: CqInputs): void {
+function assertNotSuperseded(
+  head: TenantState,
+  envelope: DispatchEnvelope,
+  inputs: CqInputs,
+  windowCommitsOfCq: ReadonlyMap<number, boolean>,
+): void {
+  let newer = otherWindowCommits(head, envelope, inputs).some((version) => {
+    const ofThisCq = windowCommitsOfCq.get(version);
+    if (ofThisCq === undefined) {
+      throw new CatalogConflictError(
+        'CQ_WINDOW_COMMIT_UNREAD',
+        `another run committed window [${iso(inputs.windowStartUs)}, ${iso(inputs.windowEndUs)}) at version ${version} while this one committed`,
+        { version },
+      );
+    }
+    return ofThisCq;
+  });
   const table = head.tables.get(tableKey(inputs.database, inputs.destination));
-  if (!table) return;
-  const windowCommit = (version: number) => {
-    if (version <= envelope.catalogVersion) return undefined;
-    const commit = commitAt(head, version);
-    return commit?.operation === 'cq' && commit.taskId !== envelope.taskId ? commit : undefined;
-  };
-  let newer = [...liveFiles(table)].some(
-    (f) =>
-      f.minTime < inputs.windowEndUs && f.maxTime >= inputs.windowStartUs && windowCommit(fileRecency(f)),
-  );
-  // A newer window commit that only removed rows (the window became empty) left no file.
-  const tombstones = head.tombstones;
-  for (
-    let i = tombstones.lastIndexWhere((t) => t.removedVersion <= envelope.catalogVersion) + 1;
-    !newer;
-    i++
-  ) {
-    const t = tombstones.at(i);
-    if (!t) break;
-    if (t.database !== inputs.database || t.table !== inputs.destination) continue;
-    newer = windowCommit(t.removedVersion)?.logicalTime === iso(inputs.windowStartUs);
+  if (!newer && table) {
+    newer = [...liveFiles(table)].some((f) => {
+      if (f.minTime >= inputs.windowEndUs || f.maxTime < inputs.windowStartUs) return false;
+      const version = fileRecency(f);
+      if (version <= envelope.catalogVersion) return false;
+      const commit = commitAt(head, version);
+      return commit?.operation === 'cq' && commit.taskId !== envelope.taskId;
+    });
   }
   if (!newer) return;
   throw new WeirError(
@@ -420,6 +432,18 @@ function assertNotSuperseded(head: TenantState, envelope: DispatchEnvelope, inpu
     409,
     { cqId: inputs.cqId, catalogVersion: envelope.catalogVersion },
   );
+}
+
+/** Versions after the task's own of `cq` commits of this window's logical time by other tasks. */
+function otherWindowCommits(head: TenantState, envelope: DispatchEnvelope, inputs: CqInputs): number[] {
+  const versions: number[] = [];
+  const windowStart = iso(inputs.windowStartUs);
+  for (let i = head.history.lastIndexWhere((c) => c.version <= envelope.catalogVersion) + 1; ; i++) {
+    const commit = head.history.at(i);
+    if (!commit) return versions;
+    if (commit.operation === 'cq' && commit.taskId !== envelope.taskId && commit.logicalTime === windowStart)
+      versions.push(commit.version);
+  }
 }
 
 /**
