@@ -5,6 +5,12 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** S3 presigned URLs live at most seven days (catalog/signing), so no signed URL may outlive that. */
 const MAX_URL_TTL_SECONDS = 7 * 24 * 3600;
 
+/**
+ * A size as DuckDB's memory_limit parses it. DuckDB reads it only when a tenant's engine opens, on
+ * its first query, so a value it refuses must stop start-up instead.
+ */
+const DUCKDB_SIZE = /^\d+(\.\d+)?\s*([KMGT]i?)?B$/i;
+
 const redisUrl = z
   .string()
   .regex(/^(redis|rediss|unix):\/\/.+/, 'must be a redis://, rediss:// or unix:// URL')
@@ -185,9 +191,11 @@ export const configSchema = z
           .describe('DuckDB threads per tenant engine (default: one per core).'),
         memoryLimit: z
           .string()
-          .min(1)
+          .regex(DUCKDB_SIZE, 'must be a number and a unit, e.g. 2GB or 512MiB')
           .optional()
-          .describe("DuckDB memory limit per tenant engine, e.g. '2GB'."),
+          .describe(
+            'DuckDB memory limit per tenant engine: a number and a unit, e.g. `2GB` or `512MiB` (B; KB, MB, GB, TB in powers of 1000; KiB, MiB, GiB, TiB in powers of 1024).',
+          ),
         maxEngines: z
           .number()
           .int()

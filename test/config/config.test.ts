@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -128,6 +129,20 @@ describe('loadConfig', () => {
     );
     expect(longTtl.message).toContain('browser.urlTtlSeconds');
     expect(longTtl.message).toContain('must not exceed browser.maxUrlTtlSeconds (3600)');
+  });
+
+  it('takes the memory limits DuckDB takes and refuses others at start', async () => {
+    // DuckDB reads the limit only when a tenant's engine opens: each form must open a real one.
+    for (const limit of ['2GB', '1.5 gb', '512MiB', '1TiB', '1000000000B', '64kb']) {
+      expect(loadConfig({ env: { WEIR_QUERY_MEMORY_LIMIT: limit } }).query.memoryLimit).toBe(limit);
+      (await DuckDBInstance.create(':memory:', { memory_limit: limit })).closeSync();
+    }
+    for (const limit of ['lots', '2XB', '50%', '1000', 'GB']) {
+      expect(configError(() => loadConfig({ env: { WEIR_QUERY_MEMORY_LIMIT: limit } })).message).toContain(
+        `query.memoryLimit = "${limit}" (from env WEIR_QUERY_MEMORY_LIMIT): must be a number and a unit, e.g. 2GB`,
+      );
+      await expect(DuckDBInstance.create(':memory:', { memory_limit: limit }), limit).rejects.toThrow();
+    }
   });
 
   it('rejects unknown keys, missing S3 bucket, unreadable and non-JSON files', () => {
