@@ -57,7 +57,10 @@ export function redactConfig(config: WeirConfig): WeirConfig {
   return redacted;
 }
 
-/** Hides the password of a URL such as redis://user:secret@host. */
+/**
+ * Hides the password of a URL such as redis://user:secret@host. The password runs to the last `@`:
+ * it may hold an unencoded `@`, `#` or `/`, and showing more is worse than hiding some of the host.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#]*:).*@/is, '$1***@');
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
+import { redactUrl } from './docs.js';
 import { type ConfigOption, configOptions } from './options.js';
 import { configSchema, type WeirConfig } from './schema.js';
 
@@ -109,7 +110,8 @@ function describeIssue(
     const where = option?.env.length ? ` (set ${option.env[0]} or "${key}" in the config file)` : '';
     return [`${key || 'config'}${where}: ${issue.message}`];
   }
-  const shown = option?.secret ? '"***"' : JSON.stringify(given.value);
+  const value = typeof given.value === 'string' ? redactUrl(given.value) : given.value;
+  const shown = option?.secret ? '"***"' : JSON.stringify(value);
   return [`${key} = ${shown} (from ${describeOrigin(given.origin)}): ${issue.message}`];
 }
 

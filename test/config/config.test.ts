@@ -11,6 +11,7 @@ import {
   objectStoreConfig,
   README_MARKERS,
   redactConfig,
+  redactUrl,
   renderConfigTable,
 } from '../../services/config/index.js';
 
@@ -186,6 +187,23 @@ describe('loadConfig', () => {
     expect(redacted.redis.url).toBe('redis://u:***@h:6379');
     // Masking works on a copy: the running config keeps its secrets.
     expect(config.auth.bootstrapToken).toBe('weir_bootstrap_token_of_at_least_32_chars');
+  });
+
+  it('hides the password of a URL in errors and in the shown config, up to its last @', () => {
+    const badScheme = configError(() =>
+      loadConfig({ env: { WEIR_REDIS_URL: 'http://admin:S3cret@redis.internal:6379' } }),
+    );
+    expect(badScheme.message).toContain('redis.url = "http://admin:***@redis.internal:6379"');
+    expect(badScheme.message).not.toContain('S3cret');
+
+    const file = writeConfig('redis-url.json', { redis: { url: 'tcp://:p@ss#w/rd@redis.internal' } });
+    const fromFile = configError(() => loadConfig({ file, env: {} }));
+    expect(fromFile.message).toContain('redis.url = "tcp://:***@redis.internal" (from config file');
+
+    const config = loadConfig({ env: { REDIS_URL: 'redis://admin:p@ssw0rd-SECRET@redis.internal:6379/0' } });
+    expect(redactConfig(config).redis.url).toBe('redis://admin:***@redis.internal:6379/0');
+    expect(redactUrl('redis://admin@redis.internal:6379')).toBe('redis://admin@redis.internal:6379');
+    expect(redactUrl('unix:///run/redis:6379/redis.sock')).toBe('unix:///run/redis:6379/redis.sock');
   });
 
   it('makes the process exit non-zero with the bad key on stderr', () => {
