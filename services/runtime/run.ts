@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, loadConfig, type WeirConfig } from '../config/index.js';
 import { RedisUnavailableError } from '../redis/index.js';
+import { DataDirInUseError } from './data-dir-lock.js';
 import { tuneHeapGrowth } from './heap.js';
 import { createLogger } from './logger.js';
 import { type Role, startServer } from './server.js';
@@ -60,7 +61,7 @@ export async function runServer(options: RunOptions): Promise<number> {
   try {
     server = await startServer(config, options.role, log);
   } catch (error) {
-    if (error instanceof RedisUnavailableError) {
+    if (error instanceof RedisUnavailableError || error instanceof DataDirInUseError) {
       log.fatal(error.message);
       process.stderr.write(`weir: ${error.message}\n`);
     } else {

@@ -12,6 +12,7 @@ import { ContinuousQueries } from '../cq/index.js';
 import { DeleteService } from '../deletes/index.js';
 import { QueryService, queryFilesFor } from '../query/index.js';
 import { redisHealth, resolveRedis } from '../redis/index.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { startPlatform } from './platform.js';
 import { consoleDirectory, weirVersion } from './version.js';
 import { startWorkerProcesses } from './worker-processes.js';
@@ -64,6 +65,12 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
   };
 
   try {
+    // Before anything touches the data directory (private Redis, WAL recovery, query spill). The
+    // other roles keep nothing there but the shared object store, and `serve`'s children share it.
+    if (role === 'serve' || role === 'api') {
+      const lock = await lockDataDir(config.dataDir);
+      cleanups.push({ name: 'data directory lock', run: lock.release });
+    }
     const redis = await resolveRedis({
       url: config.redis.url,
       probeLocal: config.redis.probeLocal,

@@ -1,0 +1,85 @@
+/**
+ * One process at a time owns a data directory's node-local state: the WAL (whose start-up recovery
+ * stages and deletes every segment it finds), the query spill directory and the private Redis
+ * (ADR 0017 addendum). The lock is a file holding the owner's pid; one whose pid is gone (a
+ * `kill -9`) is taken over.
+ */
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+/** Another live process holds the data directory; the message names it and the pid. */
+export class DataDirInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirInUseError';
+  }
+}
+
+export interface DataDirLock {
+  /** Removes the lock file if it is still this process's. */
+  release(): Promise<void>;
+}
+
+const LOCK_FILE = 'weir.lock';
+
+async function readHolder(file: string): Promise<number | undefined> {
+  const pid = Number((await readFile(file, 'utf8')).trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
+  const dir = resolve(dataDir);
+  await mkdir(dir, { recursive: true });
+  const lockPath = join(dir, LOCK_FILE);
+  // link() of a complete file publishes the pid atomically: a reader never sees an empty lock.
+  const claim = `${lockPath}.${process.pid}`;
+  const aside = `${lockPath}.stale.${process.pid}`;
+  await writeFile(claim, `${process.pid}\n`);
+  try {
+    for (;;) {
+      try {
+        await link(claim, lockPath);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = await readHolder(lockPath).catch(ignoreMissing);
+      if (holder === null) continue; // released meanwhile
+      // Our own pid is a previous life of this process (a container restarted with the same pid).
+      if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
+        throw new DataDirInUseError(
+          `the data directory ${dir} is in use by another weir (pid ${holder}); stop it or use another data directory`,
+        );
+      }
+      // Stale. Move it aside rather than unlink it: if another starter replaced it in the meantime,
+      // what was moved is that starter's live lock, which goes back in place.
+      if ((await rename(lockPath, aside).catch(ignoreMissing)) === null) continue;
+      if ((await readHolder(aside).catch(ignoreMissing)) !== holder)
+        await link(aside, lockPath).catch(() => {});
+      await rm(aside, { force: true });
+    }
+  } finally {
+    await rm(claim, { force: true });
+  }
+  return {
+    release: async () => {
+      if ((await readHolder(lockPath).catch(ignoreMissing)) === process.pid)
+        await rm(lockPath, { force: true });
+    },
+  };
+}
+
+/** `null` for a file that is not there (any other error is thrown). */
+function ignoreMissing(error: NodeJS.ErrnoException): null {
+  if (error.code === 'ENOENT') return null;
+  throw error;
+}

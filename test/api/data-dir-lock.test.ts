@@ -1,0 +1,112 @@
+/**
+ * One `weir serve` per data directory, whatever the Redis: a second one would run WAL recovery on
+ * the first one's live segments (staging and deleting them) or start a second private Redis on the
+ * same AOF files. A lock left by a killed server is taken over.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { type Proc, TOKEN_LINE, waitForLine, weir } from '../helpers/weir-process.js';
+
+const LISTENING = /^Weir is listening on (http:\/\/\S+)$/;
+const base = mkdtempSync(join(tmpdir(), 'weir-lock-'));
+let n = 0;
+const freshDataDir = (): string => join(base, `d${n++}`);
+
+const running: Proc[] = [];
+function serve(dataDir: string, env: Record<string, string> = {}): Proc {
+  const proc = weir(['serve', '--port', '0', '--data-dir', dataDir], {
+    WEIR_HOST: '127.0.0.1',
+    WEIR_REDIS_PROBE_LOCAL: 'false',
+    WEIR_WORKER_PROCESSES: '0',
+    WEIR_LOG_LEVEL: 'warn',
+    ...env,
+  });
+  running.push(proc);
+  return proc;
+}
+
+async function stop(proc: Proc): Promise<number | null> {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGTERM');
+  return proc.exited;
+}
+
+afterEach(async () => {
+  for (const proc of running.splice(0)) await stop(proc);
+});
+afterAll(() => rmSync(base, { recursive: true, force: true }));
+
+describe('the data directory lock', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startTestRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('refuses a second serve on a shared Redis before it touches the first one’s WAL', async () => {
+    const dataDir = freshDataDir();
+    const env = { WEIR_REDIS_URL: redis.url, WEIR_INGEST_MAX_BUFFER_AGE_MS: '600000' };
+    const first = serve(dataDir, env);
+    const url = (await waitForLine(first, LISTENING))[1]!;
+    const token = (await waitForLine(first, TOKEN_LINE))[1]!;
+    const write = (body: string) =>
+      fetch(`${url}/api/v1/write/line-protocol`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body,
+      });
+    expect((await write('m,host=a v=1i 1772323200000000000')).status).toBe(204);
+    const segments = readdirSync(join(dataDir, 'wal'));
+    expect(segments).toHaveLength(1);
+
+    const second = serve(dataDir, env);
+    expect(await second.exited).toBe(1);
+    const refusal = second.stderr.trim().split('\n');
+    expect(refusal).toEqual([
+      `weir: the data directory ${dataDir} is in use by another weir (pid ${first.child.pid}); stop it or use another data directory`,
+    ]);
+    expect(readdirSync(join(dataDir, 'wal'))).toEqual(segments);
+    expect((await write('m,host=a v=2i 1772323201000000000')).status).toBe(204);
+  });
+
+  it('lets exactly one of two servers started together start the private Redis', async () => {
+    const dataDir = freshDataDir();
+    const procs = [serve(dataDir), serve(dataDir)];
+    const outcomes = await Promise.all(
+      procs.map((proc) =>
+        waitForLine(proc, LISTENING, 60_000).then(
+          () => 'listening',
+          () => proc.stderr.trim(),
+        ),
+      ),
+    );
+    const winner = procs[outcomes.indexOf('listening')]!;
+    expect(outcomes).toContain('listening');
+    expect(outcomes.filter((outcome) => outcome !== 'listening')).toEqual([
+      `weir: the data directory ${dataDir} is in use by another weir (pid ${winner.child.pid}); stop it or use another data directory`,
+    ]);
+    const servers = spawnSync('pgrep', ['-f', `redis-server.*${dataDir}/`], { encoding: 'utf8' }).stdout;
+    expect(servers.trim().split('\n')).toHaveLength(1);
+    expect(await stop(winner)).toBe(0);
+    expect(readdirSync(dataDir)).not.toContain('weir.lock');
+  });
+
+  it('takes over the lock of a server that was killed', async () => {
+    const dataDir = freshDataDir();
+    const first = serve(dataDir, { WEIR_REDIS_URL: redis.url });
+    await waitForLine(first, LISTENING);
+    expect(readFileSync(join(dataDir, 'weir.lock'), 'utf8').trim()).toBe(String(first.child.pid));
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = serve(dataDir, { WEIR_REDIS_URL: redis.url });
+    await waitForLine(second, LISTENING);
+    expect(readFileSync(join(dataDir, 'weir.lock'), 'utf8').trim()).toBe(String(second.child.pid));
+    expect(await stop(second)).toBe(0);
+  });
+});
