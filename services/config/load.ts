@@ -116,6 +116,58 @@ function describeIssue(
 }
 
 /**
+ * `WEIR_*` variables read outside this config: the config file, the CLI's connection and profile,
+ * the parent of worker processes, and the test helpers (`WEIR_TEST_*`, the moto shim's marker).
+ */
+const OTHER_WEIR_VARIABLES = new Set([
+  'WEIR_CONFIG',
+  'WEIR_URL',
+  'WEIR_TOKEN',
+  'WEIR_DATABASE',
+  'WEIR_PROFILE',
+  'WEIR_CONFIG_PROFILE',
+  'WEIR_WORKER_PARENT_PID',
+  'WEIR_MOTO_SHIM_MARKER',
+]);
+const TEST_VARIABLE_PREFIX = 'WEIR_TEST_';
+
+/** Levenshtein distance: the number of one-character edits that turn `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * A misspelled `WEIR_*` variable would be ignored without a word (the config file refuses unknown
+ * keys for the same reason), so each unknown one is a problem naming the nearest known name.
+ */
+function unknownVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = [...configOptions().flatMap((option) => option.env), ...OTHER_WEIR_VARIABLES];
+  return Object.keys(env)
+    .filter(
+      (name) => name.startsWith('WEIR_') && !name.startsWith(TEST_VARIABLE_PREFIX) && !known.includes(name),
+    )
+    .sort()
+    .map((name) => {
+      const nearest = known.reduce((best, candidate) =>
+        editDistance(name, candidate) < editDistance(name, best) ? candidate : best,
+      );
+      return `unknown environment variable ${name} (did you mean ${nearest}?)`;
+    });
+}
+
+/**
  * Loads the configuration: schema defaults, then the JSON config file, then `WEIR_*` environment
  * variables, then command-line flags. Throws ConfigError naming every bad key and its value.
  */
@@ -141,9 +193,10 @@ export function loadConfig(options: LoadConfigOptions = {}): WeirConfig {
     setPath(raw, option.key, coerce(option, text));
   }
 
+  const problems = unknownVariables(env);
   const result = configSchema.safeParse(raw);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.flatMap((issue) => describeIssue(issue, provided, file)));
-  }
+  if (!result.success)
+    problems.push(...result.error.issues.flatMap((issue) => describeIssue(issue, provided, file)));
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return { ...result.data, dataDir: resolve(options.cwd ?? process.cwd(), result.data.dataDir) };
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -144,6 +144,45 @@ describe('loadConfig', () => {
       );
       await expect(DuckDBInstance.create(':memory:', { memory_limit: limit }), limit).rejects.toThrow();
     }
+  });
+
+  it('refuses an unknown WEIR_ variable, naming the nearest known one', () => {
+    const typo = configError(() =>
+      loadConfig({ env: { WEIR_INGEST_DURABLITI: 'buffered', WEIR_PORT: 'eighty', REDIS_URLS: 'x' } }),
+    );
+    expect(typo.problems).toEqual([
+      'unknown environment variable WEIR_INGEST_DURABLITI (did you mean WEIR_INGEST_DURABILITY?)',
+      'port = "eighty" (from env WEIR_PORT): Invalid input: expected number, received string',
+    ]);
+  });
+
+  it('takes every WEIR_ variable the code, tests and scripts read', () => {
+    const root = resolve(import.meta.dirname, '../..');
+    const dirs = [
+      'bin',
+      'cli',
+      'sdk',
+      'services',
+      'scripts',
+      'test',
+      'bench',
+      '.ci',
+      'catalog',
+      'workers',
+      'web',
+    ];
+    const names = new Set<string>();
+    for (const dir of dirs) {
+      for (const entry of readdirSync(join(root, dir), { recursive: true, withFileTypes: true })) {
+        const path = join(entry.parentPath, entry.name);
+        // This file names misspelled variables on purpose.
+        if (!entry.isFile() || path.includes('node_modules') || path === import.meta.filename) continue;
+        for (const [name] of readFileSync(path, 'utf8').matchAll(/\bWEIR_[A-Z][A-Z0-9_]*/g)) names.add(name);
+      }
+    }
+    expect(names).toContain('WEIR_TOKEN');
+    // Empty values count as unset, so only the names are checked here.
+    expect(() => loadConfig({ env: Object.fromEntries([...names].map((name) => [name, ''])) })).not.toThrow();
   });
 
   it('rejects unknown keys, missing S3 bucket, unreadable and non-JSON files', () => {
