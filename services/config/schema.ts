@@ -41,7 +41,7 @@ export const configSchema = z
     workers: z
       .number()
       .int()
-      .min(0)
+      .min(1)
       .max(256)
       .default(2)
       .describe('Tasks each queue runs at once in a `weir serve` or `weir worker` process.'),

@@ -119,6 +119,10 @@ describe('loadConfig', () => {
     expect(fromFile.message).toContain(`port = 70000 (from config file ${file})`);
     expect(fromFile.message).toContain('logLevel = "loud"');
 
+    // 0 used to run one task at a time: a process that runs task workers runs at least one.
+    const noWorkers = configError(() => loadConfig({ env: { WEIR_WORKERS: '0' } }));
+    expect(noWorkers.message).toContain('workers = "0" (from env WEIR_WORKERS): Too small');
+
     const fromFlag = configError(() => loadConfig({ env: {}, flags: { port: '-1' } }));
     expect(fromFlag.message).toContain('port = "-1" (from flag --port)');
 
