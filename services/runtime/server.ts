@@ -57,7 +57,9 @@ function bootstrapBanner(tenant: string, secret: string): string {
  */
 export async function startServer(config: WeirConfig, role: Role, log: Logger): Promise<RunningServer> {
   const cleanups: Array<{ name: string; run: () => Promise<void> }> = [];
+  let shutdownDeadline = 0;
   const stopAll = async (): Promise<void> => {
+    shutdownDeadline = Date.now() + config.shutdownTimeoutMs;
     // Reverse start order: the API goes first so nothing uses Redis or the store while they close.
     for (const { name, run } of cleanups.splice(0).reverse()) {
       await run().catch((error: unknown) => log.error({ err: error }, `failed to stop ${name}`));
@@ -110,10 +112,14 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
         count: config.workerProcesses,
         env: { WEIR_REDIS_URL: redis.url, WEIR_DATA_DIR: config.dataDir },
         log,
-        stopTimeoutMs: config.shutdownTimeoutMs,
       });
-      // Stopped before the platform and the private Redis (cleanups run in reverse).
-      cleanups.push({ name: 'worker processes', run: workers.stop });
+      // Stopped after the ingest buffers are staged, before the platform and the private Redis
+      // (cleanups run in reverse). A child busy in a long task gets half of what is left of the
+      // shutdown budget, so the rest still stops in time; its task is redelivered.
+      cleanups.push({
+        name: 'worker processes',
+        run: () => workers.stop(Math.max(0, shutdownDeadline - Date.now()) / 2),
+      });
     }
     if (role === 'orchestrator' || role === 'worker') {
       return { url: '', docsUrl: '', stop: stopAll };
@@ -206,6 +212,10 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
         { name: 'redis', check: () => health.check() },
       ],
     });
+    // Right after HTTP stops taking requests: acknowledged rows of `buffered` mode live only in
+    // the buffers until staged, so nothing may use up the shutdown budget before.
+    const ingest = platform.ingest;
+    if (ingest) cleanups.push({ name: 'ingest buffers', run: () => ingest.close() });
     cleanups.push({ name: 'http server', run: () => app.close() });
     await app.listen({ host: config.host, port: config.port });
 

@@ -15,13 +15,12 @@ export interface WorkerProcessesOptions {
   log: Logger;
   /** Wait before starting a child that died again. */
   restartDelayMs?: number;
-  /** Longest a child may take to stop after SIGTERM before it is killed. */
-  stopTimeoutMs: number;
 }
 
 export interface WorkerProcesses {
   pids(): number[];
-  stop(): Promise<void>;
+  /** SIGTERM to every child; one still running after `timeoutMs` is killed. */
+  stop(timeoutMs: number): Promise<void>;
 }
 
 export function startWorkerProcesses(options: WorkerProcessesOptions): WorkerProcesses {
@@ -50,14 +49,14 @@ export function startWorkerProcesses(options: WorkerProcessesOptions): WorkerPro
 
   return {
     pids: () => [...children].flatMap((c) => (c.pid === undefined ? [] : [c.pid])),
-    async stop() {
+    async stop(timeoutMs) {
       stopping = true;
       await Promise.all(
         [...children].map(
           (child) =>
             new Promise<void>((resolve) => {
               if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              const timer = setTimeout(() => child.kill('SIGKILL'), options.stopTimeoutMs);
+              const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
               child.once('exit', () => {
                 clearTimeout(timer);
                 resolve();
