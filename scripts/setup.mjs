@@ -4,7 +4,7 @@
 //
 //   node scripts/setup.mjs --for=start|test
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -86,11 +86,21 @@ function ensureRedisServer() {
     'redis-server is not installed and could not be installed here. Install the OS package ' +
     '`redis-server` (Debian/Ubuntu, as root: apt-get install -y redis-server)';
   // `weir serve` needs it only when there is no Redis to use; tests always start their own.
-  if (purpose === 'start' && (process.env.REDIS_URL || process.env.WEIR_REDIS_URL)) {
-    say(`warning: ${message}; continuing because REDIS_URL is set.`);
+  if (purpose === 'start' && (process.env.REDIS_URL || process.env.WEIR_REDIS_URL || configFileRedisUrl())) {
+    say(`warning: ${message}; continuing because a Redis URL is configured.`);
     return;
   }
-  fail(`${message}, or set REDIS_URL to a Redis you run.`);
+  fail(`${message}, or set REDIS_URL (or redis.url in the WEIR_CONFIG file) to a Redis you run.`);
+}
+
+/** `redis.url` of the WEIR_CONFIG file `npm start` runs with; a bad file is weir's to report. */
+function configFileRedisUrl() {
+  if (!process.env.WEIR_CONFIG) return undefined;
+  try {
+    return JSON.parse(readFileSync(process.env.WEIR_CONFIG, 'utf8'))?.redis?.url;
+  } catch {
+    return undefined;
+  }
 }
 
 function motoImportable() {
