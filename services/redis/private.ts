@@ -110,7 +110,9 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
     '--daemonize', 'no',
     '--pidfile', join(dir, 'redis.pid'),
   ];
-  const child = spawn(serverPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: a terminal's Ctrl-C (SIGINT to the foreground group) must not kill it
+  // before weir has stopped what uses it; weir stops it last.
+  const child = spawn(serverPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
 
   // Keep the pipes drained (a full pipe would block redis) and the tail for error messages.
   let output = '';

@@ -1,7 +1,8 @@
 /**
- * A graceful SIGTERM of `weir serve` in `buffered` mode keeps every acknowledged row: the buffers
+ * Graceful shutdown of `weir serve`. In `buffered` mode it keeps every acknowledged row: the buffers
  * are staged as soon as HTTP stops, before the worker children stop, and a child slow to stop
- * (stopped here with SIGSTOP, as one busy in a long task) cannot use up the shutdown budget.
+ * (stopped here with SIGSTOP, as one busy in a long task) cannot use up the shutdown budget. A
+ * terminal's Ctrl-C stops it as SIGTERM does.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,5 +84,30 @@ describe('weir serve shutdown', () => {
     expect(rows).toBe(3);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
+  });
+
+  it('stops cleanly on Ctrl-C: the private Redis is not in the terminal’s process group', async () => {
+    // Ctrl-C sends SIGINT to the whole foreground process group.
+    const proc = weir(
+      ['serve', '--port', '0', '--data-dir', join(dataDir, 'ctrl-c')],
+      { WEIR_HOST: '127.0.0.1', WEIR_REDIS_PROBE_LOCAL: 'false', WEIR_LOG_LEVEL: 'info' },
+      [],
+      { detached: true },
+    );
+    procs.push(proc);
+    const url = (await waitForLine(proc, LISTENING))[1]!;
+    const token = (await waitForLine(proc, TOKEN_LINE))[1]!;
+    const { redis } = await childPids(proc);
+    // Its staging asks Redis for a flush run during the shutdown.
+    const written = await fetch(`${url}/api/v1/write/line-protocol`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body: 'm,host=a v=1i 1772323200000000000',
+    });
+    expect(written.status).toBe(204);
+    process.kill(-proc.child.pid!, 'SIGINT');
+    expect(await proc.exited, proc.stdout.slice(-10).join('\n')).toBe(0);
+    expect(proc.stdout.some((line) => line.includes('redis connection error'))).toBe(false);
+    expect(isProcessAlive(redis)).toBe(false);
   });
 });

@@ -11,8 +11,16 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-/** `weir <args>` from source, with a clean WEIR_* / REDIS_URL environment plus `env` (and optional Node flags). */
-export function weir(args: string[], env: Record<string, string>, nodeArgs: readonly string[] = []): Proc {
+/**
+ * `weir <args>` from source, with a clean WEIR_* / REDIS_URL environment plus `env` (and optional Node
+ * flags). `detached` gives it its own process group, as a terminal's foreground job has.
+ */
+export function weir(
+  args: string[],
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+  options: { detached?: boolean } = {},
+): Proc {
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('WEIR_') && !key.endsWith('REDIS_URL')),
   );
@@ -20,6 +28,7 @@ export function weir(args: string[], env: Record<string, string>, nodeArgs: read
     cwd: repo,
     env: { ...clean, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   const proc: Proc = {
     child,
