@@ -1,5 +1,13 @@
 import type { RedisOptions } from 'ioredis';
 
+/**
+ * The `unix://` URL of a socket path, each segment percent-encoded so that any path (`#`, `?`, `%`,
+ * spaces) comes back whole from `redisOptionsFromUrl`.
+ */
+export function unixSocketUrl(socketPath: string): string {
+  return `unix://${socketPath.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 /** ioredis options for a `redis://`, `rediss://` (TLS) or `unix:///path/to.sock` URL. */
 export function redisOptionsFromUrl(url: string): RedisOptions {
   const parsed = new URL(url);

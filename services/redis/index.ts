@@ -1,4 +1,4 @@
-export { bullmqConnectionOptions, redisOptionsFromUrl } from './connection.js';
+export { bullmqConnectionOptions, redisOptionsFromUrl, unixSocketUrl } from './connection.js';
 export { RedisUnavailableError } from './errors.js';
 export { type RedisHealth, redisHealth } from './health.js';
 export { ping, type RedisAddress } from './ping.js';

@@ -1,5 +1,5 @@
 import type { RedisOptions } from 'ioredis';
-import { redisOptionsFromUrl } from './connection.js';
+import { redisOptionsFromUrl, unixSocketUrl } from './connection.js';
 import { RedisUnavailableError } from './errors.js';
 import { ping } from './ping.js';
 import { startPrivateRedis } from './private.js';
@@ -51,7 +51,7 @@ export async function resolveRedis(options: ResolveRedisOptions): Promise<Resolv
   });
   return {
     kind: 'private',
-    url: `unix://${server.socketPath}`,
+    url: unixSocketUrl(server.socketPath),
     options: { path: server.socketPath },
     pid: server.pid,
     stop: server.stop,

@@ -13,6 +13,7 @@ import {
   redisOptionsFromUrl,
   resolveRedis,
   startPrivateRedis,
+  unixSocketUrl,
 } from '../../services/redis/index.js';
 import { isProcessAlive } from '../helpers/pids.js';
 
@@ -175,6 +176,20 @@ describe('resolveRedis', () => {
     expect(isProcessAlive(redis.pid!)).toBe(false);
   });
 
+  it('gives the private one a URL that names its socket whatever the data directory', async () => {
+    const redis = await resolveRedis({
+      probeLocal: false,
+      allowPrivate: true,
+      dataDir: join(base, 'lake #1?x=50%'),
+      serverPath: REDIS_SERVER,
+    });
+    try {
+      expect(redisOptionsFromUrl(redis.url)).toEqual(redis.options);
+    } finally {
+      await redis.stop();
+    }
+  });
+
   it('never starts a private one for a stateless role', async () => {
     const attempt = resolveRedis({ probeLocal: false, allowPrivate: false, dataDir: freshDataDir() });
     await expect(attempt).rejects.toThrow(/set REDIS_URL/);
@@ -192,6 +207,18 @@ describe('connection options', () => {
     });
     expect(redisOptionsFromUrl('unix:///run/redis.sock?db=3')).toEqual({ path: '/run/redis.sock', db: 3 });
     expect(() => redisOptionsFromUrl('http://h')).toThrow(/unsupported Redis URL/);
+  });
+
+  it('round-trips any socket path through its unix URL', () => {
+    for (const path of [
+      '/tmp/weir#1/redis.sock',
+      '/tmp/weir?x/r.sock',
+      '/tmp/50%off/r.sock',
+      '/tmp/a b/r.sock',
+      '/a/%2F#?%20 /x',
+    ]) {
+      expect(redisOptionsFromUrl(unixSocketUrl(path))).toEqual({ path });
+    }
   });
 
   it('gives BullMQ maxRetriesPerRequest: null', () => {
