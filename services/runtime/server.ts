@@ -96,7 +96,7 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       store,
       redis: redis.options,
       log,
-      workerConcurrency: Math.max(1, config.workers),
+      workerConcurrency: config.workers,
       inProcessWorkers: config.workerProcesses === 0,
       workerLockMs: config.workerLockMs,
       schedulerIntervalMs: config.schedulerIntervalMs,
