@@ -4,6 +4,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAlive, readPidFile } from '../process/index.js';
 import { RedisUnavailableError } from './errors.js';
 import { ping } from './ping.js';
 
@@ -33,20 +34,6 @@ const INSTALL_HINT =
 async function readPid(dir: string): Promise<string> {
   const text = await readFile(join(dir, 'redis.pid'), 'utf8').catch(() => '');
   return text.trim() || 'unknown';
-}
-
-async function readOwner(file: string): Promise<number | undefined> {
-  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** SHUTDOWN makes redis fsync its AOF and exit; wait until the socket stops answering. */
@@ -88,7 +75,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
   // with SIGKILL) is shut down cleanly, which fsyncs its AOF, and replaced; any other refuses.
   const ownerFile = join(dir, 'owner.pid');
   if (await ping({ path: socketPath })) {
-    const owner = await readOwner(ownerFile);
+    const owner = await readPidFile(ownerFile).catch(() => undefined);
     if (owner === undefined || isAlive(owner)) {
       throw new RedisUnavailableError(
         `a Redis already answers at ${socketPath} (pid ${await readPid(dir)}, owner ${owner ?? 'unknown'}): ` +

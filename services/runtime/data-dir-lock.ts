@@ -4,8 +4,9 @@
  * (ADR 0017 addendum). The lock is a file holding the owner's pid; one whose pid is gone (a
  * `kill -9`) is taken over.
  */
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { isAlive, readPidFile } from '../process/index.js';
 
 /** Another live process holds the data directory; the message names it and the pid. */
 export class DataDirInUseError extends Error {
@@ -21,20 +22,6 @@ export interface DataDirLock {
 }
 
 const LOCK_FILE = 'weir.lock';
-
-async function readHolder(file: string): Promise<number | undefined> {
-  const pid = Number((await readFile(file, 'utf8')).trim());
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   const dir = resolve(dataDir);
@@ -52,7 +39,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      const holder = await readHolder(lockPath).catch(ignoreMissing);
+      const holder = await readPidFile(lockPath).catch(ignoreMissing);
       if (holder === null) continue; // released meanwhile
       // Our own pid is a previous life of this process (a container restarted with the same pid).
       if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
@@ -63,7 +50,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       // Stale. Move it aside rather than unlink it: if another starter replaced it in the meantime,
       // what was moved is that starter's live lock, which goes back in place.
       if ((await rename(lockPath, aside).catch(ignoreMissing)) === null) continue;
-      if ((await readHolder(aside).catch(ignoreMissing)) !== holder)
+      if ((await readPidFile(aside).catch(ignoreMissing)) !== holder)
         await link(aside, lockPath).catch(() => {});
       await rm(aside, { force: true });
     }
@@ -72,7 +59,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
   }
   return {
     release: async () => {
-      if ((await readHolder(lockPath).catch(ignoreMissing)) === process.pid)
+      if ((await readPidFile(lockPath).catch(ignoreMissing)) === process.pid)
         await rm(lockPath, { force: true });
     },
   };
