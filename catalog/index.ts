@@ -1,5 +1,6 @@
 /** The catalog library: object stores, paths, the commit log, checkpoints and the event log. */
 export { canonicalJson, sha256Hex } from './canonical.js';
+export { deploymentIdOf } from './deployment.js';
 export {
   CatalogConflictError,
   CatalogNotFoundError,

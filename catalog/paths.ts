@@ -243,6 +243,8 @@ export const systemKeys = {
    * signed URL can name it.
    */
   urlSigningSecret: `${SYSTEM_PREFIX}signing/url-secret.json`,
+  /** The deployment's id, created once with put-if-absent: the processes sharing this store. */
+  deployment: `${SYSTEM_PREFIX}deployment.json`,
 };
 
 export const stagingKeys = {

@@ -1,3 +1,4 @@
+export { claimRedis, DEPLOYMENT_KEY } from './claim.js';
 export { bullmqConnectionOptions, redisOptionsFromUrl, unixSocketUrl } from './connection.js';
 export { RedisUnavailableError } from './errors.js';
 export { type RedisHealth, redisHealth } from './health.js';

@@ -9,13 +9,19 @@ import { join } from 'node:path';
 import type { ConnectionOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { EventLogWriter, type ObjectStore, SystemCatalog, TenantCatalogs } from '../../catalog/index.js';
+import {
+  deploymentIdOf,
+  EventLogWriter,
+  type ObjectStore,
+  SystemCatalog,
+  TenantCatalogs,
+} from '../../catalog/index.js';
 import { openWorkerDuckDB, startTaskWorkers, type TaskWorkers } from '../../workers/index.js';
 import type { WeirConfig } from '../config/index.js';
 import { IngestService } from '../ingest/index.js';
 import { Dispatcher, Orchestrator, RunEventLog, Scheduler } from '../orchestrator/index.js';
 import { QueryService, queryFilesFor } from '../query/index.js';
-import { bullmqConnectionOptions } from '../redis/index.js';
+import { bullmqConnectionOptions, claimRedis } from '../redis/index.js';
 
 export type PlatformRole = 'serve' | 'api' | 'orchestrator' | 'worker';
 
@@ -61,15 +67,17 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
     const writer = new EventLogWriter(store, { flushIntervalMs: 50 });
     stops.push(() => writer.close());
     const events = new RunEventLog(writer, `${role}:${hostname()}:${process.pid}`);
+    const redis = new Redis({ ...options.redis, lazyConnect: false, maxRetriesPerRequest: null });
+    redis.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
+    stops.push(async () => void redis.disconnect());
+    // Before any queue is touched: another deployment's tasks must not run against this store.
+    await claimRedis(redis, await deploymentIdOf(store), options.redis);
     // BullMQ declares its own copy of ioredis' option type; the objects are the same.
     const connection = bullmqConnectionOptions(options.redis) as ConnectionOptions;
     const dispatcher = new Dispatcher(connection, undefined, (error) =>
       log.warn({ err: error }, 'queue error'),
     );
     stops.push(() => dispatcher.close());
-    const redis = new Redis({ ...options.redis, lazyConnect: false, maxRetriesPerRequest: null });
-    redis.on('error', (error) => log.warn({ err: error }, 'redis connection error'));
-    stops.push(async () => void redis.disconnect());
     const orchestrator = new Orchestrator({ store, catalogs, events, dispatcher, redis });
 
     if (role === 'serve' || role === 'orchestrator') {

@@ -98,13 +98,14 @@ describe('the data directory lock', () => {
 
   it('takes over the lock of a server that was killed', async () => {
     const dataDir = freshDataDir();
-    const first = serve(dataDir, { WEIR_REDIS_URL: redis.url });
+    // A Redis database of its own: the shared server's database 0 serves the first test's store.
+    const first = serve(dataDir, { WEIR_REDIS_URL: `${redis.url}/1` });
     await waitForLine(first, LISTENING);
     expect(readFileSync(join(dataDir, 'weir.lock'), 'utf8').trim()).toBe(String(first.child.pid));
     first.child.kill('SIGKILL');
     await first.exited;
 
-    const second = serve(dataDir, { WEIR_REDIS_URL: redis.url });
+    const second = serve(dataDir, { WEIR_REDIS_URL: `${redis.url}/1` });
     await waitForLine(second, LISTENING);
     expect(readFileSync(join(dataDir, 'weir.lock'), 'utf8').trim()).toBe(String(second.child.pid));
     expect(await stop(second)).toBe(0);
