@@ -66,6 +66,8 @@ export async function runServer(options: RunOptions): Promise<number> {
       process.stderr.write(`weir: ${error.message}\n`);
     } else {
       log.fatal({ err: error }, 'start failed');
+      // The log may go to a file or be JSON on stdout: the terminal gets one plain line too.
+      process.stderr.write(`weir: could not start: ${(error as Error).message ?? String(error)}\n`);
     }
     return 1;
   }

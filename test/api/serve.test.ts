@@ -2,11 +2,14 @@
  * The real `weir serve` process: config from env and flags, a private redis-server (local probing
  * off, since this machine may run a Redis on 6379), the HTTP endpoints, and a graceful SIGTERM.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../helpers/pids.js';
+import { startTestRedis } from '../helpers/redis.js';
 import { type Proc, TOKEN_LINE, waitForLine, weir } from '../helpers/weir-process.js';
 
 describe('weir serve', () => {
@@ -182,6 +185,30 @@ describe('weir serve', () => {
     } finally {
       again.child.kill('SIGTERM');
       expect(await again.exited).toBe(0);
+    }
+  });
+});
+
+describe('a start that fails', () => {
+  it('says why in one line on stderr: a port in use, a data directory that is a file', async () => {
+    const redis = await startTestRedis();
+    const base = mkdtempSync(join(tmpdir(), 'weir-start-'));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const env = { WEIR_REDIS_URL: redis.url, WEIR_HOST: '127.0.0.1' };
+      const busy = weir(['api', '--port', String(port), '--data-dir', join(base, 'busy')], env);
+      expect(await busy.exited).toBe(1);
+      expect(busy.stderr).toMatch(new RegExp(`^weir: could not start: .*EADDRINUSE.*${port}`, 'm'));
+      writeFileSync(join(base, 'file'), 'not a directory');
+      const file = weir(['api', '--port', '0', '--data-dir', join(base, 'file')], env);
+      expect(await file.exited).toBe(1);
+      expect(file.stderr).toMatch(/^weir: could not start: .*(ENOTDIR|EEXIST)/m);
+    } finally {
+      taken.close();
+      await redis.stop();
+      rmSync(base, { recursive: true, force: true });
     }
   });
 });
