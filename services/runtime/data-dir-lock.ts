@@ -1,14 +1,14 @@
 /**
  * One process at a time owns a data directory's node-local state: the WAL (whose start-up recovery
  * stages and deletes every segment it finds), the query spill directory and the private Redis
- * (ADR 0017 addendum). The lock is a file holding the owner's pid; one whose pid is gone (a
- * `kill -9`) is taken over.
+ * (ADR 0017 addendum), and a WAL directory configured outside it. The lock is a file holding the
+ * owner's pid; one whose pid is gone (a `kill -9`) is taken over.
  */
 import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isAlive, readPidFile } from '../process/index.js';
 
-/** Another live process holds the data directory; the message names it and the pid. */
+/** Another live process holds the directory; the message names it and the pid. */
 export class DataDirInUseError extends Error {
   constructor(message: string) {
     super(message);
@@ -23,8 +23,9 @@ export interface DataDirLock {
 
 const LOCK_FILE = 'weir.lock';
 
-export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
-  const dir = resolve(dataDir);
+/** Locks `directory`; `what` names it in the refusal ("data directory", "WAL directory"). */
+export async function lockDirectory(directory: string, what: string): Promise<DataDirLock> {
+  const dir = resolve(directory);
   await mkdir(dir, { recursive: true });
   const lockPath = join(dir, LOCK_FILE);
   // link() of a complete file publishes the pid atomically: a reader never sees an empty lock.
@@ -44,7 +45,7 @@ export async function lockDataDir(dataDir: string): Promise<DataDirLock> {
       // Our own pid is a previous life of this process (a container restarted with the same pid).
       if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
         throw new DataDirInUseError(
-          `the data directory ${dir} is in use by another weir (pid ${holder}); stop it or use another data directory`,
+          `the ${what} ${dir} is in use by another weir (pid ${holder}); stop it or use another ${what}`,
         );
       }
       // Stale. Move it aside rather than unlink it: if another starter replaced it in the meantime,

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { createUrlSigner, LocalObjectStore, LocalUrlSigner } from '../../catalog/index.js';
 import { createObjectStore } from '../../catalog/store/index.js';
@@ -12,7 +12,7 @@ import { ContinuousQueries } from '../cq/index.js';
 import { DeleteService } from '../deletes/index.js';
 import { QueryService, queryFilesFor } from '../query/index.js';
 import { redisHealth, resolveRedis } from '../redis/index.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { lockDirectory } from './data-dir-lock.js';
 import { startPlatform } from './platform.js';
 import { consoleDirectory, weirVersion } from './version.js';
 import { startWorkerProcesses } from './worker-processes.js';
@@ -69,9 +69,15 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
   try {
     // Before anything touches the data directory (private Redis, WAL recovery, query spill). The
     // other roles keep nothing there but the shared object store, and `serve`'s children share it.
+    const walDir = config.ingest.walDir ? resolve(config.ingest.walDir) : join(config.dataDir, 'wal');
     if (role === 'serve' || role === 'api') {
-      const lock = await lockDataDir(config.dataDir);
+      const lock = await lockDirectory(config.dataDir, 'data directory');
       cleanups.push({ name: 'data directory lock', run: lock.release });
+      // A WAL elsewhere is node-local state of its own: two servers recovering one WAL lose rows.
+      if (!isInside(walDir, config.dataDir)) {
+        const walLock = await lockDirectory(walDir, 'WAL directory');
+        cleanups.push({ name: 'WAL directory lock', run: walLock.release });
+      }
     }
     const redis = await resolveRedis({
       url: config.redis.url,
@@ -103,7 +109,7 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
       query: config.query,
       ingest: {
         ...config.ingest,
-        walDir: config.ingest.walDir ? resolve(config.ingest.walDir) : join(config.dataDir, 'wal'),
+        walDir,
       },
     });
     cleanups.push({ name: 'orchestrator and workers', run: platform.stop });
@@ -234,4 +240,10 @@ function storageOrigins(store: ReturnType<typeof objectStoreConfig>): string[] {
   if (!store.endpoint) return ['https://*.amazonaws.com'];
   const endpoint = new URL(store.endpoint);
   return [endpoint.origin, `${endpoint.protocol}//*.${endpoint.host}`];
+}
+
+/** Whether `path` is `dir` or lies under it, as written (symlinks are not followed). */
+function isInside(path: string, dir: string): boolean {
+  const rest = relative(resolve(dir), resolve(path));
+  return !isAbsolute(rest) && rest !== '..' && !rest.startsWith(`..${sep}`);
 }

@@ -3,9 +3,11 @@
  * compactions are CPU-heavy JavaScript (Parquet conversion, DuckDB glue) and would otherwise share
  * the API's event loop. A child is tied to its parent by an IPC channel: when the parent dies,
  * even by `kill -9`, the channel closes and the child shuts down gracefully. A child that dies
- * while the parent runs is started again.
+ * while the parent runs is started again, after a wait that doubles while children keep dying
+ * young (a child that cannot start, say for a bad configuration, must not spin the machine).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 
 export interface WorkerProcessesOptions {
@@ -13,8 +15,14 @@ export interface WorkerProcessesOptions {
   /** Environment the children need beyond the parent's (Redis URL, data directory, config file). */
   env: Record<string, string>;
   log: Logger;
-  /** Wait before starting a child that died again. */
+  /** Wait before starting again a child that died; doubled while its successors die young. */
   restartDelayMs?: number;
+  /** Cap of that wait. */
+  maxRestartDelayMs?: number;
+  /** A child that ran this long was healthy: after its death, the wait starts over. */
+  healthyAfterMs?: number;
+  /** Arguments of a child after Node's own path (default: this process's flags and script, `worker`). */
+  childArgs?: readonly string[];
 }
 
 export interface WorkerProcesses {
@@ -27,9 +35,13 @@ export function startWorkerProcesses(options: WorkerProcessesOptions): WorkerPro
   const children = new Set<ChildProcess>();
   let stopping = false;
   // The same Node flags (e.g. tsx's loader) and entry script as this process, sub-command `worker`.
-  const args = [...process.execArgv, process.argv[1]!, 'worker'];
+  const args = options.childArgs ?? [...process.execArgv, process.argv[1]!, 'worker'];
+  const firstDelayMs = options.restartDelayMs ?? 1_000;
+  const maxDelayMs = Math.max(firstDelayMs, options.maxRestartDelayMs ?? 60_000);
+  const healthyAfterMs = options.healthyAfterMs ?? 60_000;
 
-  const launch = (slot: number): void => {
+  const launch = (slot: number, delayMs: number): void => {
+    const startedAt = performance.now();
     const child = spawn(process.execPath, args, {
       env: { ...process.env, ...options.env, [PARENT_ENV]: String(process.pid) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -39,13 +51,17 @@ export function startWorkerProcesses(options: WorkerProcessesOptions): WorkerPro
     child.on('exit', (code, signal) => {
       children.delete(child);
       if (stopping) return;
-      options.log.error({ pid: child.pid, code, signal, slot }, 'worker process died; starting another');
+      const wait = performance.now() - startedAt >= healthyAfterMs ? firstDelayMs : delayMs;
+      options.log.error(
+        { pid: child.pid, code, signal, slot, restartInMs: wait },
+        'worker process died; starting another',
+      );
       setTimeout(() => {
-        if (!stopping) launch(slot);
-      }, options.restartDelayMs ?? 1_000).unref();
+        if (!stopping) launch(slot, Math.min(maxDelayMs, wait * 2));
+      }, wait).unref();
     });
   };
-  for (let slot = 0; slot < options.count; slot++) launch(slot);
+  for (let slot = 0; slot < options.count; slot++) launch(slot, firstDelayMs);
 
   return {
     pids: () => [...children].flatMap((c) => (c.pid === undefined ? [] : [c.pid])),

@@ -1,7 +1,8 @@
 /**
  * One `weir serve` per data directory, whatever the Redis: a second one would run WAL recovery on
  * the first one's live segments (staging and deleting them) or start a second private Redis on the
- * same AOF files. A lock left by a killed server is taken over.
+ * same AOF files. A WAL directory outside the data directory is locked too. A lock left by a
+ * killed server is taken over.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -94,6 +95,20 @@ describe('the data directory lock', () => {
     expect(servers.trim().split('\n')).toHaveLength(1);
     expect(await stop(winner)).toBe(0);
     expect(readdirSync(dataDir)).not.toContain('weir.lock');
+  });
+
+  it('refuses a second serve whose data directory is its own but whose WAL directory is not', async () => {
+    const walDir = join(base, 'shared-wal');
+    // Each with its private Redis and its own store: only the WAL directory is shared.
+    const first = serve(freshDataDir(), { WEIR_INGEST_WAL_DIR: walDir });
+    await waitForLine(first, LISTENING);
+    const second = serve(freshDataDir(), { WEIR_INGEST_WAL_DIR: walDir });
+    expect(await second.exited).toBe(1);
+    expect(second.stderr.trim().split('\n')).toEqual([
+      `weir: the WAL directory ${walDir} is in use by another weir (pid ${first.child.pid}); stop it or use another WAL directory`,
+    ]);
+    expect(await stop(first)).toBe(0);
+    expect(readdirSync(walDir)).not.toContain('weir.lock');
   });
 
   it('takes over the lock of a server that was killed', async () => {

@@ -1,13 +1,17 @@
 /**
  * A `weir worker` started by `weir serve` follows its parent out, also when the parent is gone
  * before the child has finished loading (the IPC channel closed before anyone listened to it).
+ * A child that dies is started again, after a wait that grows while children die young.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../services/runtime/index.js';
+import { startWorkerProcesses } from '../../services/runtime/worker-processes.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { waitFor } from '../helpers/wait.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -49,5 +53,48 @@ describe('weir worker as the child of weir serve', () => {
     ]);
     if (code === 'alive') child.kill('SIGKILL');
     expect(code, `the orphaned worker kept running; stderr:\n${stderr}`).toBe(0);
+  });
+});
+
+describe('worker children that die', () => {
+  /** Starts one child slot running `script`, and answers the waits it logged before restarts. */
+  const restarts = (script: string, options: { healthyAfterMs: number }) => {
+    const waits: number[] = [];
+    const log = createLogger('error', 'test', {
+      write: (line: string) => {
+        const record = JSON.parse(line) as { restartInMs?: number };
+        if (record.restartInMs !== undefined) waits.push(record.restartInMs);
+      },
+    });
+    const children = startWorkerProcesses({
+      count: 1,
+      env: {},
+      log,
+      restartDelayMs: 20,
+      maxRestartDelayMs: 160,
+      childArgs: ['-e', script],
+      ...options,
+    });
+    return { waits, children };
+  };
+
+  it('are started again after a wait that doubles up to its cap while they die young', async () => {
+    const { waits, children } = restarts('process.exit(3)', { healthyAfterMs: 60_000 });
+    try {
+      await waitFor(async () => (waits.length >= 6 ? true : undefined), 30_000);
+    } finally {
+      await children.stop(5_000);
+    }
+    expect(waits.slice(0, 6)).toEqual([20, 40, 80, 160, 160, 160]);
+  });
+
+  it('wait the first delay again after a child that lived long enough to count as healthy', async () => {
+    const { waits, children } = restarts('setTimeout(() => process.exit(3), 150)', { healthyAfterMs: 100 });
+    try {
+      await waitFor(async () => (waits.length >= 3 ? true : undefined), 30_000);
+    } finally {
+      await children.stop(5_000);
+    }
+    expect(waits.slice(0, 3)).toEqual([20, 20, 20]);
   });
 });
