@@ -60,7 +60,11 @@ export function redactConfig(config: WeirConfig): WeirConfig {
 /**
  * Hides the password of a URL such as redis://user:secret@host. The password runs to the last `@`:
  * it may hold an unencoded `@`, `#` or `/`, and showing more is worse than hiding some of the host.
+ * A password given as a query parameter (`?password=…`, which Redis clients also read) is hidden too.
  */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#]*:).*@/is, '$1***@');
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#]*:).*@/is, '$1***@').replace(SECRET_PARAMETER, '$1***');
 }
+
+/** A query parameter whose name says it holds a secret (`password`, `X-Amz-Secret`, `api_key`…). */
+const SECRET_PARAMETER = /([?&][a-z0-9_-]*(?:pass|pwd|secret|token|key)[a-z0-9_-]*=)[^&#]*/gi;

@@ -232,7 +232,7 @@ describe('loadConfig', () => {
     expect(config.auth.bootstrapToken).toBe('weir_bootstrap_token_of_at_least_32_chars');
   });
 
-  it('hides the password of a URL in errors and in the shown config, up to its last @', () => {
+  it('hides the password of a URL in errors and in the shown config, up to its last @, and secret query parameters', () => {
     const badScheme = configError(() =>
       loadConfig({ env: { WEIR_REDIS_URL: 'http://admin:S3cret@redis.internal:6379' } }),
     );
@@ -247,6 +247,12 @@ describe('loadConfig', () => {
     expect(redactConfig(config).redis.url).toBe('redis://admin:***@redis.internal:6379/0');
     expect(redactUrl('redis://admin@redis.internal:6379')).toBe('redis://admin@redis.internal:6379');
     expect(redactUrl('unix:///run/redis:6379/redis.sock')).toBe('unix:///run/redis:6379/redis.sock');
+    expect(redactUrl('redis://redis.internal:6379/0?db=1&password=S3cret&family=6')).toBe(
+      'redis://redis.internal:6379/0?db=1&password=***&family=6',
+    );
+    expect(redactUrl('https://s3.local/b?X-Amz-Secret=ab%2Fc#x')).toBe(
+      'https://s3.local/b?X-Amz-Secret=***#x',
+    );
   });
 
   it('makes the process exit non-zero with the bad key on stderr', () => {
