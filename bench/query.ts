@@ -28,6 +28,7 @@ import { QueryService, queryFilesFor, sqlString } from '../services/query/index.
 import { BASE_US, createDataTable, HOUR_US, writeDataFiles } from '../test/helpers/data-files.js';
 import { openWorkerDuckDB } from '../workers/tasks/index.js';
 import { fmt, median, percentile, report } from './stats.js';
+import { FIELDS, highCpuSql, hourRowsSql, STEPS_PER_HOUR, TAGS } from './tsbs-cpu.js';
 import { type BenchServer, postTo, startBenchServer, stopBenchServer } from './weir-server.js';
 
 const HOSTS = Number(process.env.BENCH_QUERY_HOSTS ?? 40);
@@ -44,83 +45,10 @@ const GEN_CONCURRENCY = Number(process.env.BENCH_QUERY_GEN_CONCURRENCY ?? 2);
 const TENANT = 'default';
 const DATABASE = 'bench';
 const TABLE = 'cpu';
-const INTERVAL_S = 10;
-const STEPS_PER_HOUR = 3600 / INTERVAL_S;
 const ROWS = HOSTS * DAYS * 24 * STEPS_PER_HOUR;
 
 if (!(HOSTS >= 4 && DAYS >= 2 && THREADS >= 1 && SMALL_REPS >= 1 && HEAVY_REPS >= 1))
   throw new Error('BENCH_QUERY_HOSTS ≥ 4, BENCH_QUERY_DAYS ≥ 2, threads and repetitions ≥ 1');
-
-// ---------------------------------------------------------------------------------------------
-// The data: TSBS's cpu shape. Tags are fixed per host; fields are deterministic functions of
-// (host, step): a slow sine per field plus a hashed jitter, clamped to 0–100.
-
-const TAGS = [
-  'hostname',
-  'region',
-  'datacenter',
-  'rack',
-  'os',
-  'arch',
-  'team',
-  'service',
-  'service_version',
-  'service_environment',
-] as const;
-const FIELDS = [
-  'usage_user',
-  'usage_system',
-  'usage_idle',
-  'usage_nice',
-  'usage_iowait',
-  'usage_irq',
-  'usage_softirq',
-  'usage_steal',
-  'usage_guest',
-  'usage_guest_nice',
-] as const;
-
-const REGIONS = [
-  'us-east-1',
-  'us-west-1',
-  'us-west-2',
-  'eu-west-1',
-  'eu-central-1',
-  'ap-southeast-1',
-  'ap-southeast-2',
-  'ap-northeast-1',
-  'sa-east-1',
-];
-const list = (values: readonly string[]) => `[${values.map(sqlString).join(', ')}]`;
-/** DuckDB lists are 1-based. */
-const pick = (values: readonly string[], index: string) =>
-  `${list(values)}[(${index}) % ${values.length} + 1]`;
-
-/** The rows of one hour (hour index k since BASE_US) for every host, as SQL. */
-function hourRowsSql(k: number): string {
-  const fields = FIELDS.map((name, j) => {
-    // usage_user has a 2-hour period and reaches above 90 about 15% of the time (high-cpu).
-    const omega = (2 * Math.PI) / (2 * STEPS_PER_HOUR * (1 + j * 0.37));
-    return (
-      `greatest(0.0, least(100.0, 50 + 45 * sin(n * ${omega} + h * 0.7 + ${j}) + ` +
-      `10 * (((n * 7919 + h * 104729 + ${j * 31}) % 1000) / 1000.0 - 0.5))) AS ${name}`
-    );
-  });
-  return `SELECT make_timestamp(${BASE_US + k * HOUR_US}::BIGINT + s * ${INTERVAL_S * 1_000_000}) AS time,
-    'host_' || h AS hostname,
-    ${pick(REGIONS, 'h')} AS region,
-    ${pick(REGIONS, 'h')} || ${pick(['a', 'b', 'c'], 'h // 9')} AS datacenter,
-    CAST((h * 37) % 100 AS VARCHAR) AS rack,
-    ${pick(['Ubuntu16.10', 'Ubuntu16.04LTS', 'Ubuntu15.10'], 'h')} AS os,
-    ${pick(['x64', 'x86'], 'h')} AS arch,
-    ${pick(['SF', 'NYC', 'LON', 'CHI'], 'h')} AS team,
-    CAST((h * 3) % 20 AS VARCHAR) AS service,
-    CAST(h % 2 AS VARCHAR) AS service_version,
-    ${pick(['production', 'staging', 'test'], 'h')} AS service_environment,
-    ${fields.join(',\n    ')}
-  FROM (SELECT i // ${STEPS_PER_HOUR} AS h, i % ${STEPS_PER_HOUR} AS s, ${k * STEPS_PER_HOUR} + i % ${STEPS_PER_HOUR} AS n
-        FROM range(${HOSTS * STEPS_PER_HOUR}) t(i))`;
-}
 
 /** Writes every hour's file with the workers' sorted writer and commits one day per commit. */
 async function generate(store: LocalObjectStore, catalog: TenantCatalog): Promise<void> {
@@ -148,7 +76,7 @@ async function generate(store: LocalObjectStore, catalog: TenantCatalog): Promis
             duckdb,
             files: Array.from({ length: 24 }, (_, hour) => ({
               fileId: `d${String(day).padStart(3, '0')}h${String(hour).padStart(2, '0')}`,
-              sql: hourRowsSql(day * 24 + hour),
+              sql: hourRowsSql(day * 24 + hour, HOSTS),
             })),
           });
           commits = commits.then(async () => {
@@ -219,9 +147,7 @@ const QUERIES: QueryCase[] = [
     key: 'high-cpu',
     what: 'rows with usage_user > 90, 1 host, 12 hours',
     heavy: false,
-    sql: (from, r) =>
-      `SELECT * FROM ${from} WHERE usage_user > 90.0 AND hostname = ${host(r, 3)}
-       AND ${between(windowStart(r, 12, 2), 12)} ORDER BY time`,
+    sql: (from, r) => highCpuSql(from, host(r, 3), between(windowStart(r, 12, 2), 12)),
   },
   {
     key: 'lastpoint',
