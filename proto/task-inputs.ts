@@ -53,15 +53,23 @@ export const taskInputSchemas = {
   /**
    * Rewrite files without the rows a predicate matches, swapped in by one commit. `predicate` is
    * DuckDB's own rendering of a guarded WHERE over the table's columns (the relation is named
-   * after the table); `matchedRows` is what the planning count found, and the task refuses to
-   * commit if its own count differs.
+   * after the table); `matchedRows` is what the planning count found, in all and per file, and
+   * the task refuses to commit if its own count differs in any file. (Files of plans made before
+   * per-file counts carry none; the total is checked then.)
    */
   delete: z
     .object({
       database: name,
       table: name,
       predicate: z.string().min(1).max(100_000),
-      files: z.array(inputFileSchema.extend({ partition: z.string().min(1) })).min(1),
+      files: z
+        .array(
+          inputFileSchema.extend({
+            partition: z.string().min(1),
+            matchedRows: z.number().int().min(1).optional(),
+          }),
+        )
+        .min(1),
       columns: z.array(columnSchema).min(1),
       sortKey: z.array(name).min(1),
       matchedRows: z.number().int().min(1),

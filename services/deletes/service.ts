@@ -90,7 +90,7 @@ export class DeleteService {
           database: match.database,
           table: match.table,
           predicate: match.predicate,
-          files: match.files.map((f) => f.file.path),
+          files: match.files.map((f) => ({ path: f.file.path, matchedRows: f.matchedRows })),
           matchedRows: match.matchedRows,
         }));
       } catch (error) {

@@ -194,10 +194,76 @@ describe('delete runs', () => {
         database: 'metrics',
         table: 'cpu',
         predicate: match.predicate,
-        files: [`${match.files[0]!.file.path}.gone`],
+        files: [{ path: `${match.files[0]!.file.path}.gone`, matchedRows: match.matchedRows }],
         matchedRows: match.matchedRows,
       }),
     ).rejects.toMatchObject({ code: 'PLAN_INVALID_TRIGGER', httpStatus: 409 });
+  });
+
+  it('the task checks each file’s matches, not only the total: counts moved between files change nothing', async () => {
+    const where = `host = 'host-4' AND time >= '${day(4)}' AND time < '${day(5)}'`;
+    const match = await query.matchRows({ tenant: 'acme', database: 'metrics', table: 'cpu', where });
+    expect(match.files.length).toBeGreaterThanOrEqual(2);
+    const [first, second] = match.files;
+    // The same total, one row counted in the wrong file.
+    const files = match.files.map((f) => ({ path: f.file.path, matchedRows: f.matchedRows }));
+    files[0] = { path: first!.file.path, matchedRows: first!.matchedRows - 1 };
+    files[1] = { path: second!.file.path, matchedRows: second!.matchedRows + 1 };
+    const before = await headVersion();
+    const submitted = await orchestration.orchestrator.submit({
+      kind: 'delete',
+      tenant: 'acme',
+      logicalTime: '2026-04-01T00:00:00Z',
+      database: 'metrics',
+      table: 'cpu',
+      predicate: match.predicate,
+      files,
+      matchedRows: match.matchedRows,
+    });
+    const run = await orchestration.orchestrator.waitForRun('acme', submitted.runId);
+    expect(run.status).toBe('failed');
+    expect(run.tasks[0]?.error?.code).toBe('DELETE_COUNT_MISMATCH');
+    expect(run.tasks[0]?.error?.message).toContain(
+      `matches ${first!.matchedRows} rows of ${first!.file.path} here but ${first!.matchedRows - 1}`,
+    );
+    expect(await headVersion()).toBe(before);
+    expect(await count(where)).toBe(match.matchedRows);
+  });
+
+  it('a delete trigger whose counts do not add up, or exceed a file’s rows, is refused with 400', async () => {
+    const where = `host = 'host-4' AND time >= '${day(5)}' AND time < '${day(5, 1)}'`;
+    const match = await query.matchRows({ tenant: 'acme', database: 'metrics', table: 'cpu', where });
+    const file = match.files[0]!;
+    const trigger = {
+      kind: 'delete' as const,
+      tenant: 'acme',
+      logicalTime: '2026-04-01T00:00:00Z',
+      database: 'metrics',
+      table: 'cpu',
+      predicate: match.predicate,
+    };
+    await expect(
+      orchestration.orchestrator.submit({
+        ...trigger,
+        files: [{ path: file.file.path, matchedRows: file.matchedRows }],
+        matchedRows: file.matchedRows + 1,
+      }),
+    ).rejects.toMatchObject({
+      code: 'PLAN_INVALID_TRIGGER',
+      httpStatus: 400,
+      message: expect.stringContaining("matchedRows is not the sum of the files' counts"),
+    });
+    await expect(
+      orchestration.orchestrator.submit({
+        ...trigger,
+        files: [{ path: file.file.path, matchedRows: file.file.rows + 1 }],
+        matchedRows: file.file.rows + 1,
+      }),
+    ).rejects.toMatchObject({
+      code: 'PLAN_INVALID_TRIGGER',
+      httpStatus: 400,
+      message: expect.stringContaining(`holds ${file.file.rows} rows, not the ${file.file.rows + 1} matches`),
+    });
   });
 
   it('the delete task guards the predicate it runs, whoever planned it', async () => {
@@ -215,7 +281,7 @@ describe('delete runs', () => {
       database: 'metrics',
       table: 'cpu',
       predicate: "EXISTS (SELECT 1 FROM read_text('/etc/passwd'))",
-      files: [match.files[0]!.file.path],
+      files: [{ path: match.files[0]!.file.path, matchedRows: match.files[0]!.matchedRows }],
       matchedRows: match.files[0]!.matchedRows,
     });
     const run = await orchestration.orchestrator.waitForRun('acme', submitted.runId);

@@ -628,7 +628,7 @@ describe('compaction dedup', () => {
         database: 'db',
         table: 'cpu',
         predicate: "(host = 'z')",
-        files: [file],
+        files: [{ path: file, matchedRows: 1 }],
         matchedRows: 1,
       },
       state,

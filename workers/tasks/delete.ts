@@ -80,6 +80,8 @@ export async function runDelete(
     const outputs: FileSpec[] = [];
     let rowsKept = 0;
     let filesRemoved = 0;
+    /** The first file whose matches are not those counted when the delete was planned. */
+    let mismatch: { path: string; planned: number; found: number } | undefined;
     // The predicate is tenant SQL: it runs where only this task's files can be opened, with times
     // compared in UTC, as on the query engine that counted the matches.
     await withLockedDuckDB(
@@ -96,6 +98,11 @@ export async function runDelete(
             targetRows: ONE_FILE,
             dir: join(dir, `out-${i}`),
           });
+          const found = input.rows - written.rows;
+          if (input.matchedRows !== undefined && found !== input.matchedRows) {
+            mismatch = { path: input.path, planned: input.matchedRows, found };
+            break;
+          }
           rowsKept += written.rows;
           if (written.files.length === 0) filesRemoved++;
           for (const file of written.files) {
@@ -117,14 +124,16 @@ export async function runDelete(
     );
     const rowsIn = sumRows(inputRefs);
     const deletedRows = rowsIn - rowsKept;
-    if (deletedRows !== inputs.matchedRows) {
+    if (mismatch !== undefined || deletedRows !== inputs.matchedRows) {
       // The rows the user was shown are not the rows this would delete: change nothing.
       await discardOutputs(ctx.store, catalog, taskId, outputs);
       throw new WeirError(
         'DELETE_COUNT_MISMATCH',
-        `the delete's predicate matches ${deletedRows} rows of ${database}.${inputs.table} here but ${inputs.matchedRows} when it was planned`,
+        mismatch
+          ? `the delete's predicate matches ${mismatch.found} rows of ${mismatch.path} here but ${mismatch.planned} when it was planned`
+          : `the delete's predicate matches ${deletedRows} rows of ${database}.${inputs.table} here but ${inputs.matchedRows} when it was planned`,
         409,
-        { planned: inputs.matchedRows, found: deletedRows },
+        mismatch ?? { planned: inputs.matchedRows, found: deletedRows },
       );
     }
     const outputRefs = outputs.map((spec) => fileRef(spec));

@@ -21,7 +21,7 @@ export function planDelete(trigger: DeleteTrigger, state: TenantState): KindPlan
   const files: TaskInputs<'delete'>['files'] = [];
   let rows = 0;
   let bytes = 0;
-  for (const path of trigger.files) {
+  for (const { path, matchedRows } of trigger.files) {
     const where = byPath.get(path);
     if (!where) {
       // A compaction or another delete replaced it since the matches were counted: count again.
@@ -32,12 +32,20 @@ export function planDelete(trigger: DeleteTrigger, state: TenantState): KindPlan
       );
     }
     const entry = table.partitions.get(where.partition)!.get(path)!;
+    if (matchedRows > entry.rows) {
+      throw invalidTrigger(
+        `invalid delete trigger: files: ${path} holds ${entry.rows} rows, not the ${matchedRows} matches the trigger counts`,
+        400,
+        { field: 'files', path, rows: entry.rows, matchedRows },
+      );
+    }
     files.push({
       path,
       partition: where.partition,
       sha256: entry.sha256,
       rows: entry.rows,
       bytes: entry.bytes,
+      matchedRows,
     });
     rows += entry.rows;
     bytes += entry.bytes;

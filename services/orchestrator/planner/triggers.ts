@@ -138,15 +138,36 @@ export const deleteTriggerSchema = z
     database,
     table,
     predicate: z.string().min(1).max(MAX_DELETE_PREDICATE_CHARS),
-    /** Normalised to sorted, distinct paths (so the run key does not depend on their order). */
+    /**
+     * The files with matches and how many each holds. Normalised to path order (so the run key does
+     * not depend on the order given); the task checks each file's count, not only the total.
+     */
     files: z
-      .array(z.string().min(1).max(1024))
+      .array(
+        z
+          .object({
+            path: z.string().min(1).max(1024),
+            matchedRows: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+          })
+          .strict(),
+      )
       .min(1)
       .max(100_000)
-      .transform((files) => [...new Set(files)].sort(compareText)),
+      .transform((files) => [...files].sort((a, b) => compareText(a.path, b.path)))
+      .refine((files) => files.every((file, i) => i === 0 || file.path !== files[i - 1]!.path), {
+        message: 'a file is named twice',
+      }),
+    /** The sum of the files' counts: what the user was shown. */
     matchedRows: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   })
-  .strict();
+  .strict()
+  .refine(
+    (trigger) => trigger.files.reduce((sum, file) => sum + file.matchedRows, 0) === trigger.matchedRows,
+    {
+      message: "matchedRows is not the sum of the files' counts",
+      path: ['matchedRows'],
+    },
+  );
 
 /**
  * Run a continuous query: at a tick, over the windows that closed or went stale; with `range`,

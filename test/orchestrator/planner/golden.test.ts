@@ -103,11 +103,10 @@ const GOLDEN: Record<string, TriggerInput> = {
     database: 'db',
     table: 'cpu',
     predicate: `((host = 'a') AND ("time" < CAST('2026-03-01 02:00:00' AS TIMESTAMP)))`,
-    // Listed out of path order, once twice: the plan lists each file once, sorted.
+    // Listed out of path order: the plan lists them sorted.
     files: [
-      addFile('acme', 'db', 'cpu', 1, 'h1').file.path,
-      addFile('acme', 'db', 'cpu', 0, 'm1', 80).file.path,
-      addFile('acme', 'db', 'cpu', 1, 'h1').file.path,
+      { path: addFile('acme', 'db', 'cpu', 1, 'h1').file.path, matchedRows: 30 },
+      { path: addFile('acme', 'db', 'cpu', 0, 'm1', 80).file.path, matchedRows: 10 },
     ],
     matchedRows: 40,
   },
