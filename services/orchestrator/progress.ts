@@ -10,6 +10,14 @@ export type TaskOutcome = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 const key = (tenant: string, runId: string) => `weir:run:${tenant}:${runId}`;
 const TTL_SECONDS = 7 * 24 * 3600;
 
+/** KEYS[1] the run's record; ARGV: the task's field, its outcome, 1 if it failed. */
+const FINISH_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return nil end
+local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+local failed = redis.call('HINCRBY', KEYS[1], 'failed', tonumber(ARGV[3]))
+return { remaining, failed }`;
+
 export class RunProgress {
   constructor(private readonly redis: Redis) {}
 
@@ -34,15 +42,18 @@ export class RunProgress {
     taskId: string,
     outcome: TaskOutcome,
   ): Promise<{ remaining: number; failed: number } | undefined> {
-    const k = key(tenant, runId);
-    if ((await this.redis.exists(k)) === 0) return undefined;
-    if ((await this.redis.hsetnx(k, `task:${taskId}`, outcome)) === 0) return undefined;
-    const [[, remaining], [, failed]] = (await this.redis
-      .multi()
-      .hincrby(k, 'remaining', -1)
-      .hincrby(k, 'failed', outcome === 'succeeded' ? 0 : 1)
-      .exec()) as [[null, number], [null, number]];
-    return { remaining, failed };
+    // One script, so a process dying between the steps cannot leave a task marked but not
+    // counted (its run would wait for reconcile), and a record that expired meanwhile is not
+    // re-created without its TTL.
+    const counts = (await this.redis.eval(
+      FINISH_SCRIPT,
+      1,
+      key(tenant, runId),
+      `task:${taskId}`,
+      outcome,
+      outcome === 'succeeded' ? 0 : 1,
+    )) as [number, number] | null;
+    return counts === null ? undefined : { remaining: counts[0], failed: counts[1] };
   }
 
   /** True for exactly one caller: who finalizes the run. */
