@@ -36,6 +36,11 @@ export async function runInConsole(
   }
   await page.getByTestId(`engine-${engine}`).check();
   await page.evaluate((text) => (globalThis as never as ConsoleHooks).__weirConsole.setSql(text), sql);
+  return runShownQuery(page);
+}
+
+/** Clicks Run on the query page as it stands and answers what the run recorded. */
+export async function runShownQuery(page: Page): Promise<LastAnswer> {
   const before = await page.evaluate(() => (globalThis as never as ConsoleHooks).__weirRuns ?? 0);
   await page.getByTestId('run-query').click();
   await page.waitForFunction((n) => ((globalThis as never as ConsoleHooks).__weirRuns ?? 0) > n, before, {

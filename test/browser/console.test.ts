@@ -21,7 +21,7 @@ import {
   textMatches,
   writeFixture,
 } from './console-fixture.js';
-import { runInConsole, signIn, visible } from './console-page.js';
+import { runInConsole, runShownQuery, signIn, visible } from './console-page.js';
 
 let server: SdkServer;
 let client: WeirClient;
@@ -92,6 +92,33 @@ describe('the console', () => {
     expect(browser.error).toBeUndefined();
     expect(browser.rows.length).toBeGreaterThan(0);
     compareAnswers(browser, server);
+  });
+
+  it('shows every value as the server does, to the microsecond, by column position', async () => {
+    // Names that repeat (a join's columns) or that Arrow's row objects answer with their own
+    // methods must not pick another column's value; times must not pass through milliseconds.
+    const sql = `SELECT 1 AS x, 2 AS x, 7 AS "toString", 8 AS "constructor",
+        TIMESTAMP '2026-03-01 00:00:00.123456' AS micros, TIMESTAMP '1969-12-31 23:59:59.999999' AS before_epoch,
+        TIMESTAMP_NS '2026-03-01 00:00:00.123456789' AS nanos, 'infinity'::TIMESTAMP AS forever,
+        DATE '1969-12-31' AS day, TIME '12:34:56.123456' AS time_of_day,
+        INTERVAL '1 year 2 months 3 days 04:05:06.789' AS long_interval, INTERVAL '0.876543 seconds' AS short_interval,
+        '\\x41\\x00'::BLOB AS bytes, c.host, m.host
+      FROM cpu c JOIN infra.mem m ON c.host = m.host AND c.time = m.time ORDER BY c.time, c.host LIMIT 1`;
+    const browser = await runInConsole(page, 'browser', sql);
+    const onServer = await serverAnswer(client, sql);
+    expect(browser.error).toBeUndefined();
+    expect(browser.columns).toEqual(onServer.columns);
+    expect(browser.rows).toEqual(onServer.rows);
+    expect(onServer.rows[0]!.slice(0, 8)).toEqual([
+      1,
+      2,
+      7,
+      8,
+      '2026-03-01T00:00:00.123456Z',
+      '1969-12-31T23:59:59.999999Z',
+      '2026-03-01T00:00:00.123456Z',
+      'infinity',
+    ]);
   });
 
   it('runs the same SQL on the server when switched', async () => {
@@ -189,6 +216,13 @@ describe('browsing the catalog', () => {
     expect(real).toEqual(expect.arrayContaining(shown));
     await visible(page.getByTestId('catalog-tree'));
     await page.screenshot({ path: artifactPath('browse-table'), fullPage: true });
+
+    // Its statement names the table quoted: `default` is a keyword.
+    await page.getByRole('link', { name: 'Query this table' }).click();
+    await visible(page.getByTestId('sql-editor'));
+    const answer = await runShownQuery(page);
+    expect(answer.error).toBeUndefined();
+    expect(answer.rows.length).toBeGreaterThan(0);
   });
 });
 

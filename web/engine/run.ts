@@ -17,6 +17,7 @@ import { browserDuckDB } from './duckdb.js';
 import { LoadedFiles, type LoadedPart, type PartRead } from './loaded-files.js';
 import { openParquet } from './parquet.js';
 import { rowGroupsFor } from './row-groups.js';
+import { rowsOf } from './values.js';
 
 export interface BrowserAnswer {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
@@ -250,7 +251,7 @@ export async function runInBrowser(
     const result = await connection.query(sql);
     const queried = performance.now();
     const columns = result.schema.fields.map((f) => ({ name: f.name, type: String(f.type) }));
-    const rows = result.toArray().map((row) => columns.map((c) => (row as Record<string, unknown>)[c.name]));
+    const rows = rowsOf(result);
     return {
       columns,
       rows,

@@ -24,9 +24,13 @@ export function formatMs(ms: number): string {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+const UTC_TEXT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
 /** `2024-05-01 12:00:00.250` in UTC (the lake's partitions and times are UTC); whole seconds drop `.000`. */
 export function formatTime(time: string | number | Date | undefined | null): string {
   if (time === undefined || time === null || time === '') return '';
+  // UTC text keeps its digits (microseconds): Date would cut them to milliseconds.
+  if (typeof time === 'string' && UTC_TEXT.test(time)) return time.replace('T', ' ').replace(/(\.0+)?Z$/, '');
   const date = time instanceof Date ? time : new Date(time);
   if (Number.isNaN(date.getTime())) return String(time);
   return date
@@ -40,3 +44,6 @@ export function elapsedMs(from: string | undefined, to: string | undefined): num
   if (!from || !to) return undefined;
   return Date.parse(to) - Date.parse(from);
 }
+
+/** A SQL identifier, double-quoted (`default` is a keyword; names may hold `-`). */
+export const quotedName = (name: string) => `"${name.replaceAll('"', '""')}"`;

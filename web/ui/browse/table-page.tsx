@@ -4,7 +4,7 @@
  */
 import { useClient } from '../api.js';
 import { AsyncView, PageHeader } from '../common.js';
-import { formatBytes, formatCount, formatTime } from '../format.js';
+import { formatBytes, formatCount, formatTime, quotedName } from '../format.js';
 import { href } from '../router.js';
 import { useAsync } from '../use-async.js';
 import { CatalogVersions } from './catalog-versions.js';
@@ -30,7 +30,7 @@ export function TablePage(props: TablePageProps) {
     [client, name, asOfVersion],
   );
   const tableHref = (version?: number) => href(['browse', database, table], { version });
-  const sample = `SELECT * FROM ${name} ORDER BY time DESC LIMIT 100`;
+  const sample = `SELECT * FROM ${quotedName(database)}.${quotedName(table)} ORDER BY time DESC LIMIT 100`;
 
   return (
     <div class="table-page">

@@ -8,6 +8,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { preloadBrowserEngine } from '../../engine/index.js';
 import { useClient } from '../api.js';
 import { ErrorBox, errorMessage, PageHeader } from '../common.js';
+import { quotedName } from '../format.js';
 import { useAsync } from '../use-async.js';
 import { QueryToolbar } from './query-toolbar.js';
 import type { Engine, QueryResult } from './result.js';
@@ -43,9 +44,6 @@ type Outcome =
  * `active`: the page stays mounted while hidden (app.tsx). `params` may carry `sql` and
  * `database` from a link elsewhere in the console ("query this table").
  */
-/** A SQL identifier, double-quoted. */
-const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
-
 export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
   const client = useClient();
   const [sql, setSql] = useSaved<string>(SAVED.sql, '');
@@ -82,7 +80,7 @@ export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
   useEffect(() => {
     if (firstTable && localStorage.getItem(SAVED.sql) === null) {
       replaceSql(
-        `SELECT * FROM ${quoted(firstTable.database)}.${quoted(firstTable.measurement)} ORDER BY time DESC LIMIT 100`,
+        `SELECT * FROM ${quotedName(firstTable.database)}.${quotedName(firstTable.measurement)} ORDER BY time DESC LIMIT 100`,
       );
     }
   }, [firstTable, replaceSql]);
