@@ -13,6 +13,8 @@ export interface Session {
   readonly tenant: string;
   readonly tokenName: string;
   readonly permissions: readonly Permission[];
+  /** The databases a scoped token may use; null for every database (and tenant-wide facts). */
+  readonly databases: readonly string[] | null;
 }
 
 export class SignInError extends Error {
@@ -29,6 +31,7 @@ export async function openSession(token: string): Promise<Session> {
     tenant: verification.tenant ?? '',
     tokenName: verification.token_info?.name ?? '',
     permissions: verification.permissions ?? [],
+    databases: verification.databases ?? null,
   };
 }
 

@@ -1,5 +1,5 @@
 /** The tenant's catalog commits, newest first; each may open the current view as of that version. */
-import { useClient } from '../api.js';
+import { useClient, useSession } from '../api.js';
 import { AsyncView } from '../common.js';
 import { formatTime } from '../format.js';
 import { href } from '../router.js';
@@ -14,7 +14,12 @@ export interface CatalogVersionsProps {
   readonly openHref?: (version: number) => string;
 }
 
+/** Tenant-wide, so not shown to a token limited to some databases (the server refuses it). */
 export function CatalogVersions(props: CatalogVersionsProps) {
+  return useSession().databases === null ? <VersionList {...props} /> : null;
+}
+
+function VersionList(props: CatalogVersionsProps) {
   const client = useClient();
   const versions = useAsync(() => client.catalogVersions({ limit: SHOWN_VERSIONS }), [client]);
   return (

@@ -6,7 +6,12 @@ import { useAsync } from '../use-async.js';
 export function TopBar(props: { page: string }) {
   const session = useSession();
   const signOut = useSignOut();
-  const latest = useAsync(() => session.client.catalogVersions({ limit: 1 }), [session, props.page]);
+  // Tenant-wide: a token limited to some databases may not read it.
+  const scoped = session.databases !== null;
+  const latest = useAsync(
+    async () => (scoped ? [] : session.client.catalogVersions({ limit: 1 })),
+    [session, props.page],
+  );
   const version = latest.state === 'done' ? latest.value[0]?.version : undefined;
   return (
     <header class="top-bar">
@@ -21,10 +26,17 @@ export function TopBar(props: { page: string }) {
           <span class="fact-label">token</span> {session.tokenName}
           <span class="muted"> ({session.permissions.join(', ')})</span>
         </span>
-        <span class="fact" title="Latest catalog version">
-          <span class="fact-label">catalog</span>{' '}
-          <span data-testid="catalog-version">{version === undefined ? '…' : `v${version}`}</span>
-        </span>
+        {scoped ? (
+          <span class="fact" title="Databases this token may use">
+            <span class="fact-label">databases</span>{' '}
+            <span data-testid="token-databases">{session.databases!.join(', ')}</span>
+          </span>
+        ) : (
+          <span class="fact" title="Latest catalog version">
+            <span class="fact-label">catalog</span>{' '}
+            <span data-testid="catalog-version">{version === undefined ? '…' : `v${version}`}</span>
+          </span>
+        )}
       </div>
       <button type="button" class="sign-out" data-testid="sign-out" onClick={signOut}>
         Sign out
