@@ -15,6 +15,7 @@ import {
   compareAnswers,
   countIs,
   DAY0,
+  FIXTURE_ROWS,
   HOUR,
   iso,
   serverAnswer,
@@ -193,6 +194,17 @@ describe('the browser limit', () => {
     const onServer = await runInConsole(fresh, 'server', QUERIES['count and sum over every file']!);
     expect(onServer.error).toBeUndefined();
     await fresh.context().close();
+  });
+
+  it('refuses an answer of more rows than the server would give', async () => {
+    // FIXTURE_ROWS × 50 > 1,000,000 (the server's query.maxRows default).
+    const refused = await runInConsole(
+      page,
+      'browser',
+      'SELECT 1 AS one FROM cpu a, (SELECT host FROM cpu LIMIT 50) b',
+    );
+    expect(refused.error).toContain(`the answer has ${(FIXTURE_ROWS * 50).toLocaleString('en-US')} rows`);
+    await visible(page.getByTestId('query-error'));
   });
 });
 

@@ -50,6 +50,9 @@ const SQL_TYPES: Record<BrowserColumnType, string> = {
 /** Most Parquet bytes one query may bring into the page by default (its Arrow form is larger still). */
 export const DEFAULT_BROWSER_MAX_BYTES = 512 * 1024 * 1024;
 
+/** Most rows one answer may hold in the page: the server's default `query.maxRows`. */
+export const BROWSER_MAX_ROWS = 1_000_000;
+
 /** A query that would bring more into the page than it may hold. */
 export class BrowserLimitError extends Error {}
 
@@ -61,27 +64,66 @@ const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 /** Signed URLs of the local store are relative to our origin; parquet-wasm needs them whole. */
 const absolute = (url: string) => new URL(url, location.href).href;
 
+/** A storage read that failed: names the object by its path, never by its signed URL (a live credential). */
+export class StorageReadError extends Error {
+  constructor(
+    url: string,
+    reason: string,
+    /** The signed URL had expired: a new session's URLs may succeed. */
+    readonly expired = false,
+  ) {
+    super(`reading ${new URL(url).pathname}: ${reason}`);
+  }
+}
+
+/** A failed answer from storage; its body tells an expired URL (`URL_EXPIRED` here, S3's "Request has expired"). */
+async function failedRead(url: string, response: Response): Promise<StorageReadError> {
+  const body = await response.text().catch(() => '');
+  const expired = response.status === 403 && /expired/i.test(body);
+  return new StorageReadError(
+    url,
+    `HTTP ${response.status}${expired ? ' (signed URL expired)' : ''}`,
+    expired,
+  );
+}
+
 /** Runs counting their storage traffic now; one `fetch` wrapper serves them all. */
 const counting = new Set<Traffic>();
 let fetchWrapped = false;
 
 /**
  * parquet-wasm and hyparquet fetch through the page's `fetch`: it is wrapped once so each running
- * query counts the response bytes of its own signed URLs.
+ * query counts the response bytes of its own signed URLs, and fails at once when one of them fails
+ * (parquet-wasm traps on a failed fetch and never settles its promise).
  */
 function countStorageFetches(): void {
   if (fetchWrapped) return;
   fetchWrapped = true;
   const original = globalThis.fetch;
   globalThis.fetch = async (input, init) => {
-    const response = await original(input, init);
     const url = absolute(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-    for (const traffic of counting) traffic.saw(url, response);
-    return response;
+    const runs = [...counting].filter((traffic) => traffic.reads(url));
+    if (runs.length === 0) return original(input, init);
+    let error: StorageReadError;
+    try {
+      const response = await original(input, init);
+      if (response.ok) {
+        for (const traffic of runs) traffic.saw(response);
+        return response;
+      }
+      error = await failedRead(url, response);
+    } catch (cause) {
+      error = new StorageReadError(
+        url,
+        `network error (${cause instanceof Error ? cause.message : String(cause)})`,
+      );
+    }
+    for (const traffic of runs) traffic.fail(error);
+    throw error;
   };
 }
 
-/** Counts the bytes and requests of one run. */
+/** Counts the bytes and requests of one run; `failed` rejects with its first failed storage read. */
 class Traffic {
   bytes = 0;
   requests = 0;
@@ -89,18 +131,35 @@ class Traffic {
   rowGroupsTotal = 0;
   cachedFiles = 0;
   cutFiles = 0;
+  error: StorageReadError | undefined;
+  readonly failed: Promise<never>;
+  private reject!: (error: StorageReadError) => void;
 
-  constructor(private readonly urls: ReadonlySet<string>) {}
+  constructor(private readonly urls: ReadonlySet<string>) {
+    this.failed = new Promise<never>((_, reject) => {
+      this.reject = reject;
+    });
+    // Awaited only in a race with the run's reads: a failure after it has ended is no one's to handle.
+    this.failed.catch(() => {});
+  }
 
-  saw(url: string, response: Response): void {
-    if (!this.urls.has(url)) return;
+  fail(error: StorageReadError): void {
+    this.error ??= error;
+    this.reject(error);
+  }
+
+  reads(url: string): boolean {
+    return this.urls.has(url);
+  }
+
+  saw(response: Response): void {
     this.requests++;
     this.bytes += Number(response.headers.get('content-length') ?? 0);
   }
 
+  /** Through the wrapped `fetch`, which throws for a failed read of the run's URLs. */
   async range(url: string, start: number, end: number): Promise<ArrayBuffer> {
     const response = await fetch(url, { headers: { Range: `bytes=${start}-${end - 1}` } });
-    if (!response.ok) throw new Error(`reading ${url}: HTTP ${response.status}`);
     return response.arrayBuffer();
   }
 }
@@ -171,6 +230,8 @@ async function loadTable(
     const { chosen: rowGroups, total } = await rowGroupsFor(table, file, (url, start, end) =>
       traffic.range(url, start, end),
     );
+    // After a failed read the run is over: its other files are neither read nor held.
+    if (traffic.error) throw traffic.error;
     if (rowGroups && total !== undefined) {
       traffic.cutFiles++;
       traffic.rowGroupsRead += rowGroups.length;
@@ -245,11 +306,22 @@ export async function runInBrowser(
   const held: LoadedPart[] = [];
   try {
     const started = performance.now();
-    for (const [i, table] of session.tables.entries())
-      await loadTable(connection, names[i]!, table, traffic, held);
+    const loading = (async () => {
+      for (const [i, table] of session.tables.entries())
+        await loadTable(connection, names[i]!, table, traffic, held);
+    })();
+    // A read parquet-wasm never settles fails the run from the fetch wrapper. The loading it beat
+    // then ends on its own (its next file sees the failure); its error is no one's to report.
+    loading.catch(() => {});
+    await Promise.race([loading, traffic.failed]);
     const ready = performance.now();
     const result = await connection.query(sql);
     const queried = performance.now();
+    if (result.numRows > BROWSER_MAX_ROWS) {
+      throw new BrowserLimitError(
+        `the answer has ${result.numRows.toLocaleString('en-US')} rows, more than the page holds (${BROWSER_MAX_ROWS.toLocaleString('en-US')}, as the server's default): aggregate or add a LIMIT, or export it from the server as CSV or Arrow`,
+      );
+    }
     const columns = result.schema.fields.map((f) => ({ name: f.name, type: String(f.type) }));
     const rows = rowsOf(result);
     return {
@@ -284,17 +356,30 @@ export interface BrowserQuery {
   readonly maxBytes?: number;
 }
 
-/** Asks the server for a session (pinned version, pruned files, signed URLs) and runs it in the page. */
+/**
+ * Asks the server for a session (pinned version, pruned files, signed URLs) and runs it in the page;
+ * when a signed URL has expired meanwhile, asks for a new session and runs it once more.
+ */
 export async function queryInBrowser(
   client: WeirClient,
   query: BrowserQuery,
 ): Promise<BrowserAnswer & { sessionMs: number }> {
-  const started = performance.now();
-  const session = await client.browserSession({
+  const request = {
     sql: query.sql,
     ...(query.database ? { database: query.database } : {}),
     ...(query.asOf ? { asOf: query.asOf } : {}),
-  });
-  const sessionMs = performance.now() - started;
-  return { ...(await runInBrowser(session, session.sql, query.maxBytes)), sessionMs };
+  };
+  const run = async () => {
+    const started = performance.now();
+    const session = await client.browserSession(request);
+    const sessionMs = performance.now() - started;
+    return { ...(await runInBrowser(session, session.sql, query.maxBytes)), sessionMs };
+  };
+  try {
+    return await run();
+  } catch (error) {
+    // Once only: URLs that expire again (a TTL shorter than the reads) end the run.
+    if (error instanceof StorageReadError && error.expired) return run();
+    throw error;
+  }
 }

@@ -13,7 +13,7 @@ import {
 import { BrowsePage } from './browse/browse-page.js';
 import { Empty, errorMessage } from './common.js';
 import { LineagePage } from './lineage/lineage-page.js';
-import { QueryPage } from './query/query-page.js';
+import { forgetSavedQuery, QueryPage } from './query/query-page.js';
 import { type Route, useRoute } from './router.js';
 import { RunPage } from './runs/run-page.js';
 import { RunsPage } from './runs/runs-page.js';
@@ -58,7 +58,9 @@ export function App() {
   }
   const signOut = () => {
     forgetToken();
-    setAuth({ state: 'signed-out' });
+    forgetSavedQuery();
+    // A new page keeps nothing of this user in memory either (loaded files, answers, the editor).
+    location.reload();
   };
   return (
     <SessionProvider value={{ session: auth.session, signOut }}>

@@ -21,6 +21,11 @@ import { exposeSetSql, recordError, recordResult } from './test-hooks.js';
 
 const SAVED = { sql: 'weir.query.sql', database: 'weir.query.database', engine: 'weir.query.engine' };
 
+/** Forgets the remembered statement, database and engine: they are the signed-in user's. */
+export function forgetSavedQuery(): void {
+  for (const key of Object.values(SAVED)) localStorage.removeItem(key);
+}
+
 /** A value kept in localStorage under `key`. */
 function useSaved<T extends string>(key: string, initial: T): [T, (value: T) => void] {
   const [value, setValue] = useState<T>(() => (localStorage.getItem(key) as T | null) ?? initial);
@@ -36,7 +41,7 @@ function useSaved<T extends string>(key: string, initial: T): [T, (value: T) => 
 
 type Outcome =
   | { state: 'idle' }
-  | { state: 'running' }
+  | { state: 'running'; engine: Engine }
   | { state: 'done'; result: QueryResult }
   | { state: 'failed'; error: unknown };
 
@@ -106,7 +111,7 @@ export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
     const { sql, database, engine, asOfVersion } = request.current;
     if (running.current || sql.trim() === '') return;
     running.current = true;
-    setOutcome({ state: 'running' });
+    setOutcome({ state: 'running', engine });
     try {
       const version = asOfVersion.trim();
       const result = await runQuery(client, {
@@ -149,7 +154,7 @@ export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
       />
       {outcome.state === 'running' && (
         <div class="result-status muted" data-testid="result-status">
-          Running on the {engine === 'browser' ? 'browser (DuckDB-WASM)' : 'server'}…
+          Running on the {outcome.engine === 'browser' ? 'browser (DuckDB-WASM)' : 'server'}…
         </div>
       )}
       {outcome.state === 'failed' && <ErrorBox error={outcome.error} testId="query-error" />}
