@@ -70,6 +70,14 @@ const rows = async (sql: string, asOf?: { version: number }, tenant = 'acme') =>
   ).value;
 const count = async (where: string, asOf?: { version: number }, tenant = 'acme') =>
   Number((await rows(`SELECT count(*) AS n FROM cpu WHERE ${where}`, asOf, tenant))[0]!.n);
+/** A delete trigger of acme's metrics.cpu, as the delete service would submit one. */
+const DELETE_TRIGGER = {
+  kind: 'delete' as const,
+  tenant: 'acme',
+  logicalTime: '2026-04-01T00:00:00Z',
+  database: 'metrics',
+  table: 'cpu',
+};
 const headVersion = async () => (await fixture.catalogs.forTenant('acme').refresh()).version;
 const cpuPaths = async () => {
   const state = await fixture.catalogs.forTenant('acme').refresh();
@@ -188,11 +196,7 @@ describe('delete runs', () => {
     expect(match.matchedRows).toBe(ROWS_PER_FILE / 5);
     await expect(
       orchestration.orchestrator.submit({
-        kind: 'delete',
-        tenant: 'acme',
-        logicalTime: '2026-04-01T00:00:00Z',
-        database: 'metrics',
-        table: 'cpu',
+        ...DELETE_TRIGGER,
         predicate: match.predicate,
         files: [{ path: `${match.files[0]!.file.path}.gone`, matchedRows: match.matchedRows }],
         matchedRows: match.matchedRows,
@@ -211,11 +215,7 @@ describe('delete runs', () => {
     files[1] = { path: second!.file.path, matchedRows: second!.matchedRows + 1 };
     const before = await headVersion();
     const submitted = await orchestration.orchestrator.submit({
-      kind: 'delete',
-      tenant: 'acme',
-      logicalTime: '2026-04-01T00:00:00Z',
-      database: 'metrics',
-      table: 'cpu',
+      ...DELETE_TRIGGER,
       predicate: match.predicate,
       files,
       matchedRows: match.matchedRows,
@@ -234,14 +234,7 @@ describe('delete runs', () => {
     const where = `host = 'host-4' AND time >= '${day(5)}' AND time < '${day(5, 1)}'`;
     const match = await query.matchRows({ tenant: 'acme', database: 'metrics', table: 'cpu', where });
     const file = match.files[0]!;
-    const trigger = {
-      kind: 'delete' as const,
-      tenant: 'acme',
-      logicalTime: '2026-04-01T00:00:00Z',
-      database: 'metrics',
-      table: 'cpu',
-      predicate: match.predicate,
-    };
+    const trigger = { ...DELETE_TRIGGER, predicate: match.predicate };
     await expect(
       orchestration.orchestrator.submit({
         ...trigger,
@@ -275,11 +268,7 @@ describe('delete runs', () => {
     });
     const before = await headVersion();
     const submitted = await orchestration.orchestrator.submit({
-      kind: 'delete',
-      tenant: 'acme',
-      logicalTime: '2026-04-01T00:00:00Z',
-      database: 'metrics',
-      table: 'cpu',
+      ...DELETE_TRIGGER,
       predicate: "EXISTS (SELECT 1 FROM read_text('/etc/passwd'))",
       files: [{ path: match.files[0]!.file.path, matchedRows: match.files[0]!.matchedRows }],
       matchedRows: match.files[0]!.matchedRows,
