@@ -6,6 +6,8 @@
  * 1970-01-01 to 2262-04-11; anything outside is refused.
  */
 
+import { parseRfc3339, type Rfc3339Time } from '../../lib/rfc3339/index.js';
+
 export const PRECISIONS = ['s', 'ms', 'us', 'ns'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
@@ -19,8 +21,6 @@ const UNIT_NAMES: Record<Precision, string> = {
 const MAX_MICROS = 9_223_372_036_854_775n;
 const MICROS_PER: Record<Exclude<Precision, 'ns'>, number> = { s: 1e6, ms: 1e3, us: 1 };
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 const EPOCH = /^\d+(?:\.\d+)?$/;
 
 /** A time value that cannot be stored; the message says why (the caller says where). */
@@ -57,7 +57,8 @@ export class TimeReader {
   text(value: string, where: string): bigint {
     const fast = this.format === 'rfc3339' ? this.utc.micros(value) : undefined;
     if (fast !== undefined) return BigInt(fast);
-    const format = RFC3339.test(value) ? 'rfc3339' : EPOCH.test(value) ? 'epoch' : undefined;
+    const time = parseRfc3339(value);
+    const format = time !== 'format' ? 'rfc3339' : EPOCH.test(value) ? 'epoch' : undefined;
     if (!format && EPOCH.test(value.slice(1)) && value[0] === '-') checkRange(-1n, value);
     if (!format) {
       throw new TimeError(
@@ -73,7 +74,7 @@ export class TimeReader {
         `${show(value)} breaks the column's format: it holds ${held} (${this.firstShown()})`,
       );
     }
-    return format === 'rfc3339' ? rfc3339Micros(value) : this.epochText(value, where);
+    return time !== 'format' ? rfc3339Micros(time, value) : this.epochText(value, where);
   }
 
   /** An integer epoch (an integer column of an Arrow file). */
@@ -131,12 +132,10 @@ class UtcMinutes {
     if (n < 20 || text.charCodeAt(n - 1) !== 90 || text.charCodeAt(16) !== 58) return undefined;
     if (this.minute === '' || !text.startsWith(this.minute)) {
       const minute = text.slice(0, 16);
-      if (!RFC3339.test(`${minute}:00Z`)) return undefined;
-      try {
-        this.minuteMicros = Number(rfc3339Micros(`${minute}:00Z`));
-      } catch {
-        return undefined;
-      }
+      const time = parseRfc3339(`${minute}:00Z`);
+      // Anything unusual (no such minute, before 1970) takes the general path, which says why.
+      if (typeof time === 'string' || time.epochMs < 0) return undefined;
+      this.minuteMicros = time.epochMs * 1000;
       this.minute = minute;
     }
     const tens = text.charCodeAt(17) - 48;
@@ -163,32 +162,10 @@ export function timestampMicros(value: bigint, unit: Precision): bigint {
   return checkRange(unit === 'ns' ? value / 1000n : value * BigInt(MICROS_PER[unit]), value);
 }
 
-/** An RFC 3339 time with a zone as microseconds (digits past the microsecond are dropped). */
-function rfc3339Micros(text: string): bigint {
-  const m = RFC3339.exec(text)!;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const date = new Date(ms);
-  if (
-    hour > 23 ||
-    minute > 59 ||
-    second > 59 ||
-    date.getUTCFullYear() !== year ||
-    date.getUTCMonth() !== month - 1 ||
-    date.getUTCDate() !== day
-  ) {
-    throw new TimeError(`${show(text)} is no such date or time of day`);
-  }
-  const offsetMinutes = m[9] ? (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) : 0;
-  const fraction = Number((m[7] ?? '').padEnd(6, '0').slice(0, 6));
-  return checkRange(BigInt(ms - offsetMinutes * 60_000) * 1000n + BigInt(fraction), text);
+/** A parsed RFC 3339 time as microseconds within what Weir stores. */
+function rfc3339Micros(time: Rfc3339Time | 'calendar', text: string): bigint {
+  if (time === 'calendar') throw new TimeError(`${show(text)} is no such date or time of day`);
+  return checkRange(BigInt(time.epochMs) * 1000n + BigInt(time.micros), text);
 }
 
 /** Microseconds within what Weir stores. */

@@ -8,6 +8,7 @@
  * time and its microsecond form agree); fractional seconds and milliseconds, which a binary float
  * cannot hold exactly, round to the nearest microsecond.
  */
+import { parseRfc3339 } from '../../../lib/rfc3339/index.js';
 import { IngestError, show } from '../errors.js';
 
 /** Units of epoch numbers; `m` and `h` exist only as line protocol precisions. */
@@ -121,39 +122,16 @@ export class TimeUnitCheck {
   }
 }
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
 /** An RFC 3339 time with a zone (`2024-05-01T12:00:00.123456Z`, `...+02:00`) as microseconds. */
 export function rfc3339ToMicros(text: string): number | bigint {
-  const m = RFC3339.exec(text);
-  if (!m) throw invalid(text, 'not an RFC 3339 time with a zone, such as 2024-05-01T12:00:00.123Z');
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const date = new Date(ms);
-  if (
-    hour > 23 ||
-    minute > 59 ||
-    second > 59 ||
-    date.getUTCFullYear() !== year ||
-    date.getUTCMonth() !== month - 1 ||
-    date.getUTCDate() !== day
-  ) {
-    throw invalid(text, 'no such date or time of day');
-  }
-  const offsetMinutes = m[9] ? (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) : 0;
-  const fraction = Number((m[7] ?? '').padEnd(6, '0').slice(0, 6));
-  const micros = (ms - offsetMinutes * 60_000) * 1000 + fraction;
+  const time = parseRfc3339(text);
+  if (time === 'format')
+    throw invalid(text, 'not an RFC 3339 time with a zone, such as 2024-05-01T12:00:00.123Z');
+  if (time === 'calendar') throw invalid(text, 'no such date or time of day');
+  const micros = time.epochMs * 1000 + time.micros;
   if (micros < 0) throw invalid(text, 'before 1970-01-01');
   if (micros > Number.MAX_SAFE_INTEGER) {
-    const exact = BigInt(ms - offsetMinutes * 60_000) * 1000n + BigInt(fraction);
+    const exact = BigInt(time.epochMs) * 1000n + BigInt(time.micros);
     if (exact > MAX_MICROS) throw invalid(text, TOO_LATE);
     return exact;
   }
