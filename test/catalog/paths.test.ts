@@ -81,6 +81,15 @@ describe('path module', () => {
     expect(() => paths.assertSafeKey(key)).toThrow(InvalidNameError);
   });
 
+  it('lets only a column start with an underscore (ADR 0027)', () => {
+    for (const name of ['_internal', '_value', '_1']) {
+      expect(() => paths.assertName('column', name)).not.toThrow();
+      for (const kind of ['tenant', 'database', 'table'] as const) {
+        expect(() => paths.assertName(kind, name), `${kind} ${name}`).toThrow(InvalidNameError);
+      }
+    }
+  });
+
   it('rejects bad partitions and versions', () => {
     expect(() => paths.partitionPath({ date: '2026-13-01', hour: 1 })).toThrow(InvalidNameError);
     expect(() => paths.partitionPath({ date: '2026-01-01', hour: 24 })).toThrow(InvalidNameError);
