@@ -189,6 +189,33 @@ export function decimalNumber(scaled: number | bigint, scale: number): number {
   return Number(decimalText(scaled, scale));
 }
 
+/** Every decimal of up to 15 significant digits reads back from its nearest double unchanged. */
+const ALWAYS_EXACT = 1e15;
+const ALWAYS_EXACT_BIG = 1_000_000_000_000_000n;
+
+/**
+ * JSON form of a DECIMAL: the nearest double while that reads back as the same decimal, else the
+ * exact decimal text, as for integers beyond 2⁵³ (a JSON reader would otherwise get another value).
+ */
+export function jsonDecimal(scaled: number | bigint, scale: number): number | string {
+  const number = decimalNumber(scaled, scale);
+  const small =
+    typeof scaled === 'number'
+      ? Math.abs(scaled) < ALWAYS_EXACT
+      : scaled > -ALWAYS_EXACT_BIG && scaled < ALWAYS_EXACT_BIG;
+  return small || readsBackAs(number, BigInt(scaled), scale) ? number : decimalText(scaled, scale);
+}
+
+/** Whether the shortest text of `number` (what JSON carries) is exactly `scaled / 10^scale`. */
+function readsBackAs(number: number, scaled: bigint, scale: number): boolean {
+  if (!Number.isFinite(number)) return false;
+  const [mantissa = '', exponent = '0'] = String(number).split('e');
+  const [whole = '', fraction = ''] = mantissa.split('.');
+  const digits = BigInt(whole + fraction);
+  const shift = Number(exponent) - fraction.length + scale;
+  return shift >= 0 ? digits * 10n ** BigInt(shift) === scaled : digits === scaled * 10n ** BigInt(-shift);
+}
+
 export function base64Text(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }

@@ -4,7 +4,8 @@
  * 128-bit integers and nested types go through the API's values, converted recursively.
  *
  * JSON: booleans, numbers (NaN/±Infinity → null; 64-bit and wider integers beyond ±(2⁵³ − 1) →
- * decimal strings; DECIMAL → nearest double), strings for everything temporal or textual, BLOB
+ * decimal strings; DECIMAL → nearest double while it reads back as the same decimal, else its
+ * exact text), strings for everything temporal or textual, BLOB
  * as base64, LIST/ARRAY → arrays, STRUCT → objects, MAP → objects keyed by the keys' text (as
  * DuckDB's to_json does). INTERVAL is DuckDB's own text (`1 year 2 months 3 days 04:05:06.789`),
  * the form `CAST(… AS VARCHAR)` gives, so it reads back in DuckDB unchanged.
@@ -34,11 +35,11 @@ import {
   base64Text,
   csvField,
   dateText,
-  decimalNumber,
   decimalText,
   float32Number,
   floatText,
   jsonBigInteger,
+  jsonDecimal,
   jsonFloat,
   TimestampFormatter,
   type TimestampUnit,
@@ -137,7 +138,7 @@ function decimals(width: number, scale: number): ColumnReader {
     open(chunk, column) {
       const values = decimalValues(chunk, column, width);
       return {
-        json: (row) => decimalNumber(values.at(row), scale),
+        json: (row) => jsonDecimal(values.at(row), scale),
         text: (row) => decimalText(values.at(row), scale),
       };
     },
@@ -323,7 +324,7 @@ function valueConverter(type: DuckDBType): ValueConverter {
     case DuckDBTypeId.DECIMAL:
       return {
         json: (value) =>
-          value === null ? null : decimalNumber((value as DuckDBDecimalValue).value, type.scale),
+          value === null ? null : jsonDecimal((value as DuckDBDecimalValue).value, type.scale),
         text: (value) => decimalText((value as DuckDBDecimalValue).value, type.scale),
         quoted: false,
       };
