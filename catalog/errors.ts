@@ -46,3 +46,10 @@ export class CatalogRequestError extends WeirError {
     super(code, message, 400, details);
   }
 }
+
+/** The configured object store cannot be used at all (a missing bucket, refused credentials). */
+export class StoreUnreachableError extends WeirError {
+  constructor(message: string) {
+    super('STORE_UNREACHABLE', message, 503);
+  }
+}

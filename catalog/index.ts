@@ -7,6 +7,7 @@ export {
   CatalogRequestError,
   InvalidNameError,
   ObjectNotFoundError,
+  StoreUnreachableError,
   WeirError,
 } from './errors.js';
 export * from './events/index.js';

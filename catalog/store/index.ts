@@ -28,6 +28,15 @@ export interface S3StoreConfig {
 
 export type ObjectStoreConfig = LocalStoreConfig | S3StoreConfig;
 
-export function createObjectStore(config: ObjectStoreConfig): ObjectStore {
-  return config.kind === 'local' ? new LocalObjectStore(config.root) : new S3ObjectStore(config);
+/** The configured store, ready to use: an S3 bucket must exist and answer these credentials. */
+export async function openObjectStore(config: ObjectStoreConfig): Promise<ObjectStore> {
+  if (config.kind === 'local') return new LocalObjectStore(config.root);
+  const store = new S3ObjectStore(config);
+  try {
+    await store.checkBucket();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
 }

@@ -6,13 +6,14 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { ObjectNotFoundError } from '../errors.js';
+import { ObjectNotFoundError, StoreUnreachableError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix } from '../paths.js';
 import { assertByteRange, assertDirectoryPrefix, listAllPages, maxKeysOf } from './arguments.js';
 import { bodyBytes, type ObjectBody } from './body.js';
@@ -93,6 +94,26 @@ export class S3ObjectStore implements ObjectStore {
     this.bucket = config.bucket;
     this.keyPrefix = normalizeKeyPrefix(config.prefix);
     this.client = new S3Client(clientConfig(config));
+  }
+
+  /**
+   * Fails, saying why, unless the bucket exists and these credentials reach it. HeadObject answers
+   * a missing bucket with the bare 404 of a missing key, so without this a misnamed bucket would
+   * read as an empty store.
+   */
+  async checkBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const status = statusOf(error);
+      const why =
+        status === 404
+          ? 'does not exist'
+          : status === 403
+            ? 'refuses these credentials (403)'
+            : `cannot be reached: ${error instanceof Error && error.message ? error.message : (sdkError(error).name ?? String(error))}`;
+      throw new StoreUnreachableError(`S3 bucket "${this.bucket}" ${why}`);
+    }
   }
 
   /** The object key inside the bucket (config prefix + key), e.g. for presigning a GetObject. */

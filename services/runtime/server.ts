@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { createUrlSigner, LocalObjectStore, LocalUrlSigner } from '../../catalog/index.js';
-import { createObjectStore } from '../../catalog/store/index.js';
+import { openObjectStore } from '../../catalog/store/index.js';
 import { buildApp, DOCS_PREFIX } from '../api/index.js';
 import { DEFAULT_TENANT, TokenService } from '../auth/index.js';
 import { BrowserSessions, SignedFiles } from '../browser/index.js';
@@ -90,7 +90,7 @@ export async function startServer(config: WeirConfig, role: Role, log: Logger): 
     log.info({ redis: { kind: redis.kind, url: redactUrl(redis.url), pid: redis.pid } }, 'redis resolved');
 
     const storeConfig = objectStoreConfig(config);
-    const store = createObjectStore(storeConfig);
+    const store = await openObjectStore(storeConfig);
     cleanups.push({ name: 'object store', run: () => store.close() });
     log.info(
       { store: storeConfig.kind === 'local' ? storeConfig : { ...storeConfig, secretAccessKey: undefined } },

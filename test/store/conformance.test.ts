@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { InvalidNameError, ObjectNotFoundError } from '../../catalog/errors.js';
-import type { S3StoreConfig } from '../../catalog/store/index.js';
+import { InvalidNameError, ObjectNotFoundError, StoreUnreachableError } from '../../catalog/errors.js';
+import { openObjectStore, type S3StoreConfig } from '../../catalog/store/index.js';
 import { LOCAL_TEMP_PREFIX, LocalObjectStore } from '../../catalog/store/local.js';
 import { S3ObjectStore } from '../../catalog/store/s3.js';
 import type { ObjectInfo, ObjectStore } from '../../catalog/store/types.js';
+import { freePort } from '../helpers/ports.js';
 import { createTestBucket, removeTestBucket, s3EndpointForTests } from '../helpers/s3.js';
 
 interface StoreUnderTest {
@@ -565,6 +566,37 @@ describe('s3 object store specifics', () => {
 
   afterEach(async () => {
     if (created) await removeTestBucket(created);
+  });
+
+  test('opening refuses a bucket that does not exist, which object reads alone take for an empty store', async () => {
+    const missing = { ...config, bucket: `${config.bucket}-missing` };
+    const unchecked = new S3ObjectStore(missing);
+    try {
+      // Why the check exists: a missing bucket's HeadObject is the bare 404 of a missing key.
+      expect(await unchecked.head('tenants/acme/catalog/log/00000000000000000001.json')).toBeUndefined();
+    } finally {
+      await unchecked.close();
+    }
+    const refused = await openObjectStore(missing).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(StoreUnreachableError);
+    expect((refused as Error).message).toBe(`S3 bucket "${missing.bucket}" does not exist`);
+
+    const store = await openObjectStore(config);
+    try {
+      await store.put('x.json', text('{}'));
+      expect(decode(await store.get('x.json'))).toBe('{}');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('opening says so when the endpoint cannot be reached', async () => {
+    const closed = { ...config, endpoint: `http://127.0.0.1:${await freePort()}` };
+    const refused = await openObjectStore(closed).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(StoreUnreachableError);
+    expect((refused as Error).message).toMatch(
+      new RegExp(`^S3 bucket "${config.bucket}" cannot be reached: connect ECONNREFUSED 127\\.0\\.0\\.1:`),
+    );
   });
 
   test('a 409 ConditionalRequestConflict is retried until the conditional put decides', async () => {
