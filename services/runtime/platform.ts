@@ -97,6 +97,7 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
       stops.push(() => rm(workDir, { recursive: true, force: true }));
       const duckdb = await openWorkerDuckDB();
       stops.push(async () => duckdb.closeSync());
+      const queryTimeoutMs = options.query?.timeoutMs ?? 600_000;
       const query = await QueryService.open({
         catalogs,
         files: queryFilesFor(store, join(workDir, 'query-cache'), options.query?.maxCacheBytes ?? 1 << 30),
@@ -106,12 +107,19 @@ export async function startPlatform(options: PlatformOptions): Promise<Platform>
           ...(options.query?.threads !== undefined ? { threads: options.query.threads } : {}),
           ...(options.query?.memoryLimit !== undefined ? { memoryLimit: options.query.memoryLimit } : {}),
         },
-        timeoutMs: options.query?.timeoutMs ?? 600_000,
+        timeoutMs: queryTimeoutMs,
       });
       stops.push(async () => query.close());
       const workers: TaskWorkers = await startTaskWorkers({
         connection,
-        context: { store, catalogs, duckdb, workDir, query },
+        context: {
+          store,
+          catalogs,
+          duckdb,
+          workDir,
+          query,
+          tenantSqlTimeoutMs: queryTimeoutMs,
+        },
         orchestrator,
         events,
         concurrency: options.workerConcurrency,

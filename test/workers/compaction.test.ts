@@ -14,7 +14,13 @@ import {
 import { readParquet } from '../../catalog/parquet/index.js';
 import { planRun } from '../../services/orchestrator/planner/index.js';
 import type { QueryService } from '../../services/query/index.js';
-import { executeTask, openWorkerDuckDB, RunCancelledError, sqlString } from '../../workers/tasks/index.js';
+import {
+  executeTask,
+  openWorkerDuckDB,
+  RunCancelledError,
+  sqlString,
+  type TaskContext,
+} from '../../workers/tasks/index.js';
 import { BASE_US, createDataTable, type DataRow, writeDataFiles } from '../helpers/data-files.js';
 import { BACKENDS } from '../helpers/stores.js';
 import {
@@ -618,7 +624,13 @@ describe('compaction dedup', () => {
     return { tenant, catalog, write, t: BASE_US + 5_000_000 };
   };
   /** Runs a delete of `host = 'z'` rows from `file`, planned at the head. */
-  const deleteHostZ = async (tenant: string, catalog: TenantCatalog, file: string, taskId?: string) => {
+  const deleteHostZ = async (
+    tenant: string,
+    catalog: TenantCatalog,
+    file: string,
+    taskId?: string,
+    context: Partial<TaskContext> = {},
+  ) => {
     const state = await catalog.refresh();
     const plan = planRun(
       {
@@ -636,8 +648,31 @@ describe('compaction dedup', () => {
     // The predicate guard has tests of its own; this worker only needs it to let the predicate pass.
     const query = { checkPredicate: async () => {} } as unknown as QueryService;
     const envelope = envelopeOf(tenant, 'delete', state.version, plan.tasks[0]!.inputs, { taskId });
-    return { state, result: await executeTask(envelope, { ...ctx, query }) };
+    return { state, result: await executeTask(envelope, { ...ctx, query, ...context }) };
   };
+
+  it('a delete that runs past the time limit of tenant SQL is stopped with a 408 and commits nothing', async () => {
+    const { catalog, tenant, write, t } = await hostTable('dt');
+    const rows = Array.from({ length: 50_000 }, (_, i) => ({
+      time: t + i,
+      host: i === 0 ? 'z' : 'k',
+      usage: i,
+    }));
+    const [file] = await write('big', rows);
+    const before = await catalog.refresh();
+    // 1 ms: the work over 50,000 rows takes longer, wherever the interrupt lands.
+    const failure = await deleteHostZ(tenant, catalog, file!.path, undefined, {
+      tenantSqlTimeoutMs: 1,
+    }).catch((error: unknown) => error);
+    expect(failure).toMatchObject({
+      code: 'DELETE_TIMEOUT',
+      httpStatus: 408,
+      details: { path: file!.path, limitMs: 1 },
+    });
+    expect((failure as Error).message).toContain('(query.timeoutMs)');
+    expect((await catalog.refresh()).version).toBe(before.version);
+    expect((await liveFilesOf(catalog, 'db', 'cpu', PARTITION)).map((f) => f.path)).toEqual([file!.path]);
+  });
 
   it("keeps the newest commit's row after a plain compaction merged both rows of a key into one file", async () => {
     const { tenant, catalog, write, t } = await hostTable('dd');

@@ -27,6 +27,11 @@ export interface TaskContext {
   signal?: AbortSignal;
   /** Runs tenant SQL (continuous queries) behind the query guard, on locked per-tenant engines. */
   query?: QueryService;
+  /**
+   * How long tenant SQL a task runs itself may take per file (a delete's predicate): the server
+   * sets `query.timeoutMs`, the limit of every query. Unset: no limit.
+   */
+  tenantSqlTimeoutMs?: number;
   /** The wall clock in ms (default `Date.now`): the expire sweep keeps uploads younger than an hour by it. */
   now?: () => number;
   /**

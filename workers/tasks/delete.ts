@@ -89,14 +89,16 @@ export async function runDelete(
       async (connection) => {
         for (const [i, input] of inputs.files.entries()) {
           ctx.signal?.throwIfAborted();
-          const source = await rowsWithout(connection, shape, inputs.table, local[i]!, inputs.predicate);
-          const written = await writeSortedFiles(connection, shape, {
-            source,
-            sourceColumns: new Set(shape.columns.map((c) => c.name)),
-            tieBreakers: ['__weir_row'],
-            dedup: false,
-            targetRows: ONE_FILE,
-            dir: join(dir, `out-${i}`),
+          const written = await withinTimeLimit(connection, ctx.tenantSqlTimeoutMs, input.path, async () => {
+            const source = await rowsWithout(connection, shape, inputs.table, local[i]!, inputs.predicate);
+            return writeSortedFiles(connection, shape, {
+              source,
+              sourceColumns: new Set(shape.columns.map((c) => c.name)),
+              tieBreakers: ['__weir_row'],
+              dedup: false,
+              targetRows: ONE_FILE,
+              dir: join(dir, `out-${i}`),
+            });
           });
           const found = input.rows - written.rows;
           if (input.matchedRows !== undefined && found !== input.matchedRows) {
@@ -198,4 +200,43 @@ export async function rowsWithout(
   const rows = `(SELECT ${columns.join(', ')}, file_row_number AS __weir_row FROM ${file(', file_row_number = true')})`;
   const matched = `(SELECT __weir_row FROM ${rows} AS ${sqlIdentifier(tableName)} WHERE (${predicate}))`;
   return `(SELECT * FROM ${rows} AS kept WHERE __weir_row NOT IN ${matched})`;
+}
+
+/**
+ * Runs one file's work under the time limit of tenant SQL, as every query has one: a predicate
+ * that is consistent but slow (a heavy regex over every row) stops there instead of holding the
+ * worker. Work that ends past the limit fails too, so the outcome never depends on where the
+ * interrupt landed.
+ */
+async function withinTimeLimit<T>(
+  connection: DuckDBConnection,
+  limitMs: number | undefined,
+  path: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  if (limitMs === undefined) return work();
+  let timedOut = false;
+  let again: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    connection.interrupt();
+    // An interrupt that lands between two statements is lost: repeat it until the work ends.
+    again = setInterval(() => connection.interrupt(), 50);
+  }, limitMs);
+  try {
+    const result = await work();
+    if (!timedOut) return result;
+  } catch (error) {
+    if (!timedOut) throw error;
+  } finally {
+    clearTimeout(timer);
+    clearInterval(again);
+  }
+  // A 4xx: another attempt would run as long again.
+  throw new WeirError(
+    'DELETE_TIMEOUT',
+    `the delete ran longer than ${limitMs} ms (query.timeoutMs) on ${path} and was stopped; nothing was deleted`,
+    408,
+    { path, limitMs },
+  );
 }
