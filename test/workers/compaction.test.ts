@@ -672,6 +672,10 @@ describe('compaction dedup', () => {
     expect((failure as Error).message).toContain('(query.timeoutMs)');
     expect((await catalog.refresh()).version).toBe(before.version);
     expect((await liveFilesOf(catalog, 'db', 'cpu', PARTITION)).map((f) => f.path)).toEqual([file!.path]);
+    const stored = [];
+    for await (const object of ctx.store.listAll(paths.dataKeys.tablePrefix(tenant, 'db', 'cpu')))
+      stored.push(object.key);
+    expect(stored).toEqual([file!.path]);
   });
 
   it("keeps the newest commit's row after a plain compaction merged both rows of a key into one file", async () => {

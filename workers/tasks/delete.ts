@@ -84,46 +84,64 @@ export async function runDelete(
     let mismatch: { path: string; planned: number; found: number } | undefined;
     // The predicate is tenant SQL: it runs where only this task's files can be opened, with times
     // compared in UTC, as on the query engine that counted the matches.
-    await withLockedDuckDB(
-      dir,
-      async (connection) => {
-        for (const [i, input] of inputs.files.entries()) {
-          ctx.signal?.throwIfAborted();
-          const written = await withinTimeLimit(connection, ctx.tenantSqlTimeoutMs, input.path, async () => {
-            const source = await rowsWithout(connection, shape, inputs.table, local[i]!, inputs.predicate);
-            return writeSortedFiles(connection, shape, {
-              source,
-              sourceColumns: new Set(shape.columns.map((c) => c.name)),
-              tieBreakers: ['__weir_row'],
-              dedup: false,
-              targetRows: ONE_FILE,
-              dir: join(dir, `out-${i}`),
-            });
-          });
-          const found = input.rows - written.rows;
-          if (input.matchedRows !== undefined && found !== input.matchedRows) {
-            mismatch = { path: input.path, planned: input.matchedRows, found };
-            break;
-          }
-          rowsKept += written.rows;
-          if (written.files.length === 0) filesRemoved++;
-          for (const file of written.files) {
-            outputs.push(
-              await publishDataFile(envelope, ctx, catalog, {
-                database,
-                table: inputs.table,
-                partition: paths.parsePartitionPath(input.partition),
-                index: i,
-                file,
-                // Kept rows are as old as the file they were in, not as this commit.
-                sourceVersion: fileRecency(inputEntries[i]!),
-              }),
+    try {
+      await withLockedDuckDB(
+        dir,
+        async (connection) => {
+          for (const [i, input] of inputs.files.entries()) {
+            ctx.signal?.throwIfAborted();
+            const written = await withinTimeLimit(
+              connection,
+              ctx.tenantSqlTimeoutMs,
+              input.path,
+              async () => {
+                const source = await rowsWithout(
+                  connection,
+                  shape,
+                  inputs.table,
+                  local[i]!,
+                  inputs.predicate,
+                );
+                return writeSortedFiles(connection, shape, {
+                  source,
+                  sourceColumns: new Set(shape.columns.map((c) => c.name)),
+                  tieBreakers: ['__weir_row'],
+                  dedup: false,
+                  targetRows: ONE_FILE,
+                  dir: join(dir, `out-${i}`),
+                });
+              },
             );
+            const found = input.rows - written.rows;
+            if (input.matchedRows !== undefined && found !== input.matchedRows) {
+              mismatch = { path: input.path, planned: input.matchedRows, found };
+              break;
+            }
+            rowsKept += written.rows;
+            if (written.files.length === 0) filesRemoved++;
+            for (const file of written.files) {
+              outputs.push(
+                await publishDataFile(envelope, ctx, catalog, {
+                  database,
+                  table: inputs.table,
+                  partition: paths.parsePartitionPath(input.partition),
+                  index: i,
+                  file,
+                  // Kept rows are as old as the file they were in, not as this commit.
+                  sourceVersion: fileRecency(inputEntries[i]!),
+                }),
+              );
+            }
           }
-        }
-      },
-      ctx.signal,
-    );
+        },
+        ctx.signal,
+      );
+    } catch (error) {
+      // Stopped at the time limit: this attempt's uploads of earlier files will never be committed.
+      if (error instanceof WeirError && error.code === 'DELETE_TIMEOUT')
+        await discardOutputs(ctx.store, catalog, taskId, outputs);
+      throw error;
+    }
     const rowsIn = sumRows(inputRefs);
     const deletedRows = rowsIn - rowsKept;
     if (mismatch !== undefined || deletedRows !== inputs.matchedRows) {
