@@ -2,7 +2,8 @@
  * The console when things go wrong, in real headless Chromium against a real `weir serve`: a
  * storage read that fails (file gone, connection reset, signed URL refused or expired) ends the
  * browser run with an error naming the object, never its signed URL, and the page answers the next
- * query; an expired URL gets a new session once; signing out forgets the user's query.
+ * query; an expired URL gets a new session once; signing out, or a saved token the server rejects,
+ * forgets the user's query.
  */
 import type { Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { assertConsoleBuilt } from '../helpers/console-build.js';
 import { waitFor } from '../helpers/wait.js';
 import { type SdkServer, startSdkServer } from '../sdk/server.js';
 import { compareAnswers, DAY0, HOUR, iso, serverAnswer, textMatches } from './console-fixture.js';
-import { runInConsole, signIn, visible } from './console-page.js';
+import { runInConsole, setSql, signIn, visible } from './console-page.js';
 
 let server: SdkServer;
 let client: WeirClient;
@@ -140,11 +141,7 @@ describe('the running line', () => {
     });
     await page.goto(`${server.url}/#/query`);
     await page.getByTestId('engine-browser').check();
-    await page.evaluate(
-      (text) =>
-        (globalThis as never as { __weirConsole: { setSql(t: string): void } }).__weirConsole.setSql(text),
-      COUNT,
-    );
+    await setSql(page, COUNT);
     await page.getByTestId('run-query').click();
     await textMatches(page.getByTestId('result-status'), /^Running on the browser/);
     await page.getByTestId('engine-server').check();
@@ -182,6 +179,41 @@ describe('signing out', () => {
     await page.goto(`${server.url}/#/query`);
     await visible(page.getByTestId('sql-editor'));
     expect(await page.locator('.cm-content').textContent()).not.toContain('disk');
+    expect(await page.getByTestId('engine-browser').isChecked()).toBe(true);
+    await page.context().close();
+  });
+});
+
+describe('a saved token the server rejects', () => {
+  it("is forgotten at page start with the user's statement, database and engine", async () => {
+    const { token, id } = await client.tokens.create({ name: 'revoked-later', permissions: ['read'] });
+    const page = await newPage(token);
+    const sql = 'SELECT count(*) AS revoked_users_count FROM disk';
+    await runInConsole(page, 'server', sql);
+    await page.getByTestId('database-select').selectOption('default');
+    const saved = () =>
+      page.evaluate(() =>
+        Object.keys((globalThis as unknown as { localStorage: object }).localStorage).filter((key) =>
+          key.startsWith('weir.'),
+        ),
+      );
+    expect((await saved()).sort()).toEqual([
+      'weir.query.database',
+      'weir.query.engine',
+      'weir.query.sql',
+      'weir.token',
+    ]);
+
+    await client.tokens.revoke(id);
+    await page.reload();
+    await visible(page.getByTestId('sign-in-error'));
+    expect(await saved()).toEqual([]);
+
+    // The next user of this browser starts from a clean query page.
+    await page.getByTestId('token-input').fill(server.token);
+    await page.getByTestId('sign-in').click();
+    await visible(page.getByTestId('sql-editor'));
+    expect(await page.locator('.cm-content').textContent()).not.toContain('revoked_users_count');
     expect(await page.getByTestId('engine-browser').isChecked()).toBe(true);
     await page.context().close();
   });

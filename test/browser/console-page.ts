@@ -35,14 +35,22 @@ export async function runInConsole(
     await visible(page.getByTestId('sql-editor'));
   }
   await page.getByTestId(`engine-${engine}`).check();
-  await page.evaluate((text) => (globalThis as never as ConsoleHooks).__weirConsole.setSql(text), sql);
+  await setSql(page, sql);
   return runShownQuery(page);
 }
 
-/** Clicks Run on the query page as it stands and answers what the run recorded. */
-export async function runShownQuery(page: Page): Promise<LastAnswer> {
+/** Puts `sql` in the query page's editor. */
+export async function setSql(page: Page, sql: string): Promise<void> {
+  await page.evaluate((text) => (globalThis as never as ConsoleHooks).__weirConsole.setSql(text), sql);
+}
+
+/** Runs the query page as it stands (Run clicked, or `start`) and answers what the run recorded. */
+export async function runShownQuery(
+  page: Page,
+  start: () => Promise<void> = () => page.getByTestId('run-query').click(),
+): Promise<LastAnswer> {
   const before = await page.evaluate(() => (globalThis as never as ConsoleHooks).__weirRuns ?? 0);
-  await page.getByTestId('run-query').click();
+  await start();
   await page.waitForFunction((n) => ((globalThis as never as ConsoleHooks).__weirRuns ?? 0) > n, before, {
     timeout: 60_000,
   });

@@ -22,7 +22,7 @@ import {
   textMatches,
   writeFixture,
 } from './console-fixture.js';
-import { runInConsole, runShownQuery, signIn, visible } from './console-page.js';
+import { runInConsole, runShownQuery, setSql, signIn, visible } from './console-page.js';
 
 let server: SdkServer;
 let client: WeirClient;
@@ -256,6 +256,84 @@ describe('a token limited to some databases', () => {
     await scoped.waitForLoadState('networkidle');
     expect(await scoped.getByRole('alert').count()).toBe(0);
     await scoped.context().close();
+  });
+});
+
+describe('the database picker', () => {
+  const SAVED_DATABASE = 'weir.query.database';
+
+  /** A new page signed in with `token`, its query page reloaded with `saved` as the remembered database. */
+  async function queryPage(token: string, saved?: string): Promise<Page> {
+    const fresh = await (await chromium.context()).newPage();
+    await signIn(fresh, server.url, token);
+    if (saved !== undefined) {
+      await fresh.evaluate(
+        ([key, value]) =>
+          (
+            globalThis as unknown as { localStorage: { setItem(key: string, value: string): void } }
+          ).localStorage.setItem(key, value),
+        [SAVED_DATABASE, saved] as const,
+      );
+      await fresh.reload();
+    }
+    await visible(fresh.getByTestId('sql-editor'));
+    return fresh;
+  }
+
+  /** The picker's choice once its options are `options`. */
+  async function chosen(page: Page, options: string[]): Promise<string> {
+    const picker = page.getByTestId('database-select');
+    const listed = () => picker.locator('option').allTextContents();
+    await waitFor(
+      async () => (JSON.stringify(await listed()) === JSON.stringify(options) ? true : undefined),
+      30_000,
+      100,
+    ).catch(async () => expect(await listed()).toEqual(options));
+    return picker.inputValue();
+  }
+
+  it('picks the first database a scoped token sees over a saved one it does not, and queries there', async () => {
+    const { token } = await client.tokens.create({
+      name: 'infra-only',
+      permissions: ['read'],
+      databases: ['infra'],
+    });
+    const scoped = await queryPage(token, 'default');
+    expect(await chosen(scoped, ['infra'])).toBe('infra');
+    const answer = await runInConsole(scoped, 'server', 'SELECT count(*) AS n FROM mem');
+    expect(answer.error).toBeUndefined();
+    expect(answer.rows).toEqual([[FIXTURE_ROWS]]);
+    await scoped.context().close();
+  });
+
+  it('shows none for a tenant without databases and runs nothing; then the first in order, or the saved one', async () => {
+    const tenant = await client.tenants.create({ id: 'nodefault', display_name: 'No default' });
+    const page = await queryPage(tenant.token);
+    const queried: string[] = [];
+    page.on('request', (request) => {
+      if (/\/api\/v1\/(query|browser\/session)/.test(request.url())) queried.push(request.url());
+    });
+    await textMatches(page.getByTestId('database-hint'), /sees no database/);
+    expect(await chosen(page, [])).toBe('');
+    expect(await page.getByTestId('run-query').isEnabled()).toBe(false);
+    // Ctrl-Enter runs without the button: it is refused too, not sent to the client's `default`.
+    await setSql(page, 'SELECT 1 AS one');
+    const answer = await runShownQuery(page, () => page.locator('.cm-content').press('Control+Enter'));
+    expect(answer.error).toMatch(/^No database chosen/);
+    await visible(page.getByTestId('query-error'));
+    expect(queried).toEqual([]);
+
+    // Made out of order: the picker lists them sorted and takes the first.
+    const own = server.client({ token: tenant.token });
+    await own.databases.create('zeta');
+    await own.databases.create('alpha');
+    await page.reload();
+    expect(await chosen(page, ['alpha', 'zeta'])).toBe('alpha');
+    expect(await page.getByTestId('database-hint').count()).toBe(0);
+    await page.getByTestId('database-select').selectOption('zeta');
+    await page.reload();
+    expect(await chosen(page, ['alpha', 'zeta'])).toBe('zeta');
+    await page.context().close();
   });
 });
 

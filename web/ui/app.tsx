@@ -26,6 +26,12 @@ type Auth =
   | { state: 'signed-out'; notice?: string }
   | { state: 'signed-in'; session: Session };
 
+/** Forgets the token and the query saved with it (statement, database, engine): they are its user's. */
+function forgetUser(): void {
+  forgetToken();
+  forgetSavedQuery();
+}
+
 export function App() {
   const [auth, setAuth] = useState<Auth>(() =>
     storedToken() ? { state: 'checking' } : { state: 'signed-out' },
@@ -37,8 +43,8 @@ export function App() {
     openSession(token).then(
       (session) => setAuth({ state: 'signed-in', session }),
       (error: unknown) => {
-        // A rejected token is forgotten; an unreachable server is not the token's fault.
-        if (error instanceof SignInError || error instanceof AuthenticationError) forgetToken();
+        // A rejected token is forgotten with its user's query; an unreachable server is not its fault.
+        if (error instanceof SignInError || error instanceof AuthenticationError) forgetUser();
         setAuth({ state: 'signed-out', notice: errorMessage(error) });
       },
     );
@@ -57,8 +63,7 @@ export function App() {
     );
   }
   const signOut = () => {
-    forgetToken();
-    forgetSavedQuery();
+    forgetUser();
     // A new page keeps nothing of this user in memory either (loaded files, answers, the editor).
     location.reload();
   };

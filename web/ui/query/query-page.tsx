@@ -39,6 +39,15 @@ function useSaved<T extends string>(key: string, initial: T): [T, (value: T) => 
   return [value, save];
 }
 
+/**
+ * The database to query among those the token sees: the saved one while it is still among them,
+ * else the client's default, else the first; '' when the token sees none.
+ */
+function chooseDatabase(visible: readonly string[], saved: string, fallback: string): string {
+  if (visible.includes(saved)) return saved;
+  return visible.includes(fallback) ? fallback : (visible[0] ?? '');
+}
+
 type Outcome =
   | { state: 'idle' }
   | { state: 'running'; engine: Engine }
@@ -52,7 +61,8 @@ type Outcome =
 export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
   const client = useClient();
   const [sql, setSql] = useSaved<string>(SAVED.sql, '');
-  const [database, setDatabase] = useSaved<string>(SAVED.database, client.database);
+  // '' until chosen: the client's default database may not exist or may be out of the token's reach.
+  const [savedDatabase, setDatabase] = useSaved<string>(SAVED.database, '');
   const [engine, setEngine] = useSaved<Engine>(SAVED.engine, 'browser');
   const [asOfVersion, setAsOfVersion] = useState('');
   const [outcome, setOutcome] = useState<Outcome>({ state: 'idle' });
@@ -68,6 +78,20 @@ export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
   );
 
   const databases = useAsync(() => client.databases.list(), [client]);
+  const databaseNames = useMemo(
+    () => (databases.state === 'done' ? databases.value.map((d) => d.name).sort() : undefined),
+    [databases],
+  );
+  // Until the list loads the saved choice stands (the server judges it on a run).
+  const database = databaseNames
+    ? chooseDatabase(databaseNames, savedDatabase, client.database)
+    : savedDatabase;
+  const databaseHint =
+    databases.state === 'failed'
+      ? `The databases did not load: ${errorMessage(databases.error)}`
+      : databaseNames?.length === 0
+        ? 'This token sees no database: nothing to query.'
+        : undefined;
   const tables = useAsync(() => client.tables.list(), [client]);
   const tableList = tables.state === 'done' ? tables.value : undefined;
   const completion = useMemo<SQLNamespace>(() => {
@@ -110,6 +134,13 @@ export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
   const run = useCallback(async () => {
     const { sql, database, engine, asOfVersion } = request.current;
     if (running.current || sql.trim() === '') return;
+    if (database === '') {
+      // Ctrl-Enter while Run is disabled: the client would otherwise query its own default.
+      const error = new Error('No database chosen: this token sees none, or the list has not loaded.');
+      setOutcome({ state: 'failed', error });
+      recordError(engine, error.message);
+      return;
+    }
     running.current = true;
     setOutcome({ state: 'running', engine });
     try {
@@ -134,8 +165,9 @@ export function QueryPage(props: { active: boolean; params: URLSearchParams }) {
     <section class="query-page" hidden={!props.active}>
       <PageHeader title="Query" />
       <QueryToolbar
-        databases={databases.state === 'done' ? databases.value.map((d) => d.name) : [database]}
+        databases={databaseNames ?? []}
         database={database}
+        databaseHint={databaseHint}
         onDatabase={setDatabase}
         engine={engine}
         onEngine={setEngine}

@@ -2,8 +2,12 @@
 import type { Engine } from './result.js';
 
 export interface QueryToolbarProps {
+  /** Sorted; empty while they load. */
   readonly databases: readonly string[];
+  /** '' when none is chosen: Run is disabled. */
   readonly database: string;
+  /** Why the picker is empty. */
+  readonly databaseHint?: string | undefined;
   readonly onDatabase: (database: string) => void;
   readonly engine: Engine;
   readonly onEngine: (engine: Engine) => void;
@@ -24,10 +28,11 @@ const ENGINES: readonly { engine: Engine; label: string; title: string }[] = [
 ];
 
 export function QueryToolbar(props: QueryToolbarProps) {
-  // A remembered database the list lacks (dropped, or not yet loaded) still shows as chosen.
-  const databases = props.databases.includes(props.database)
-    ? props.databases
-    : [props.database, ...props.databases];
+  // A remembered database shows as chosen while the list loads.
+  const databases =
+    props.database === '' || props.databases.includes(props.database)
+      ? props.databases
+      : [props.database, ...props.databases];
   return (
     <div class="toolbar">
       <label class="field-inline">
@@ -44,6 +49,11 @@ export function QueryToolbar(props: QueryToolbarProps) {
           ))}
         </select>
       </label>
+      {props.databaseHint && (
+        <span class="muted hint" data-testid="database-hint">
+          {props.databaseHint}
+        </span>
+      )}
       <fieldset class="segmented" aria-label="Engine">
         {ENGINES.map(({ engine, label, title }) => (
           <label key={engine} title={title} class={props.engine === engine ? 'checked' : ''}>
@@ -76,7 +86,7 @@ export function QueryToolbar(props: QueryToolbarProps) {
         type="button"
         class="primary"
         data-testid="run-query"
-        disabled={props.running}
+        disabled={props.running || props.database === ''}
         onClick={props.onRun}
       >
         {props.running ? 'Running…' : 'Run'}
