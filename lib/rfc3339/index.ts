@@ -21,29 +21,27 @@ export interface Rfc3339Time {
 export function parseRfc3339(text: string): Rfc3339Time | 'format' | 'calendar' {
   const m = RFC3339.exec(text);
   if (!m) return 'format';
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const date = new Date(ms);
-  if (
-    hour > 23 ||
-    minute > 59 ||
-    second > 59 ||
-    date.getUTCFullYear() !== year ||
-    date.getUTCMonth() !== month - 1 ||
-    date.getUTCDate() !== day
-  ) {
-    return 'calendar';
-  }
+  const ms = utcMillisOf(m.slice(1, 7));
+  if (ms === undefined) return 'calendar';
   const offsetMinutes = m[9] ? (m[9] === '-' ? -1 : 1) * (Number(m[10]) * 60 + Number(m[11])) : 0;
   return {
     epochMs: ms - offsetMinutes * 60_000,
     micros: Number((m[7] ?? '').padEnd(6, '0').slice(0, 6)),
   };
+}
+
+/**
+ * Milliseconds since the epoch of a UTC calendar time given as its digits (year, month, day, hour,
+ * minute, second; missing ones are 0); undefined when there is no such date or time of day.
+ */
+export function utcMillisOf(fields: readonly (string | undefined)[]): number | undefined {
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0] = fields.map((field) =>
+    Number(field ?? 0),
+  );
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  const date = new Date(ms);
+  const same =
+    date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+  return same ? ms : undefined;
 }

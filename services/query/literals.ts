@@ -4,6 +4,7 @@
  * is beyond doubt are read here; anything else (offsets, `now()`, nanoseconds, odd spacing) is left
  * to DuckDB, and a test holds this reader to DuckDB's own cast.
  */
+import { utcMillisOf } from '../../lib/rfc3339/index.js';
 import type { SqlNode } from './parser.js';
 
 /** `YYYY-MM-DD`, optionally ` HH:MM` (space or `T`), optionally `:SS[.ffffff][Z]` (DuckDB wants seconds before a `Z`). */
@@ -31,18 +32,9 @@ export function literalTimestampMicros(expression: SqlNode): bigint | undefined 
   if (text === undefined) return undefined;
   const match = TIMESTAMP_TEXT.exec(text);
   if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map((part) => Number(part ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
   // Two-digit years mean 19xx to Date.UTC; DuckDB's 24:00:00 rolls over: both are left to DuckDB.
-  if (year < 1000 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const date = new Date(ms);
-  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return undefined; // 2026-02-30
+  if (Number(match[1]) < 1000) return undefined;
+  const ms = utcMillisOf(match.slice(1, 7));
+  if (ms === undefined) return undefined; // 2026-02-30, 24:00:00
   return BigInt(ms) * 1000n + BigInt((match[7] ?? '').padEnd(6, '0'));
 }
