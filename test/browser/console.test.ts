@@ -122,6 +122,30 @@ describe('the console', () => {
     ]);
   });
 
+  it('shows DECIMAL values as the server does: numbers while exact, else their exact text', async () => {
+    // DuckDB-WASM sends decimals as Arrow Decimal of their unscaled integer; every width and sign
+    // must scale as the server's JSON does, past 15 digits as text.
+    const sql = `SELECT v::DECIMAL(4,2) AS small, w::DECIMAL(18,3) AS negative, x::DECIMAL(38,10) AS wide,
+        y::DECIMAL(18,0) AS long_integer, z::DECIMAL(38,3) AS round_wide
+      FROM (VALUES
+        (1.50, -1234.5, 12345678901234567890.0123456789, 999999999999999999, -1000000000000.000),
+        (-0.05, -0.001, -0.0000000001, -1, 0.5),
+        (NULL, NULL, NULL, NULL, NULL),
+        (99.99, -999999999999999.999, 1.5, 0, -12345678901234567890123456789.123)
+      ) t(v, w, x, y, z)`;
+    const browser = await runInConsole(page, 'browser', sql);
+    const onServer = await serverAnswer(client, sql);
+    expect(browser.error).toBeUndefined();
+    expect(browser.columns).toEqual(onServer.columns);
+    expect(browser.rows).toEqual(onServer.rows);
+    expect(onServer.rows).toEqual([
+      [1.5, -1234.5, '12345678901234567890.0123456789', '999999999999999999', -1e12],
+      [-0.05, -0.001, -1e-10, -1, 0.5],
+      [null, null, null, null, null],
+      [99.99, '-999999999999999.999', 1.5, 0, '-12345678901234567890123456789.123'],
+    ]);
+  });
+
   it('runs the same SQL on the server when switched', async () => {
     const sql = QUERIES.time_bucket!;
     const onServer = await runInConsole(page, 'server', sql);

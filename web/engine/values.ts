@@ -3,14 +3,18 @@
  * proxies answer names like `toString` with their own methods), each value as the server's JSON
  * answer gives it: times as text to the microsecond from their stored integers (Arrow's own
  * getters go through float milliseconds), dates, times of day and intervals as DuckDB writes them,
- * blobs as base64. Other values stay as Arrow gives them.
+ * blobs as base64, decimals as the server's JSON gives them (lib/decimal). Other values stay as
+ * Arrow gives them.
  */
+import { jsonDecimal } from '../../lib/decimal/index.js';
 
 /** What is read of an Arrow table (DuckDB-WASM brings its own apache-arrow, another version). */
 interface ArrowType {
   readonly typeId: number;
   readonly unit?: number;
   readonly byteWidth?: number;
+  readonly bitWidth?: number;
+  readonly scale?: number;
 }
 interface Data {
   readonly type: ArrowType;
@@ -27,7 +31,15 @@ interface Table {
 }
 
 /** Arrow's type ids (the format's own numbering, the same in every apache-arrow version). */
-const TYPE = { Binary: 4, Date: 8, Time: 9, Timestamp: 10, Interval: 11, FixedSizeBinary: 15 } as const;
+const TYPE = {
+  Binary: 4,
+  Decimal: 7,
+  Date: 8,
+  Time: 9,
+  Timestamp: 10,
+  Interval: 11,
+  FixedSizeBinary: 15,
+} as const;
 /** TimeUnit: SECOND 0, MILLISECOND 1, MICROSECOND 2, NANOSECOND 3. DateUnit: DAY 0, MILLISECOND 1. */
 const MICROS_PER_UNIT = [1_000_000n, 1000n, 1n] as const;
 /** IntervalUnit: YEAR_MONTH 0, DAY_TIME 1, MONTH_DAY_NANO 2. */
@@ -74,6 +86,13 @@ function cellOf(type: ArrowType): Cell | undefined {
     }
     case TYPE.Interval:
       return intervalCell(type.unit!);
+    case TYPE.Decimal: {
+      // Arrow's getter gives the unscaled integer as an object of words. DuckDB-WASM sends every
+      // width as 128 bits, and HUGEINT as DECIMAL(38,0).
+      const width = type.bitWidth! / 8;
+      const scale = type.scale!;
+      return (data, i) => jsonDecimal(unscaledAt(data.values, i, width), scale);
+    }
     case TYPE.Binary:
     case TYPE.FixedSizeBinary:
       return (data, i) => base64(bytesAt(data, i));
@@ -87,6 +106,14 @@ function bytesAt(data: Data, i: number): Uint8Array {
   if (offsets) return (data.values as Uint8Array).subarray(offsets[i]!, offsets[i + 1]!);
   const width = data.type.byteWidth!;
   return (data.values as Uint8Array).subarray(i * width, (i + 1) * width);
+}
+
+/** The `i`th `width`-byte little-endian two's complement integer of `values`. */
+function unscaledAt(values: ArrayBufferView, i: number, width: number): bigint {
+  const view = new DataView(values.buffer, values.byteOffset + i * width, width);
+  let value = 0n;
+  for (let at = width - 4; at >= 0; at -= 4) value = (value << 32n) | BigInt(view.getUint32(at, true));
+  return BigInt.asIntN(width * 8, value);
 }
 
 function intervalCell(unit: number): Cell {

@@ -32,7 +32,7 @@ import {
   Uint64,
   Utf8,
 } from 'apache-arrow';
-import { decimalNumber } from './text.js';
+import { decimalNumber } from '../../../lib/decimal/index.js';
 import { columnReader } from './values.js';
 import { columnValidity, decimalValues, isValid, rawColumn, StringValues } from './vectors.js';
 

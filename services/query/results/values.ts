@@ -31,15 +31,14 @@ import {
   DuckDBTypeId,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import { decimalText, jsonDecimal } from '../../../lib/decimal/index.js';
 import {
   base64Text,
   csvField,
   dateText,
-  decimalText,
   float32Number,
   floatText,
   jsonBigInteger,
-  jsonDecimal,
   jsonFloat,
   TimestampFormatter,
   type TimestampUnit,

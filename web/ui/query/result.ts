@@ -1,7 +1,7 @@
 /**
- * One shape for the answers of both engines. The browser engine gives Arrow type names and
- * JavaScript values (bigint, timestamps as epoch milliseconds); the server gives column names and
- * JSON values (timestamps as ISO strings), so its column kinds are read from the values.
+ * One shape for the answers of both engines. The browser engine gives Arrow type names and values
+ * as the server's JSON gives them (web/engine/values.ts); the server gives column names and JSON
+ * values only, so its column kinds are read from the values.
  */
 import type { QueryAnswer } from '../../../sdk/index.js';
 import type { BrowserAnswer } from '../../engine/index.js';
@@ -44,42 +44,11 @@ function arrowKind(type: string): ColumnKind {
   return 'text';
 }
 
-/** The scale of an Arrow decimal type (`Decimal[38e+2]` → 2), or undefined for other types. */
-function decimalScale(type: string): number | undefined {
-  const match = /^Decimal\[\d+e\+?(-?\d+)\]$/.exec(type);
-  return match ? Number(match[1]) : undefined;
-}
-
-/** `12345` at scale 2 → `123.45`. */
-function decimalText(unscaled: string, scale: number): string {
-  if (scale <= 0) return unscaled;
-  const negative = unscaled.startsWith('-');
-  const digits = (negative ? unscaled.slice(1) : unscaled).padStart(scale + 1, '0');
-  return `${negative ? '-' : ''}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
-}
-
-/**
- * Arrow decimals (DECIMAL columns, and DuckDB's HUGEINT such as a SUM of BIGINT) arrive as big
- * numbers whose text lacks the scale: they become exact decimal text.
- */
-function withDecimals(answer: BrowserAnswer): BrowserAnswer['rows'] {
-  const scales = answer.columns.map((c) => decimalScale(c.type));
-  if (scales.every((scale) => scale === undefined)) return answer.rows;
-  return answer.rows.map((row) =>
-    row.map((value, i) => {
-      const scale = scales[i];
-      return scale === undefined || value === null || value === undefined
-        ? value
-        : decimalText(String(value), scale);
-    }),
-  );
-}
-
 export function fromBrowser(answer: BrowserAnswer & { sessionMs: number }, totalMs: number): QueryResult {
   return {
     engine: 'browser',
     columns: answer.columns.map((c) => ({ name: c.name, kind: arrowKind(c.type) })),
-    rows: withDecimals(answer),
+    rows: answer.rows,
     version: answer.version,
     totalMs,
     browser: {
