@@ -149,7 +149,7 @@ const CASES: TypeCase[] = [
     json: '90071992547409.93',
     csv: '90071992547409.93',
     arrowType: 'Float64',
-    arrow: 90071992547409.93,
+    arrow: Number('90071992547409.93'),
   },
   {
     type: 'DECIMAL(38,20)',
@@ -157,7 +157,7 @@ const CASES: TypeCase[] = [
     json: '0.12345678901234567890',
     csv: '0.12345678901234567890',
     arrowType: 'Float64',
-    arrow: 0.1234567890123456789,
+    arrow: Number('0.12345678901234567890'),
   },
   { type: 'VARCHAR', literal: "'plain'", json: 'plain', csv: 'plain', arrowType: 'Utf8', arrow: 'plain' },
   {
