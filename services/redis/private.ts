@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isAlive, readPidFile } from '../process/index.js';
+import { isRunning, readPidFile, writePidFile } from '../process/index.js';
 import { RedisUnavailableError } from './errors.js';
 import { ping } from './ping.js';
 
@@ -76,15 +76,15 @@ export async function startPrivateRedis(options: PrivateRedisOptions): Promise<P
   const ownerFile = join(dir, 'owner.pid');
   if (await ping({ path: socketPath })) {
     const owner = await readPidFile(ownerFile).catch(() => undefined);
-    if (owner === undefined || isAlive(owner)) {
+    if (owner === undefined || (await isRunning(owner))) {
       throw new RedisUnavailableError(
-        `a Redis already answers at ${socketPath} (pid ${await readPid(dir)}, owner ${owner ?? 'unknown'}): ` +
+        `a Redis already answers at ${socketPath} (pid ${await readPid(dir)}, owner ${owner?.pid ?? 'unknown'}): ` +
           'another weir uses this data directory; stop it or use another data directory',
       );
     }
     await shutdownOrphan(socketPath, options.stopTimeoutMs ?? 10_000);
   }
-  await writeFile(ownerFile, String(process.pid));
+  await writePidFile(ownerFile);
 
   // biome-ignore format: one flag and its value per line
   const args = [

@@ -1,12 +1,13 @@
 /**
  * One process at a time owns a data directory's node-local state: the WAL (whose start-up recovery
  * stages and deletes every segment it finds), the query spill directory and the private Redis
- * (ADR 0017 addendum), and a WAL directory configured outside it. The lock is a file holding the
- * owner's pid; one whose pid is gone (a `kill -9`) is taken over.
+ * (ADR 0017 addendum), and a WAL directory configured outside it. The lock is a file naming the
+ * owner (pid and start, `services/process`); one whose owner is gone (a `kill -9`, a restart that
+ * gave its pid to another process) is taken over.
  */
-import { link, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { isAlive, readPidFile } from '../process/index.js';
+import { isRunning, type PidRecord, readPidFile, writePidFile } from '../process/index.js';
 
 /** Another live process holds the directory; the message names it and the pid. */
 export class DataDirInUseError extends Error {
@@ -31,7 +32,7 @@ export async function lockDirectory(directory: string, what: string): Promise<Da
   // link() of a complete file publishes the pid atomically: a reader never sees an empty lock.
   const claim = `${lockPath}.${process.pid}`;
   const aside = `${lockPath}.stale.${process.pid}`;
-  await writeFile(claim, `${process.pid}\n`);
+  await writePidFile(claim);
   try {
     for (;;) {
       try {
@@ -43,15 +44,15 @@ export async function lockDirectory(directory: string, what: string): Promise<Da
       const holder = await readPidFile(lockPath).catch(ignoreMissing);
       if (holder === null) continue; // released meanwhile
       // Our own pid is a previous life of this process (a container restarted with the same pid).
-      if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
+      if (holder !== undefined && holder.pid !== process.pid && (await isRunning(holder))) {
         throw new DataDirInUseError(
-          `the ${what} ${dir} is in use by another weir (pid ${holder}); stop it or use another ${what}`,
+          `the ${what} ${dir} is in use by another weir (pid ${holder.pid}); stop it or use another ${what}`,
         );
       }
       // Stale. Move it aside rather than unlink it: if another starter replaced it in the meantime,
       // what was moved is that starter's live lock, which goes back in place.
       if ((await rename(lockPath, aside).catch(ignoreMissing)) === null) continue;
-      if ((await readPidFile(aside).catch(ignoreMissing)) !== holder)
+      if (!sameProcess(await readPidFile(aside).catch(ignoreMissing), holder))
         await link(aside, lockPath).catch(() => {});
       await rm(aside, { force: true });
     }
@@ -60,10 +61,14 @@ export async function lockDirectory(directory: string, what: string): Promise<Da
   }
   return {
     release: async () => {
-      if ((await readPidFile(lockPath).catch(ignoreMissing)) === process.pid)
+      if ((await readPidFile(lockPath).catch(ignoreMissing))?.pid === process.pid)
         await rm(lockPath, { force: true });
     },
   };
+}
+
+function sameProcess(a: PidRecord | null | undefined, b: PidRecord | undefined): boolean {
+  return a?.pid === b?.pid && a?.start === b?.start;
 }
 
 /** `null` for a file that is not there (any other error is thrown). */

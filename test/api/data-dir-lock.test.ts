@@ -2,13 +2,16 @@
  * One `weir serve` per data directory, whatever the Redis: a second one would run WAL recovery on
  * the first one's live segments (staging and deleting them) or start a second private Redis on the
  * same AOF files. A WAL directory outside the data directory is locked too. A lock left by a
- * killed server is taken over.
+ * killed server is taken over, also when a restart gave its pid to another process.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startOf } from '../../services/process/index.js';
+import { DataDirInUseError, lockDirectory } from '../../services/runtime/data-dir-lock.js';
 import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { type Proc, TOKEN_LINE, waitForLine, weir } from '../helpers/weir-process.js';
 
@@ -16,6 +19,10 @@ const LISTENING = /^Weir is listening on (http:\/\/\S+)$/;
 const base = mkdtempSync(join(tmpdir(), 'weir-lock-'));
 let n = 0;
 const freshDataDir = (): string => join(base, `d${n++}`);
+
+/** The pid on the lock file's first line. */
+const lockedBy = (dir: string): string | undefined =>
+  readFileSync(join(dir, 'weir.lock'), 'utf8').split('\n')[0];
 
 const running: Proc[] = [];
 function serve(dataDir: string, env: Record<string, string> = {}): Proc {
@@ -116,13 +123,60 @@ describe('the data directory lock', () => {
     // A Redis database of its own: the shared server's database 0 serves the first test's store.
     const first = serve(dataDir, { WEIR_REDIS_URL: `${redis.url}/1` });
     await waitForLine(first, LISTENING);
-    expect(readFileSync(join(dataDir, 'weir.lock'), 'utf8').trim()).toBe(String(first.child.pid));
+    expect(lockedBy(dataDir)).toBe(String(first.child.pid));
     first.child.kill('SIGKILL');
     await first.exited;
 
     const second = serve(dataDir, { WEIR_REDIS_URL: `${redis.url}/1` });
     await waitForLine(second, LISTENING);
-    expect(readFileSync(join(dataDir, 'weir.lock'), 'utf8').trim()).toBe(String(second.child.pid));
+    expect(lockedBy(dataDir)).toBe(String(second.child.pid));
     expect(await stop(second)).toBe(0);
+  });
+});
+
+describe('a lock whose pid now runs another process', () => {
+  let other: ChildProcess;
+  beforeAll(async () => {
+    // Stands for the process that got a dead weir's pid after a restart.
+    other = spawn('sleep', ['600'], { stdio: 'ignore' });
+    await once(other, 'spawn');
+  });
+  afterAll(() => {
+    other.kill('SIGKILL');
+  });
+
+  it('is taken over when that process started after the lock was written', async () => {
+    const dir = freshDataDir();
+    mkdirSync(dir);
+    const start = await startOf(other.pid!);
+    expect(start, 'this test needs Linux /proc').toMatch(/^[0-9a-f-]+\/\d+$/);
+    // The same boot, an earlier start: the weir that wrote it is gone, its pid was given again.
+    writeFileSync(join(dir, 'weir.lock'), `${other.pid}\n${start!.replace(/\d+$/, '1')}\n`);
+
+    const lock = await lockDirectory(dir, 'data directory');
+    expect(readFileSync(join(dir, 'weir.lock'), 'utf8')).toBe(
+      `${process.pid}\n${await startOf(process.pid)}\n`,
+    );
+    await lock.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('is refused while that very process holds it', async () => {
+    const dir = freshDataDir();
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'weir.lock'), `${other.pid}\n${await startOf(other.pid!)}\n`);
+
+    await expect(lockDirectory(dir, 'data directory')).rejects.toThrow(
+      `the data directory ${dir} is in use by another weir (pid ${other.pid}); stop it or use another data directory`,
+    );
+    expect(lockedBy(dir)).toBe(String(other.pid));
+  });
+
+  it('is refused when written without a start, as long as the pid runs', async () => {
+    const dir = freshDataDir();
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'weir.lock'), `${other.pid}\n`);
+
+    await expect(lockDirectory(dir, 'data directory')).rejects.toBeInstanceOf(DataDirInUseError);
   });
 });
