@@ -12,6 +12,7 @@ import {
   DuckDBTimestampValue,
 } from '@duckdb/node-api';
 import { QueryError, QueryRefusedError } from './errors.js';
+import { guardQuery } from './guard.js';
 import { literalTimestampMicros } from './literals.js';
 import { CLOCK_KEYWORDS } from './rows.js';
 import { sqlString } from './sql.js';
@@ -206,10 +207,30 @@ export class SqlParser {
     return statements[0]!.node;
   }
 
-  /** SQL text of a (rewritten) query node. */
-  async render(node: SqlNode): Promise<string> {
+  /**
+   * SQL text of a (guarded, rewritten) query node, whose only table references are `tables` (the
+   * rewritten views). The text is parsed again and guarded again before anyone runs it: DuckDB
+   * writes some names without quotes (`"x".*` comes back as `x.*`), so text inside such a name would
+   * otherwise run as SQL the guard never saw.
+   */
+  async render(node: SqlNode, tables: ReadonlySet<string>): Promise<string> {
     const tree = { error: false, statements: [{ node, named_param_map: [] }] };
-    return this.runPrepared(this.deserialize, treeText(tree));
+    const text = await this.runPrepared(this.deserialize, treeText(tree));
+    try {
+      guardQuery(await this.parse(text), {
+        database: '',
+        resolve: (database, table) =>
+          database === '' && tables.has(table) ? { database, table } : undefined,
+      });
+    } catch (error) {
+      if (!(error instanceof QueryError)) throw error;
+      throw new QueryRefusedError(
+        'the statement reads differently once rewritten: DuckDB writes some quoted names without ' +
+          'their quotes (such as "a b".*); name that table or alias with letters, digits and underscores',
+        { reason: error.message },
+      );
+    }
+    return text;
   }
 
   /**
@@ -264,7 +285,7 @@ export class SqlParser {
       cast(child, 'TIMESTAMP'),
       cast(child, 'TIMESTAMP_NS'),
     ]);
-    const sql = await this.render(statement);
+    const sql = await this.render(statement, new Set());
     const result = await this.exclusive(() => this.connection.run(sql));
     const row = result.getChunk(0).getRows()[0] ?? [];
     return expressions.map((_, i) => {

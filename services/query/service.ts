@@ -200,7 +200,7 @@ export class QueryService {
     for (const use of uses) request.authorize?.(use.database);
     const [tables, sql] = await Promise.all([
       this.planTables(pinned, uses, namedColumns(root)),
-      spliceReferences(request.sql, uses) ?? this.parser.render(root),
+      spliceReferences(request.sql, uses) ?? this.parser.render(root, viewsOf(uses)),
     ]);
     const rowBound = answerRowBound(
       root,
@@ -278,7 +278,7 @@ export class QueryService {
       return { sql: plan.sql, materialized: true };
     const capped = held === undefined ? undefined : withRowLimit(plan.tree, held + 1);
     if (capped === undefined) return { sql: plan.sql, materialized: false };
-    return { sql: await this.parser.render(capped), materialized: true };
+    return { sql: await this.parser.render(capped, viewsOf(plan.tables)), materialized: true };
   }
 
   private async interruptible<T>(
@@ -425,7 +425,7 @@ export class QueryService {
       schema_name: '',
       table_name: PREDICATE_RELATION,
     };
-    const text = await this.parser.render({ ...root, from_table: relation });
+    const text = await this.parser.render({ ...root, from_table: relation }, new Set([PREDICATE_RELATION]));
     const prefix = `SELECT * FROM ${PREDICATE_RELATION} WHERE `;
     if (!text.startsWith(prefix)) throw new Error(`DuckDB rendered a row match as ${text.slice(0, 80)}`);
     return text.slice(prefix.length);
@@ -558,6 +558,11 @@ function unusedViewPrefix(sql: string, root: SqlNode): string {
     const prefix = `__weir${n === 0 ? '' : n}_t`;
     if (!text.includes(prefix)) return prefix;
   }
+}
+
+/** The views a guarded statement's references were rewritten to: all it may read once rendered. */
+function viewsOf(references: readonly { view: string }[]): ReadonlySet<string> {
+  return new Set(references.map((r) => r.view));
 }
 
 /** A file list as a SQL literal. */

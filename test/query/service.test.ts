@@ -459,6 +459,20 @@ const ATTACKS: [string, number, string, string][] = [
   ['SELECT $1', 400, 'QUERY_REFUSED', 'parameters'],
   ['SELECT * FROM cpu WHERE host = ?', 400, 'QUERY_REFUSED', 'parameters'],
   ['SELECT count(*) FROM cpu WHERE host = $name', 400, 'QUERY_REFUSED', 'parameters'],
+  // DuckDB writes a qualified star's name without quotes: text in it would run once rendered (the
+  // non-ASCII comment makes the planned statement DuckDB's rendering).
+  [
+    'SELECT "* FROM duckdb_settings() --".* FROM cpu /* é */',
+    400,
+    'QUERY_REFUSED',
+    'reads differently once rewritten',
+  ],
+  [
+    `SELECT "* FROM range(1); COPY (SELECT 1) TO '/tmp/weir-x.csv'; SELECT 1 --".* FROM cpu /* é */`,
+    400,
+    'QUERY_REFUSED',
+    'reads differently once rewritten',
+  ],
 ];
 
 describe('the SQL guard', () => {
@@ -511,6 +525,27 @@ describe('the SQL guard', () => {
     expect(commented).toEqual({ sql: 'SELECT count_star() AS n FROM __weir_t0 AS cpu', n: all });
     const accented = await planned("SELECT 'é' AS e, count(*) AS n FROM cpu");
     expect(accented).toEqual({ sql: "SELECT 'é' AS e, count_star() AS n FROM __weir_t0 AS cpu", n: all });
+  });
+
+  it('a statement capped for a whole answer is rendered, and guarded again once rendered', async () => {
+    const capped = (sql: string) =>
+      service.run(
+        { tenant: 'acme', database: 'metrics', sql },
+        async (result) => result.getRowObjectsJS(),
+        undefined,
+        { wholeAnswerMaxRows: 10 },
+      );
+    const { plan, value } = await capped('SELECT c.* FROM cpu c ORDER BY time');
+    expect(plan.sql).toContain('__weir_t0');
+    // One row past the limit, so that an answer over it still fails as one.
+    expect(value).toHaveLength(11);
+    const attack = 'SELECT "* FROM duckdb_settings() WHERE name = \'allowed_directories\' --".* FROM cpu';
+    await expect(capped(attack)).rejects.toMatchObject({
+      code: 'QUERY_REFUSED',
+      httpStatus: 400,
+      message: expect.stringContaining('"a b".*'),
+      details: { reason: expect.stringContaining('duckdb_settings') },
+    });
   });
 
   it('numbers a JS number cannot hold, and floats, keep their value and type when the statement is rendered', async () => {
