@@ -1,39 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import type { DuckDBInstance } from '@duckdb/node-api';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex, TenantCatalog } from '../../catalog/index.js';
 import { buildApp } from '../../services/api/index.js';
 import { DEFAULT_TENANT } from '../../services/auth/index.js';
 import { createLogger } from '../../services/runtime/index.js';
-import { openWorkerDuckDB } from '../../workers/index.js';
 import { bootstrapTestAuth, type TestAuth } from '../helpers/auth.js';
 import { createDataTable, writeDataFiles } from '../helpers/data-files.js';
-import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
+import { useOrchestration } from '../helpers/orchestration.js';
 import { RacingStore } from '../helpers/racing-store.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
 import { PARTITION_0, seedFiles } from '../orchestrator/fixtures.js';
 
 describe('runs, lineage, compaction and retention routes', () => {
-  let redis: TestRedis;
-  let root: string;
-  let store: RacingStore;
-  let o: TestOrchestration;
-  let duckdb: DuckDBInstance;
+  const o = useOrchestration({ tmpPrefix: 'weir-api-orch-', store: (root) => new RacingStore(root) });
   let api: FastifyInstance;
   let catalog: TenantCatalog;
   let admin: TestAuth;
 
   beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-api-orch-'));
-    store = new RacingStore(root);
-    o = await startTestOrchestration(store, redis);
-    duckdb = await openWorkerDuckDB({ threads: 1 });
-    admin = await bootstrapTestAuth(store);
+    admin = await bootstrapTestAuth(o.store);
     api = await buildApp({
       logger: createLogger('warn', 'test', new Writable({ write: (_c, _e, done) => done() })),
       version: '0.0.0-test',
@@ -42,9 +27,9 @@ describe('runs, lineage, compaction and retention routes', () => {
       orchestrator: { orchestrator: o.orchestrator, catalogs: o.catalogs },
     });
     catalog = o.catalogs.forTenant(DEFAULT_TENANT);
-    await seedFiles(store, catalog, duckdb, { files: 12, rows: 200 });
+    await seedFiles(o.store, catalog, o.duckdb, { files: 12, rows: 200 });
     for (let hour = 1; hour < 4; hour++) {
-      await seedFiles(store, catalog, duckdb, {
+      await seedFiles(o.store, catalog, o.duckdb, {
         files: 1,
         rows: 100,
         hour,
@@ -55,10 +40,6 @@ describe('runs, lineage, compaction and retention routes', () => {
   });
   afterAll(async () => {
     await api.close();
-    await o.stop();
-    duckdb.closeSync();
-    await redis.stop();
-    rmSync(root, { recursive: true, force: true });
   });
 
   const call = async (
@@ -309,11 +290,11 @@ describe('runs, lineage, compaction and retention routes', () => {
   it('retention: a create or a run another commit beat answers 409; executing again finishes the work', async () => {
     await createDataTable(catalog, 'db', 'mem', { tags: ['host'], fields: { used: 'float64' } });
     const files = await writeDataFiles({
-      store,
+      store: o.store,
       catalog,
       database: 'db',
       table: 'mem',
-      duckdb,
+      duckdb: o.duckdb,
       files: ['m0', 'm1'].map((fileId, f) => ({
         fileId,
         sql: `SELECT TIMESTAMP '2026-03-01 0${f}:00:00' + to_microseconds(i) AS time, 'h' AS host, 1.5 AS used FROM range(10) t(i)`,
@@ -321,9 +302,9 @@ describe('runs, lineage, compaction and retention routes', () => {
     });
     // Two creates of one name at once: the one whose commit lands second is refused, not merged.
     // (The other writer is another catalog instance, as another node would be.)
-    const other = new TenantCatalog(store, DEFAULT_TENANT);
+    const other = new TenantCatalog(o.store, DEFAULT_TENANT);
     const id = `ret_${sha256Hex('mem-1d').slice(0, 16)}`;
-    store.beforeNextCommit = async () => {
+    o.store.beforeNextCommit = async () => {
       await other.commit([
         {
           op: 'setPolicy',
@@ -347,7 +328,7 @@ describe('runs, lineage, compaction and retention routes', () => {
     expect((await call('GET', `/api/v1/retention/${id}`)).body.policy.retention_days).toBe(1);
     // Right before the run's commit, another commit removes one of its files.
     const [first] = files;
-    store.beforeNextCommit = async () => {
+    o.store.beforeNextCommit = async () => {
       await other.commit([
         { op: 'removeFile', database: 'db', table: 'mem', partition: first!.partition, path: first!.path },
       ]);
@@ -405,7 +386,7 @@ describe('runs, lineage, compaction and retention routes', () => {
       code: 'FORBIDDEN',
       error: 'this token has no access to database db',
     });
-    await seedFiles(store, catalog, duckdb, {
+    await seedFiles(o.store, catalog, o.duckdb, {
       files: 10,
       rows: 10,
       hour: 6,
@@ -426,7 +407,7 @@ describe('runs, lineage, compaction and retention routes', () => {
     const as = (token: string) => ({ authorization: `Bearer ${token}` });
     const elsewhere = as(await tokenFor('runs-elsewhere', ['admin'], ['other']));
     const dbReader = as(await tokenFor('runs-db-reader', ['read'], ['db']));
-    await seedFiles(store, catalog, duckdb, {
+    await seedFiles(o.store, catalog, o.duckdb, {
       files: 10,
       rows: 10,
       hour: 7,

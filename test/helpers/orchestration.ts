@@ -5,9 +5,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DuckDBInstance } from '@duckdb/node-api';
 import type { ConnectionOptions } from 'bullmq';
 import { Redis } from 'ioredis';
-import { EventLogWriter, type ObjectStore, TenantCatalogs } from '../../catalog/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { EventLogWriter, LocalObjectStore, type ObjectStore, TenantCatalogs } from '../../catalog/index.js';
 import {
   Dispatcher,
   Orchestrator,
@@ -16,7 +18,7 @@ import {
 } from '../../services/orchestrator/index.js';
 import { QueryService, queryFilesFor } from '../../services/query/index.js';
 import { openWorkerDuckDB, startTaskWorkers, type TaskWorkers } from '../../workers/index.js';
-import type { TestRedis } from './redis.js';
+import { startTestRedis, type TestRedis } from './redis.js';
 
 export interface TestOrchestration {
   catalogs: TenantCatalogs;
@@ -28,12 +30,19 @@ export interface TestOrchestration {
   stop(): Promise<void>;
 }
 
+export interface TestOrchestrationOptions {
+  workers?: boolean;
+  concurrency?: number;
+  lockDurationMs?: number;
+  kinds?: string[];
+}
+
 export const FAST_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 50, maxDelayMs: 200 };
 
 export async function startTestOrchestration(
   store: ObjectStore,
   redis: TestRedis,
-  options: { workers?: boolean; concurrency?: number; lockDurationMs?: number; kinds?: string[] } = {},
+  options: TestOrchestrationOptions = {},
 ): Promise<TestOrchestration> {
   const connection: ConnectionOptions = { host: redis.host, port: redis.port, maxRetriesPerRequest: null };
   const catalogs = new TenantCatalogs(store);
@@ -87,4 +96,58 @@ export async function startTestOrchestration(
       rmSync(workRoot, { recursive: true, force: true });
     },
   };
+}
+
+/** What `useOrchestration` starts for a suite: its orchestration, and what that runs on. */
+export interface OrchestrationSuite<S extends ObjectStore> extends Omit<TestOrchestration, 'stop'> {
+  redis: TestRedis;
+  /** The suite's temporary directory, removed last. */
+  root: string;
+  store: S;
+  /** A one-thread DuckDB of the suite's own (to seed and count rows); unset with `duckdb: false`. */
+  duckdb: DuckDBInstance;
+}
+
+export interface OrchestrationSuiteOptions<S extends ObjectStore> extends TestOrchestrationOptions {
+  /** How the temporary directory's name starts. */
+  tmpPrefix: string;
+  /** The store over the temporary directory: a LocalObjectStore at its root unless given. */
+  store?: (root: string) => S;
+  /** Whether to open the suite's DuckDB (default true). */
+  duckdb?: boolean;
+}
+
+/**
+ * Registers in the calling `describe` a beforeAll that starts a real Redis, makes a temporary
+ * directory and a store over it, starts an orchestration on them and opens a DuckDB, and an
+ * afterAll that stops the orchestration, closes the DuckDB, stops Redis and removes the directory,
+ * in that order. Answers an object the beforeAll fills in. Hooks the suite registers after this
+ * call run after this set-up and before this teardown (vitest runs afterAll hooks as a stack).
+ */
+export function useOrchestration<S extends ObjectStore = LocalObjectStore>(
+  options: OrchestrationSuiteOptions<S>,
+): OrchestrationSuite<S> {
+  const { tmpPrefix, store, duckdb = true, ...orchestration } = options;
+  const suite = {} as OrchestrationSuite<S>;
+  let stop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    suite.redis = await startTestRedis();
+    suite.root = mkdtempSync(join(tmpdir(), tmpPrefix));
+    suite.store = store ? store(suite.root) : (new LocalObjectStore(suite.root) as ObjectStore as S);
+    const { stop: stopOrchestration, ...parts } = await startTestOrchestration(
+      suite.store,
+      suite.redis,
+      orchestration,
+    );
+    stop = stopOrchestration;
+    Object.assign(suite, parts);
+    if (duckdb) suite.duckdb = await openWorkerDuckDB({ threads: 1 });
+  });
+  afterAll(async () => {
+    await stop?.();
+    suite.duckdb?.closeSync();
+    await suite.redis?.stop();
+    if (suite.root) rmSync(suite.root, { recursive: true, force: true });
+  });
+  return suite;
 }

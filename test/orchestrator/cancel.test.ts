@@ -5,8 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type ByteRange,
   LocalObjectStore,
@@ -16,9 +15,8 @@ import {
   TenantCatalog,
   TenantCatalogs,
 } from '../../catalog/index.js';
-import { executeTask, openWorkerDuckDB, startTaskWorkers } from '../../workers/index.js';
-import { FAST_RETRY, startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { executeTask, startTaskWorkers } from '../../workers/index.js';
+import { FAST_RETRY, useOrchestration } from '../helpers/orchestration.js';
 import { waitFor } from '../helpers/wait.js';
 import { compactionTrigger, countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
 
@@ -70,33 +68,19 @@ let n = 0;
 const freshTenant = () => `c${Date.now().toString(36)}${n++}`;
 
 describe('cancel of a run whose task is running', () => {
-  let redis: TestRedis;
-  let root: string;
-  let store: GatedStore;
-  let o: TestOrchestration;
-  let duckdb: DuckDBInstance;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-cancel-'));
-    store = new GatedStore(root);
-    o = await startTestOrchestration(store, redis, { concurrency: 2 });
-    duckdb = await openWorkerDuckDB({ threads: 1 });
-  });
-  afterAll(async () => {
-    await o.stop();
-    duckdb.closeSync();
-    await redis.stop();
-    rmSync(root, { recursive: true, force: true });
+  const o = useOrchestration({
+    tmpPrefix: 'weir-cancel-',
+    store: (root) => new GatedStore(root),
+    concurrency: 2,
   });
 
   it('a compaction cancelled while it writes commits nothing, references no upload, and ends cancelled', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    const inputs = await seedFiles(store, catalog, duckdb, { files: 6, rows: 300 });
+    const catalog = new TenantCatalog(o.store, tenant);
+    const inputs = await seedFiles(o.store, catalog, o.duckdb, { files: 6, rows: 300 });
     const before = await catalog.refresh();
     const dataRoot = paths.dataKeys.tablePrefix(tenant, 'db', 'cpu');
-    const gate = store.hold((key) => key.startsWith(dataRoot));
+    const gate = o.store.hold((key) => key.startsWith(dataRoot));
 
     const { runId } = await o.orchestrator.submit(compactionTrigger(tenant));
     const output = await gate.reached; // the task is running: it uploads its first output
@@ -119,11 +103,11 @@ describe('cancel of a run whose task is running', () => {
     expect(after.history.get(task.taskId)).toBeUndefined();
     const live = [...liveFiles(after.tables.get('db.cpu')!)].map((f) => f.path).sort();
     expect(live).toEqual(inputs.map((f) => f.path).sort());
-    expect(await countLiveRows(store, duckdb, after)).toBe(6 * 300);
+    expect(await countLiveRows(o.store, o.duckdb, after)).toBe(6 * 300);
     // The uploads stay, named by no version, for the expire sweep: a redelivered attempt of the
     // same task could still be committing them (test/workers/compaction.test.ts).
     const objects: string[] = [];
-    for await (const info of store.listAll(dataRoot)) objects.push(info.key);
+    for await (const info of o.store.listAll(dataRoot)) objects.push(info.key);
     const uploads = objects.filter((key) => !live.includes(key));
     expect(uploads.length).toBeGreaterThan(0);
     expect(uploads.every((key) => key.includes(task.taskId))).toBe(true);
@@ -131,12 +115,12 @@ describe('cancel of a run whose task is running', () => {
 
   it('a flush run refuses cancel: its rows were acknowledged', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    await seedFiles(store, catalog, duckdb, { files: 1, rows: 10 });
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedFiles(o.store, catalog, o.duckdb, { files: 1, rows: 10 });
     const batchId = '01JZ0000000000000000000009';
     const stagingKey = paths.stagingKeys.batch(tenant, batchId);
     // The flush task waits at its read of the (absent) staging batch while cancel is asked.
-    const gate = store.hold((key) => key === stagingKey);
+    const gate = o.store.hold((key) => key === stagingKey);
     const { runId } = await o.orchestrator.submit({
       kind: 'flush',
       tenant,
@@ -161,36 +145,18 @@ describe('cancel of a run whose task is running', () => {
 });
 
 describe('cancel of a run whose task already committed', () => {
-  let redis: TestRedis;
-  let root: string;
-  let store: LocalObjectStore;
-  let o: TestOrchestration;
-  let duckdb: DuckDBInstance;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-cancel-committed-'));
-    store = new LocalObjectStore(root);
-    // Workers start later: the test plays a first attempt whose worker dies after its commit.
-    o = await startTestOrchestration(store, redis, { workers: false });
-    duckdb = await openWorkerDuckDB({ threads: 1 });
-  });
-  afterAll(async () => {
-    await o.stop();
-    duckdb.closeSync();
-    await redis.stop();
-    rmSync(root, { recursive: true, force: true });
-  });
+  // Workers start later: the test plays a first attempt whose worker dies after its commit.
+  const o = useOrchestration({ tmpPrefix: 'weir-cancel-committed-', workers: false });
 
   it('a redelivered attempt reports the earlier commit instead of ending cancelled', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    await seedFiles(store, catalog, duckdb, { files: 4, rows: 100 });
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedFiles(o.store, catalog, o.duckdb, { files: 4, rows: 100 });
     const { runId } = await o.orchestrator.submit(compactionTrigger(tenant));
     const plan = (await o.orchestrator.loadPlan(tenant, runId))!;
     const task = plan.tasks[0]!;
     const workDir = mkdtempSync(join(tmpdir(), 'weir-cancel-committed-w-'));
-    const context = { store, catalogs: new TenantCatalogs(store), duckdb, workDir };
+    const context = { store: o.store, catalogs: new TenantCatalogs(o.store), duckdb: o.duckdb, workDir };
     try {
       // Attempt 1 reports `running` and commits; its worker dies before it reports or acknowledges.
       const envelope = o.orchestrator.envelope(plan, task, 1, '');

@@ -5,18 +5,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DuckDBInstance } from '@duckdb/node-api';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore, paths, TenantCatalog, TenantCatalogs } from '../../catalog/index.js';
+import { paths, TenantCatalog, TenantCatalogs } from '../../catalog/index.js';
 import { tableOfBatch } from '../../services/ingest/arrow.js';
 import { encodeStrings } from '../../services/ingest/decode/utf8.js';
 import { encodeStagingBatch } from '../../services/ingest/staging-format.js';
 import { Dispatcher, Orchestrator } from '../../services/orchestrator/index.js';
-import { executeTask, openWorkerDuckDB, startTaskWorkers, type TaskWorkers } from '../../workers/index.js';
+import { executeTask, startTaskWorkers, type TaskWorkers } from '../../workers/index.js';
 import { BASE_US, createDataTable } from '../helpers/data-files.js';
-import { FAST_RETRY, startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { FAST_RETRY, useOrchestration } from '../helpers/orchestration.js';
 import { compactionTrigger, seedFiles } from './fixtures.js';
 
 let n = 0;
@@ -26,29 +24,20 @@ const DEADLINE_MS = 100;
 const outage = () => new Promise((resolve) => setTimeout(resolve, 3 * DEADLINE_MS));
 
 describe('the task deadline', () => {
-  let redis: TestRedis;
-  let root: string;
+  const o = useOrchestration({ tmpPrefix: 'weir-deadline-', workers: false });
   let workDir: string;
-  let store: LocalObjectStore;
-  let o: TestOrchestration;
-  let duckdb: DuckDBInstance;
   let client: Redis;
   let dispatcher: Dispatcher;
   /** Dispatches tasks whose deadline is DEADLINE_MS after planning. */
   let orchestrator: Orchestrator;
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-deadline-'));
+  beforeAll(() => {
     workDir = mkdtempSync(join(tmpdir(), 'weir-deadline-w-'));
-    store = new LocalObjectStore(root);
-    o = await startTestOrchestration(store, redis, { workers: false });
-    duckdb = await openWorkerDuckDB({ threads: 1 });
-    client = new Redis({ host: redis.host, port: redis.port, maxRetriesPerRequest: null });
+    client = new Redis({ host: o.redis.host, port: o.redis.port, maxRetriesPerRequest: null });
     dispatcher = new Dispatcher(o.connection, FAST_RETRY);
     orchestrator = new Orchestrator({
-      store,
-      catalogs: new TenantCatalogs(store),
+      store: o.store,
+      catalogs: new TenantCatalogs(o.store),
       events: o.events,
       dispatcher,
       redis: client,
@@ -58,17 +47,13 @@ describe('the task deadline', () => {
   afterAll(async () => {
     await dispatcher.close();
     client.disconnect();
-    await o.stop();
-    duckdb.closeSync();
-    await redis.stop();
     rmSync(workDir, { recursive: true, force: true });
-    rmSync(root, { recursive: true, force: true });
   });
 
   const startWorkers = (kind: string): Promise<TaskWorkers> =>
     startTaskWorkers({
       connection: o.connection,
-      context: { store, catalogs: new TenantCatalogs(store), duckdb, workDir },
+      context: { store: o.store, catalogs: new TenantCatalogs(o.store), duckdb: o.duckdb, workDir },
       orchestrator,
       events: o.events,
       retry: FAST_RETRY,
@@ -77,7 +62,7 @@ describe('the task deadline', () => {
 
   it('does not fail a flush whose workers come back after it: its rows land and its batch goes', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
+    const catalog = new TenantCatalog(o.store, tenant);
     const created = await createDataTable(catalog, 'db', 'cpu', {
       tags: ['host'],
       fields: { usage: 'float64' },
@@ -114,7 +99,7 @@ describe('the task deadline', () => {
       ),
     );
     const stagingKey = paths.stagingKeys.batch(tenant, batchId);
-    await store.put(stagingKey, bytes);
+    await o.store.put(stagingKey, bytes);
     const { runId } = await orchestrator.submit({
       kind: 'flush',
       tenant,
@@ -135,7 +120,7 @@ describe('the task deadline', () => {
       const wrote = run.tasks[0]!.result!.wrote;
       expect(wrote.files.reduce((sum, f) => sum + f.rows, 0)).toBe(rows);
       expect((await catalog.refresh()).version).toBe(wrote.commitVersion);
-      expect(await store.head(stagingKey)).toBeUndefined();
+      expect(await o.store.head(stagingKey)).toBeUndefined();
     } finally {
       await workers.close();
     }
@@ -143,15 +128,15 @@ describe('the task deadline', () => {
 
   it('an attempt past the deadline reports the commit an earlier attempt made', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    await seedFiles(store, catalog, duckdb, { files: 4, rows: 100 });
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedFiles(o.store, catalog, o.duckdb, { files: 4, rows: 100 });
     const { runId } = await orchestrator.submit(compactionTrigger(tenant));
     const plan = (await orchestrator.loadPlan(tenant, runId))!;
     // Attempt 1 commits in time; its worker dies before it reports or acknowledges.
     const first = await executeTask(orchestrator.envelope(plan, plan.tasks[0]!, 1, ''), {
-      store,
-      catalogs: new TenantCatalogs(store),
-      duckdb,
+      store: o.store,
+      catalogs: new TenantCatalogs(o.store),
+      duckdb: o.duckdb,
       workDir,
     });
     expect(first.wrote.committed).toBe(true);

@@ -2,10 +2,6 @@
  * Runs that lost their fast-path bookkeeping still end, and end right: reconcile against real
  * Redis and BullMQ. Each case plays a crash at a chosen point by calling what the worker calls.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { DuckDBInstance } from '@duckdb/node-api';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore, type ObjectBody, paths, TenantCatalog } from '../../catalog/index.js';
@@ -18,10 +14,8 @@ import {
   planRun,
   taskIdOf,
 } from '../../services/orchestrator/planner/index.js';
-import { openWorkerDuckDB } from '../../workers/index.js';
 import { taskResult } from '../../workers/tasks/result.js';
-import { FAST_RETRY, startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { FAST_RETRY, useOrchestration } from '../helpers/orchestration.js';
 import { waitFor } from '../helpers/wait.js';
 import { compactionTrigger, seedFiles } from './fixtures.js';
 
@@ -30,30 +24,20 @@ const freshTenant = () => `rc${Date.now().toString(36)}${n++}`;
 const LOGICAL = '2026-03-02T00:05:00.000Z';
 
 describe('reconcile', () => {
-  let redis: TestRedis;
-  let root: string;
-  let store: LocalObjectStore;
-  let o: TestOrchestration;
+  // No workers: the tests play the worker's part, crash included.
+  const o = useOrchestration({ tmpPrefix: 'weir-reconcile-', workers: false, duckdb: false });
   let client: Redis;
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-reconcile-'));
-    store = new LocalObjectStore(root);
-    // No workers: the tests play the worker's part, crash included.
-    o = await startTestOrchestration(store, redis, { workers: false });
-    client = new Redis({ host: redis.host, port: redis.port });
+  beforeAll(() => {
+    client = new Redis({ host: o.redis.host, port: o.redis.port });
   });
-  afterAll(async () => {
+  afterAll(() => {
     client.disconnect();
-    await o.stop();
-    await redis.stop();
-    rmSync(root, { recursive: true, force: true });
   });
 
   /** A stored, started plan of two no-op tasks, the second depending on the first when `chained`. */
   async function startPlan(tenant: string, chained: boolean): Promise<Plan> {
-    const state = await new TenantCatalog(store, tenant).refresh();
+    const state = await new TenantCatalog(o.store, tenant).refresh();
     const planned = planRun({ kind: 'noop', tenant, logicalTime: LOGICAL, tasks: 2 }, state);
     const body = planBody(planned);
     const tasks = body.tasks.map((task, i) => ({
@@ -66,7 +50,7 @@ describe('reconcile', () => {
       planId,
       tasks: tasks.map((t) => ({ ...t, taskId: taskIdOf(planId, t.taskKey) })),
     };
-    await store.putIfAbsent(paths.runKeys.plan(tenant, plan.runId), planBytes(plan));
+    await o.store.putIfAbsent(paths.runKeys.plan(tenant, plan.runId), planBytes(plan));
     // What submit does once the plan is stored (no trigger makes a chained no-op plan).
     await (o.orchestrator as unknown as { start(plan: Plan): Promise<void> }).start(plan);
     return plan;
@@ -160,20 +144,7 @@ describe('reconcile', () => {
 });
 
 describe('a task whose work is done but whose report fails', () => {
-  let redis: TestRedis;
-  let root: string;
-  let o: TestOrchestration;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-report-'));
-    o = await startTestOrchestration(new LocalObjectStore(root), redis, { kinds: ['noop'] });
-  });
-  afterAll(async () => {
-    await o.stop();
-    await redis.stop();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const o = useOrchestration({ tmpPrefix: 'weir-report-', kinds: ['noop'], duckdb: false });
 
   it('is not counted a failure: the job is retried, and reconcile runs it again once its attempts are spent', async () => {
     const tenant = freshTenant();
@@ -262,27 +233,18 @@ class OutageStore extends LocalObjectStore {
 }
 
 describe('reconcile whose history read a job finish overtakes', () => {
-  let redis: TestRedis;
-  let root: string;
-  let store: OutageStore;
-  let o: TestOrchestration;
-  let duckdb: DuckDBInstance;
+  const o = useOrchestration({
+    tmpPrefix: 'weir-reconcile-stale-',
+    store: (root) => new OutageStore(root),
+    kinds: ['noop', 'compaction'],
+  });
   let dispatcher: Dispatcher;
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-reconcile-stale-'));
-    store = new OutageStore(root);
-    o = await startTestOrchestration(store, redis, { kinds: ['noop', 'compaction'] });
-    duckdb = await openWorkerDuckDB({ threads: 1 });
+  beforeAll(() => {
     dispatcher = new Dispatcher(o.connection, FAST_RETRY);
   });
   afterAll(async () => {
     await dispatcher.close();
-    await o.stop();
-    duckdb.closeSync();
-    await redis.stop();
-    rmSync(root, { recursive: true, force: true });
   });
 
   /** Reconcile's next history listing answers what it read, but only once `until` holds. */
@@ -317,10 +279,10 @@ describe('reconcile whose history read a job finish overtakes', () => {
 
   it('does not revive a task that failed for good after the read', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    await seedFiles(store, catalog, duckdb, { files: 4, rows: 100 });
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedFiles(o.store, catalog, o.duckdb, { files: 4, rows: 100 });
     const before = await catalog.refresh();
-    store.failing = true; // every attempt's commit meets the outage: the task fails for good
+    o.store.failing = true; // every attempt's commit meets the outage: the task fails for good
     try {
       const { runId } = await o.orchestrator.submit(compactionTrigger(tenant));
       const taskId = (await o.orchestrator.loadPlan(tenant, runId))!.tasks[0]!.taskId;
@@ -333,7 +295,7 @@ describe('reconcile whose history read a job finish overtakes', () => {
       staleListing(async () => {
         if ((await dispatcher.jobState('compaction', taskId)) !== 'failed') return false;
         if ((await o.orchestrator.history.get(tenant, runId))?.status !== 'failed') return false;
-        store.failing = false;
+        o.store.failing = false;
         return true;
       });
       expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 0, finished: 0 });
@@ -343,7 +305,7 @@ describe('reconcile whose history read a job finish overtakes', () => {
       expect(run.tasks[0]!.status).toBe('failed');
       expect((await catalog.refresh()).version).toBe(before.version);
     } finally {
-      store.failing = false;
+      o.store.failing = false;
     }
   });
 });

@@ -1,22 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { utimes } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  compactEvents,
-  LocalObjectStore,
-  liveFiles,
-  paths,
-  sha256Hex,
-  TenantCatalog,
-} from '../../catalog/index.js';
+import { describe, expect, it } from 'vitest';
+import { compactEvents, liveFiles, paths, sha256Hex, TenantCatalog } from '../../catalog/index.js';
 import { CACHED_PLANS, type LineageEdge, lineageOf, walkLineage } from '../../services/orchestrator/index.js';
-import { openWorkerDuckDB } from '../../workers/index.js';
 import { createDataTable, writeDataFiles } from '../helpers/data-files.js';
-import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { useOrchestration } from '../helpers/orchestration.js';
 import { waitFor } from '../helpers/wait.js';
 import { compactionTrigger, countLiveRows, PARTITION_0, seedFiles } from './fixtures.js';
 
@@ -25,62 +13,14 @@ let n = 0;
 const freshTenant = () => `t${Date.now().toString(36)}${n++}`;
 
 describe('orchestrator on real Redis and BullMQ workers', () => {
-  let redis: TestRedis;
-  let root: string;
-  let store: LocalObjectStore;
-  let o: TestOrchestration;
-  let duckdb: DuckDBInstance;
-
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-orch-'));
-    store = new LocalObjectStore(root);
-    o = await startTestOrchestration(store, redis, { concurrency: 2 });
-    duckdb = await openWorkerDuckDB({ threads: 1 });
-  });
-  afterAll(async () => {
-    await o.stop();
-    duckdb.closeSync();
-    await redis.stop();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const o = useOrchestration({ tmpPrefix: 'weir-orch-', concurrency: 2 });
 
   const compaction = (tenant: string, logicalTime = LOGICAL) => compactionTrigger(tenant, logicalTime);
 
-  it('one trigger makes one run: planned once, executed by a worker, committed, recorded with lineage', async () => {
-    const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    const inputs = await seedFiles(store, catalog, duckdb, { files: 12, rows: 500 });
-    const before = await catalog.refresh();
-    const first = await o.orchestrator.submit(compaction(tenant));
-    const again = await o.orchestrator.submit(compaction(tenant));
-    expect(first.created).toBe(true);
-    expect(again).toMatchObject({ created: false, runId: first.runId, planId: first.planId });
-
-    const run = await o.orchestrator.waitForRun(tenant, first.runId, 60_000);
-    expect(run.status).toBe('succeeded');
-    expect(run.tasks).toHaveLength(1);
-    const task = run.tasks[0]!;
-    expect(task.status).toBe('succeeded');
-    expect(task.attempts.map((a) => a.status)).toEqual(['succeeded']);
-    expect(task.result?.wrote.committed).toBe(true);
-    expect(task.result?.reads[0]?.catalogVersion).toBe(before.version);
-
-    const head = await catalog.refresh();
-    const live = [...liveFiles(head.tables.get('db.cpu')!)];
-    expect(live.map((f) => f.path)).toEqual(task.result!.wrote.files.map((f) => f.path));
-    expect(await countLiveRows(store, duckdb, head)).toBe(12 * 500);
-
-    const edges = await o.orchestrator.history.lineageEdges(tenant, (e) => e.runId === first.runId);
-    expect(new Set(edges.map((e) => e.input.path))).toEqual(new Set(inputs.map((f) => f.path)));
-    expect(new Set(edges.map((e) => e.output.path))).toEqual(new Set(live.map((f) => f.path)));
-  });
-
-  it('retention: a dry run reports exactly what a real run removes; expire deletes only files outside the window', async () => {
-    const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    for (let hour = 0; hour < 6; hour++) {
-      await seedFiles(store, catalog, duckdb, {
+  /** Hours 0 to `hours` - 1 of db.cpu, a file of 100 rows each, and the policy `keep-1d`: db keeps a day. */
+  async function seedHoursUnderRetention(catalog: TenantCatalog, hours: number) {
+    for (let hour = 0; hour < hours; hour++) {
+      await seedFiles(o.store, catalog, o.duckdb, {
         files: 1,
         rows: 100,
         hour,
@@ -99,6 +39,41 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
         },
       },
     ]);
+  }
+
+  it('one trigger makes one run: planned once, executed by a worker, committed, recorded with lineage', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(o.store, tenant);
+    const inputs = await seedFiles(o.store, catalog, o.duckdb, { files: 12, rows: 500 });
+    const before = await catalog.refresh();
+    const first = await o.orchestrator.submit(compaction(tenant));
+    const again = await o.orchestrator.submit(compaction(tenant));
+    expect(first.created).toBe(true);
+    expect(again).toMatchObject({ created: false, runId: first.runId, planId: first.planId });
+
+    const run = await o.orchestrator.waitForRun(tenant, first.runId, 60_000);
+    expect(run.status).toBe('succeeded');
+    expect(run.tasks).toHaveLength(1);
+    const task = run.tasks[0]!;
+    expect(task.status).toBe('succeeded');
+    expect(task.attempts.map((a) => a.status)).toEqual(['succeeded']);
+    expect(task.result?.wrote.committed).toBe(true);
+    expect(task.result?.reads[0]?.catalogVersion).toBe(before.version);
+
+    const head = await catalog.refresh();
+    const live = [...liveFiles(head.tables.get('db.cpu')!)];
+    expect(live.map((f) => f.path)).toEqual(task.result!.wrote.files.map((f) => f.path));
+    expect(await countLiveRows(o.store, o.duckdb, head)).toBe(12 * 500);
+
+    const edges = await o.orchestrator.history.lineageEdges(tenant, (e) => e.runId === first.runId);
+    expect(new Set(edges.map((e) => e.input.path))).toEqual(new Set(inputs.map((f) => f.path)));
+    expect(new Set(edges.map((e) => e.output.path))).toEqual(new Set(live.map((f) => f.path)));
+  });
+
+  it('retention: a dry run reports exactly what a real run removes; expire deletes only files outside the window', async () => {
+    const tenant = freshTenant();
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedHoursUnderRetention(catalog, 6);
     // Cutoff 2026-03-01T02:30Z: hours 00, 01 and 02 hold only older rows.
     const logicalTime = '2026-03-02T02:30:00.000Z';
     const dry = await o.orchestrator.submit({
@@ -127,7 +102,7 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
       'date=2026-03-01/hour=05',
     ]);
     // Removed objects stay for time travel until the window has passed.
-    for (const f of removed) expect(await store.head(f.path)).toBeDefined();
+    for (const f of removed) expect(await o.store.head(f.path)).toBeDefined();
     const removedAt = Math.max(...[...head.tombstones].map((t) => t.removedAt));
     const week = 7 * 24 * 3600_000;
     // Uploads the catalog never named: one four days old (an attempt that died), one fresh (a commit may still come).
@@ -135,9 +110,9 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
       paths.dataKeys.file(tenant, 'db', 'cpu', paths.parsePartitionPath(PARTITION_0), id);
     const [oldOrphan, youngOrphan] = [orphanKey('tsk_dead-0'), orphanKey('tsk_busy-0')];
     for (const key of [oldOrphan, youngOrphan])
-      await store.put(key, new TextEncoder().encode('never committed'));
+      await o.store.put(key, new TextEncoder().encode('never committed'));
     const fourDaysAgo = new Date(Date.now() - 4 * 24 * 3600_000);
-    await utimes(join(root, oldOrphan), fourDaysAgo, fourDaysAgo);
+    await utimes(join(o.root, oldOrphan), fourDaysAgo, fourDaysAgo);
     const early = await o.orchestrator.submit({
       kind: 'expire',
       tenant,
@@ -145,23 +120,23 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     });
     expect(early.taskCount).toBe(1); // the sweep only
     expect((await o.orchestrator.waitForRun(tenant, early.runId, 30_000)).status).toBe('succeeded');
-    for (const f of removed) expect(await store.head(f.path)).toBeDefined();
-    expect(await store.head(oldOrphan)).toBeUndefined();
-    expect(await store.head(youngOrphan)).toBeDefined();
+    for (const f of removed) expect(await o.store.head(f.path)).toBeDefined();
+    expect(await o.store.head(oldOrphan)).toBeUndefined();
+    expect(await o.store.head(youngOrphan)).toBeDefined();
     const late = await o.orchestrator.submit({
       kind: 'expire',
       tenant,
       logicalTime: new Date(removedAt + week + 60_000).toISOString(),
     });
     expect((await o.orchestrator.waitForRun(tenant, late.runId, 30_000)).status).toBe('succeeded');
-    for (const f of removed) expect(await store.head(f.path)).toBeUndefined();
-    for (const f of liveFiles(head.tables.get('db.cpu')!)) expect(await store.head(f.path)).toBeDefined();
+    for (const f of removed) expect(await o.store.head(f.path)).toBeUndefined();
+    for (const f of liveFiles(head.tables.get('db.cpu')!)) expect(await o.store.head(f.path)).toBeDefined();
   });
 
   it('replay of a compaction run is reproducible; after tampering with an output, replay reports the mismatch', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    await seedFiles(store, catalog, duckdb, { files: 6, rows: 300 });
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedFiles(o.store, catalog, o.duckdb, { files: 6, rows: 300 });
     const { runId } = await o.orchestrator.submit(compaction(tenant));
     expect((await o.orchestrator.waitForRun(tenant, runId, 60_000)).status).toBe('succeeded');
     const headBefore = (await catalog.refresh()).version;
@@ -173,7 +148,7 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     expect((await catalog.refresh()).version).toBe(headBefore); // replay commits nothing
 
     const output = clean.tasks[0]!.outputs[0]!.file;
-    await store.put(output, new TextEncoder().encode('tampered'));
+    await o.store.put(output, new TextEncoder().encode('tampered'));
     const tampered = await o.orchestrator.replay(tenant, runId);
     expect(tampered.reproducible).toBe(false);
     expect(tampered.differences).toEqual([
@@ -187,11 +162,11 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
 
   it('lineage: after two chained compactions, upstream of the final file reaches the original files through both runs', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    const originals = await seedFiles(store, catalog, duckdb, { files: 3, rows: 100, prefix: 'a' });
+    const catalog = new TenantCatalog(o.store, tenant);
+    const originals = await seedFiles(o.store, catalog, o.duckdb, { files: 3, rows: 100, prefix: 'a' });
     const first = await o.orchestrator.submit(compaction(tenant, '2026-03-02T00:05:00.000Z'));
     await o.orchestrator.waitForRun(tenant, first.runId, 60_000);
-    const later = await seedFiles(store, catalog, duckdb, {
+    const later = await seedFiles(o.store, catalog, o.duckdb, {
       files: 2,
       rows: 100,
       prefix: 'b',
@@ -221,14 +196,14 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     const tenant = freshTenant().padEnd(64, 'x');
     const database = `d${'b'.repeat(63)}`;
     const table = `t${'x'.repeat(127)}`;
-    const catalog = new TenantCatalog(store, tenant);
+    const catalog = new TenantCatalog(o.store, tenant);
     await createDataTable(catalog, database, table, { tags: ['host'], fields: { v: 'float64' } });
     const inputs = await writeDataFiles({
-      store,
+      store: o.store,
       catalog,
       database,
       table,
-      duckdb,
+      duckdb: o.duckdb,
       files: [0, 1].map((f) => ({
         fileId: `f${f}`,
         sql: `SELECT TIMESTAMP '2026-03-01 00:00:00' + to_microseconds(i * 1000 + ${f}) AS time, 'h' AS host, i * 1.0 AS v FROM range(10) t(i)`,
@@ -256,15 +231,15 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
 
   it('run history answers from compacted events and from the uncompacted tail', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    await seedFiles(store, catalog, duckdb, { files: 2, rows: 50 });
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedFiles(o.store, catalog, o.duckdb, { files: 2, rows: 50 });
     const first = await o.orchestrator.submit(compaction(tenant, '2026-03-02T00:05:00.000Z'));
     await o.orchestrator.waitForRun(tenant, first.runId, 60_000);
     await o.writer.flush();
-    const folded = await compactEvents(store, tenant, { settleMs: 0, now: () => Date.now() + 1000 });
+    const folded = await compactEvents(o.store, tenant, { settleMs: 0, now: () => Date.now() + 1000 });
     expect(folded.compacted).toBe(true);
 
-    await seedFiles(store, catalog, duckdb, { files: 2, rows: 50, prefix: 'late', createTable: false });
+    await seedFiles(o.store, catalog, o.duckdb, { files: 2, rows: 50, prefix: 'late', createTable: false });
     const second = await o.orchestrator.submit(compaction(tenant, '2026-03-02T01:05:00.000Z'));
     await o.orchestrator.waitForRun(tenant, second.runId, 60_000);
 
@@ -280,7 +255,7 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
   /** A no-op run of `tasks` tasks of `sleepMs` each, returned once its first task succeeded. */
   async function noopRunUnderWay(tasks: number, sleepMs: number) {
     const tenant = freshTenant();
-    await new TenantCatalog(store, tenant).commit([{ op: 'createDatabase', database: 'db' }]);
+    await new TenantCatalog(o.store, tenant).commit([{ op: 'createDatabase', database: 'db' }]);
     const { runId } = await o.orchestrator.submit({
       kind: 'noop',
       tenant,
@@ -298,26 +273,8 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
 
   it('reconcile never executes a dry run: one seen before its end was recorded is only finished', async () => {
     const tenant = freshTenant();
-    const catalog = new TenantCatalog(store, tenant);
-    for (let hour = 0; hour < 3; hour++)
-      await seedFiles(store, catalog, duckdb, {
-        files: 1,
-        rows: 100,
-        hour,
-        prefix: `h${hour}-`,
-        createTable: hour === 0,
-      });
-    await catalog.commit([
-      {
-        op: 'setPolicy',
-        policy: {
-          id: 'keep-1d',
-          kind: 'retention',
-          database: 'db',
-          definition: { name: 'keep-1d', retention_days: 1 },
-        },
-      },
-    ]);
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedHoursUnderRetention(catalog, 3);
     // The planner "dies" between the run's planned event and its end (the scheduler's reconcile
     // used to find such a run planned and dispatch its retention tasks: rows deleted by a dry run).
     const events = (
@@ -351,14 +308,14 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
     const tenant = freshTenant();
     const { runId } = await o.orchestrator.submit({ kind: 'noop', tenant, logicalTime: LOGICAL, tasks: 1 });
     await o.orchestrator.waitForRun(tenant, runId, 30_000);
-    const bytes = (await store.getIfExists(paths.runKeys.plan(tenant, runId)))!;
+    const bytes = (await o.store.getIfExists(paths.runKeys.plan(tenant, runId)))!;
     const ids = Array.from(
       { length: CACHED_PLANS + 1 },
       (_, i) => `run_cached_${String(i).padStart(4, '0')}`,
     );
-    for (const id of ids) await store.put(paths.runKeys.plan(tenant, id), bytes);
+    for (const id of ids) await o.store.put(paths.runKeys.plan(tenant, id), bytes);
     for (const id of ids) expect(await o.orchestrator.loadPlan(tenant, id)).toBeDefined();
-    for (const id of [ids[0]!, ids.at(-1)!]) await store.delete(paths.runKeys.plan(tenant, id));
+    for (const id of [ids[0]!, ids.at(-1)!]) await o.store.delete(paths.runKeys.plan(tenant, id));
     // The oldest was dropped from memory, so it is read again and is gone; the newest is served from memory.
     expect(await o.orchestrator.loadPlan(tenant, ids[0]!)).toBeUndefined();
     expect(await o.orchestrator.loadPlan(tenant, ids.at(-1)!)).toMatchObject({ tenant });
@@ -395,7 +352,7 @@ describe('orchestrator on real Redis and BullMQ workers', () => {
 
   it('a Redis restart in the middle of a run loses the queue, and the run still finishes', async () => {
     const { tenant, runId } = await noopRunUnderWay(12, 200);
-    await redis.restart(); // no persistence: queued jobs and progress are gone
+    await o.redis.restart(); // no persistence: queued jobs and progress are gone
     const run = await waitFor(async () => {
       await o.orchestrator.reconcile(tenant).catch(() => undefined);
       const view = await o.orchestrator.history.get(tenant, runId);

@@ -1,14 +1,12 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalObjectStore, paths, SystemCatalog, TenantCatalog, WeirError } from '../../catalog/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { paths, SystemCatalog, TenantCatalog, WeirError } from '../../catalog/index.js';
 import { LOCAL_TEMP_PREFIX } from '../../catalog/store/local.js';
 import { dueTicks, type Schedule, Scheduler, type SchedulerDeps } from '../../services/orchestrator/index.js';
-import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { useOrchestration } from '../helpers/orchestration.js';
 
 const HOUR = 3600_000;
 const hourly = { everyMs: HOUR, offsetMs: 5 * 60_000 };
@@ -39,41 +37,29 @@ describe('schedule ticks', () => {
 });
 
 describe('more than one orchestrator', () => {
-  let redis: TestRedis;
-  let root: string;
-  let store: LocalObjectStore;
-  let o: TestOrchestration;
+  const o = useOrchestration({ tmpPrefix: 'weir-sched-', workers: false, duckdb: false });
   const clients: Redis[] = [];
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    root = mkdtempSync(join(tmpdir(), 'weir-sched-'));
-    store = new LocalObjectStore(root);
-    o = await startTestOrchestration(store, redis, { workers: false });
-  });
   /** A scheduler over this suite's store and orchestrator, with its own Redis connection. */
   const schedulerWith = (deps: Pick<SchedulerDeps, 'schedules'> & Partial<SchedulerDeps>) => {
-    const client = new Redis({ host: redis.host, port: redis.port });
+    const client = new Redis({ host: o.redis.host, port: o.redis.port });
     clients.push(client);
     return new Scheduler({
       orchestrator: o.orchestrator,
-      system: new SystemCatalog(store),
+      system: new SystemCatalog(o.store),
       catalogs: o.catalogs,
-      store,
+      store: o.store,
       redis: client,
       ...deps,
     });
   };
-  afterAll(async () => {
+  afterAll(() => {
     for (const c of clients) c.disconnect();
-    await o.stop();
-    await redis.stop();
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('two schedulers seeing the same ticks produce no duplicate runs', async () => {
-    await new SystemCatalog(store).ensureTenant('acme');
-    await new TenantCatalog(store, 'acme').commit([{ op: 'createDatabase', database: 'db' }]);
+    await new SystemCatalog(o.store).ensureTenant('acme');
+    await new TenantCatalog(o.store, 'acme').commit([{ op: 'createDatabase', database: 'db' }]);
     const schedule: Schedule = {
       name: 'noop-test',
       everyMs: HOUR,
@@ -81,7 +67,7 @@ describe('more than one orchestrator', () => {
       triggers: async (tenant, logicalTime) => [{ kind: 'noop', tenant, logicalTime, tasks: 2 }],
     };
     const now = () => at('2026-03-01T03:30:00Z');
-    clients.push(new Redis({ host: redis.host, port: redis.port }));
+    clients.push(new Redis({ host: o.redis.host, port: o.redis.port }));
     const make = () => schedulerWith({ schedules: [schedule], maxCatchUp: 3, now });
     // Down since the 00:00 tick: three ticks are due, and both schedulers see all three.
     await clients[0]!.set('weir:schedule:noop-test:last', String(at('2026-03-01T00:00:00Z')));
@@ -104,7 +90,7 @@ describe('more than one orchestrator', () => {
   });
 
   it('a tenant whose submit failed keeps its tick for the next pass; a refusal for good does not', async () => {
-    const system = new SystemCatalog(store);
+    const system = new SystemCatalog(o.store);
     for (const tenant of ['steady', 'flaky', 'refusing']) await system.ensureTenant(tenant);
     let outages = 1;
     const schedule: Schedule = {
@@ -136,7 +122,7 @@ describe('more than one orchestrator', () => {
   });
 
   it('a trigger refused by the planner does not keep the tick’s other triggers from their runs', async () => {
-    const system = new SystemCatalog(store);
+    const system = new SystemCatalog(o.store);
     await system.ensureTenant('mixed');
     const schedule: Schedule = {
       name: 'mixed-test',
@@ -170,13 +156,13 @@ describe('more than one orchestrator', () => {
   });
 
   it('checkpoints the _system catalog once it is far enough past its newest checkpoint, and sweeps its old temp files', async () => {
-    const system = new SystemCatalog(store);
+    const system = new SystemCatalog(o.store);
     const scheduler = schedulerWith({ system, schedules: [], systemCheckpointEvery: 3 });
     const newestCheckpoint = async () => (await system.log.checkpoints.newest())?.version;
     // What a write killed between its temp file and the rename leaves, a day old and a minute old.
     const temps = {
-      old: join(root, paths.SYSTEM_PREFIX, 'catalog', `${LOCAL_TEMP_PREFIX}old`),
-      young: join(root, paths.SYSTEM_PREFIX, `${LOCAL_TEMP_PREFIX}young`),
+      old: join(o.root, paths.SYSTEM_PREFIX, 'catalog', `${LOCAL_TEMP_PREFIX}old`),
+      young: join(o.root, paths.SYSTEM_PREFIX, `${LOCAL_TEMP_PREFIX}young`),
     };
     for (const file of Object.values(temps)) {
       await mkdir(join(file, '..'), { recursive: true });
@@ -201,7 +187,7 @@ describe('more than one orchestrator', () => {
     await system.ensureTenant('ckpt-d');
     await scheduler.tick();
     expect(await newestCheckpoint()).toBe(second);
-    const loaded = await new SystemCatalog(store).refresh();
+    const loaded = await new SystemCatalog(o.store).refresh();
     expect([...loaded.tenants.keys()]).toEqual(expect.arrayContaining(['ckpt-a', 'ckpt-d']));
   });
 });

@@ -1,14 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DuckDBInstance } from '@duckdb/node-api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LocalObjectStore, liveFiles, TenantCatalog } from '../../catalog/index.js';
-import { openWorkerDuckDB } from '../../workers/index.js';
-import { startTestOrchestration, type TestOrchestration } from '../helpers/orchestration.js';
-import { startTestRedis, type TestRedis } from '../helpers/redis.js';
+import { useOrchestration } from '../helpers/orchestration.js';
 import { waitFor } from '../helpers/wait.js';
 import { compactionTrigger, countLiveRows, seedFiles } from './fixtures.js';
 
@@ -17,11 +12,12 @@ const FILES = 40;
 const ROWS = 50_000;
 
 describe('a worker process killed with SIGKILL in the middle of a compaction task', () => {
-  let redis: TestRedis;
-  let dataDir: string;
-  let store: LocalObjectStore;
-  let o: TestOrchestration;
-  let duckdb: DuckDBInstance;
+  // The data directory is what the worker processes get as WEIR_DATA_DIR: the store is in it.
+  const o = useOrchestration({
+    tmpPrefix: 'weir-kill-',
+    store: (dataDir) => new LocalObjectStore(join(dataDir, 'objects')),
+    workers: false,
+  });
   const workers: ChildProcess[] = [];
 
   const startWorker = () => {
@@ -29,8 +25,8 @@ describe('a worker process killed with SIGKILL in the middle of a compaction tas
       env: {
         ...process.env,
         NODE_NO_WARNINGS: '1',
-        WEIR_DATA_DIR: dataDir,
-        REDIS_URL: redis.url,
+        WEIR_DATA_DIR: o.root,
+        REDIS_URL: o.redis.url,
         WEIR_WORKERS: '1',
         WEIR_WORKER_LOCK_MS: '2000',
         WEIR_LOG_LEVEL: 'warn',
@@ -41,25 +37,14 @@ describe('a worker process killed with SIGKILL in the middle of a compaction tas
     return child;
   };
 
-  beforeAll(async () => {
-    redis = await startTestRedis();
-    dataDir = mkdtempSync(join(tmpdir(), 'weir-kill-'));
-    store = new LocalObjectStore(join(dataDir, 'objects'));
-    o = await startTestOrchestration(store, redis, { workers: false });
-    duckdb = await openWorkerDuckDB({ threads: 1 });
-  });
-  afterAll(async () => {
+  afterAll(() => {
     for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
-    await o.stop();
-    duckdb.closeSync();
-    await redis.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('is redelivered to another worker; the run succeeds with every row exactly once and no orphan referenced', async () => {
     const tenant = 'killtest';
-    const catalog = new TenantCatalog(store, tenant);
-    await seedFiles(store, catalog, duckdb, { files: FILES, rows: ROWS });
+    const catalog = new TenantCatalog(o.store, tenant);
+    await seedFiles(o.store, catalog, o.duckdb, { files: FILES, rows: ROWS });
 
     const doomed = startWorker();
     const { runId } = await o.orchestrator.submit(
@@ -83,11 +68,11 @@ describe('a worker process killed with SIGKILL in the middle of a compaction tas
     expect(new Set(task.attempts.map((a) => a.worker)).size).toBeGreaterThanOrEqual(2);
 
     const head = await catalog.refresh();
-    expect(await countLiveRows(store, duckdb, head)).toBe(FILES * ROWS);
+    expect(await countLiveRows(o.store, o.duckdb, head)).toBe(FILES * ROWS);
     const live = [...liveFiles(head.tables.get('db.cpu')!)];
     expect(live.length).toBe(Math.ceil((FILES * ROWS) / 500_000));
     for (const file of live)
-      expect(await store.head(file.path), `${file.path} is referenced but missing`).toBeDefined();
+      expect(await o.store.head(file.path), `${file.path} is referenced but missing`).toBeDefined();
     // Exactly one compaction commit landed, whatever the first attempt got through.
     expect([...head.history].filter((c) => c.taskId === task.taskId)).toHaveLength(1);
   }, 180_000);
