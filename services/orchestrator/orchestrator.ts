@@ -433,10 +433,30 @@ export class Orchestrator {
         again.push(task);
         attempts.set(task.taskId, made + 1);
       }
-      await this.dispatch(plan, again, (task) => attempts.get(task.taskId)!);
-      redispatched += again.length;
+      const still = await this.stillLost(tenant, run.runId, again);
+      await this.dispatch(plan, still, (task) => attempts.get(task.taskId)!);
+      redispatched += still.length;
     }
     return { redispatched, finished };
+  }
+
+  /**
+   * Of the tasks reconcile found lost and removed the jobs of, those still lost now. The run's
+   * planner (or the process finishing an upstream) may have added the task's job just after
+   * reconcile looked: a job there now is that one, and reconcile's own add would be ignored. A
+   * job that ran to its end just before its removal took it is gone, but its worker made the
+   * task's end durable before that: a read of the events after the removals has it.
+   */
+  private async stillLost(
+    tenant: string,
+    runId: string,
+    removed: readonly PlannedTask[],
+  ): Promise<PlannedTask[]> {
+    if (removed.length === 0) return [];
+    const jobs = await Promise.all(removed.map((t) => this.deps.dispatcher.jobAttempts(t.kind, t.taskId)));
+    const run = await this.history.get(tenant, runId);
+    const ended = new Set(run?.tasks.filter((t) => TASK_ENDS.has(t.status)).map((t) => t.taskId));
+    return removed.filter((task, i) => jobs[i] === undefined && run !== undefined && !ended.has(task.taskId));
   }
 
   /**

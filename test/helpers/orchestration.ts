@@ -23,6 +23,8 @@ import { startTestRedis, type TestRedis } from './redis.js';
 export interface TestOrchestration {
   catalogs: TenantCatalogs;
   orchestrator: Orchestrator;
+  /** The orchestrator's own dispatcher (a test may hold one of its calls). */
+  dispatcher: Dispatcher;
   events: RunEventLog;
   writer: EventLogWriter;
   connection: ConnectionOptions;
@@ -82,6 +84,7 @@ export async function startTestOrchestration(
   return {
     catalogs,
     orchestrator,
+    dispatcher,
     events,
     writer,
     connection,

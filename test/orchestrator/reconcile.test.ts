@@ -277,6 +277,59 @@ describe('reconcile whose history read a job finish overtakes', () => {
     expect(run.tasks[0]!.attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'succeeded']]);
   });
 
+  it('does not run again a task whose planner added its job after reconcile looked, once that job ended', async () => {
+    const tenant = freshTenant();
+    // The planner's enqueue waits until reconcile has found the task without a job.
+    const enqueueMany = o.dispatcher.enqueueMany.bind(o.dispatcher);
+    let releaseEnqueue!: () => void;
+    const enqueueReleased = new Promise<void>((resolve) => {
+      releaseEnqueue = resolve;
+    });
+    let reachedEnqueue!: () => void;
+    const enqueueReached = new Promise<void>((resolve) => {
+      reachedEnqueue = resolve;
+    });
+    o.dispatcher.enqueueMany = async (envelopes) => {
+      o.dispatcher.enqueueMany = enqueueMany;
+      reachedEnqueue();
+      await enqueueReleased;
+      return enqueueMany(envelopes);
+    };
+    const executions = new Map<string, number>();
+    const running = o.events.taskRunning.bind(o.events);
+    o.events.taskRunning = (tenantId, runId, taskId, ...rest) => {
+      executions.set(taskId, (executions.get(taskId) ?? 0) + 1);
+      return running(tenantId, runId, taskId, ...rest);
+    };
+    try {
+      const submitting = o.orchestrator.submit({ kind: 'noop', tenant, logicalTime: LOGICAL, tasks: 1 });
+      await enqueueReached;
+      const { runId } = (await o.orchestrator.history.list(tenant, { unfinished: true })).runs[0]!;
+      const taskId = (await o.orchestrator.loadPlan(tenant, runId))!.tasks[0]!.taskId;
+      // Reconcile's read after the job states answers the task open; by then the planner's job
+      // was added and ran to its end, so reconcile's removal takes a finished job.
+      const history = o.orchestrator.history;
+      const get = history.get.bind(history);
+      history.get = async (...args) => {
+        const view = await get(...args);
+        history.get = get;
+        releaseEnqueue();
+        await waitFor(async () =>
+          (await dispatcher.jobState('noop', taskId)) === 'completed' ? true : undefined,
+        );
+        return view;
+      };
+      expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 0, finished: 0 });
+      await submitting;
+      const run = await o.orchestrator.waitForRun(tenant, runId, 30_000);
+      expect(run.tasks[0]!.attempts.map((a) => [a.attempt, a.status])).toEqual([[1, 'succeeded']]);
+      expect(executions.get(taskId)).toBe(1);
+    } finally {
+      o.dispatcher.enqueueMany = enqueueMany;
+      o.events.taskRunning = running;
+    }
+  });
+
   it('does not revive a task that failed for good after the read', async () => {
     const tenant = freshTenant();
     const catalog = new TenantCatalog(o.store, tenant);
