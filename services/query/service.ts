@@ -193,11 +193,13 @@ export class QueryService {
       database: request.database,
       viewPrefix: unusedViewPrefix(request.sql, root),
       resolve: (database, table) => {
+        // Before the table is looked up: a token must not learn which tables a database it may
+        // not read has (403 for them all, not 404 for some).
+        request.authorize?.(databaseName(pinned, database));
         const entry = findTable(pinned, database, table);
         return entry ? { database: entry.database, table: entry.name } : undefined;
       },
     });
-    for (const use of uses) request.authorize?.(use.database);
     const [tables, sql] = await Promise.all([
       this.planTables(pinned, uses, namedColumns(root)),
       spliceReferences(request.sql, uses) ?? this.parser.render(root, viewsOf(uses)),
@@ -337,6 +339,7 @@ export class QueryService {
   async matchRows(request: RowMatchRequest): Promise<RowMatch> {
     request.signal?.throwIfAborted();
     const state = await this.pin(request.tenant);
+    request.authorize?.(databaseName(state, request.database));
     const entry = findTable(state, request.database, request.table);
     if (!entry) {
       throw new QueryError(
@@ -349,7 +352,6 @@ export class QueryService {
         },
       );
     }
-    request.authorize?.(entry.database);
     const where = request.where.trim() === '' ? 'true' : request.where;
     const root = await this.parser.parse(
       `SELECT * FROM ${sqlIdentifier(entry.database)}.${sqlIdentifier(entry.name)} WHERE (${where})`,
@@ -478,6 +480,14 @@ function planTable(
     range: { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) },
     readColumns: readColumnsOf(named, entry.columns, use.view, use.written.name),
   };
+}
+
+/** The catalog's name of a database named in SQL (names are case-insensitive), else the name as written. */
+function databaseName(state: TenantState, database: string): string {
+  if (state.databases.has(database)) return database;
+  const folded = database.toLowerCase();
+  for (const name of state.databases.keys()) if (name.toLowerCase() === folded) return name;
+  return database;
 }
 
 function findTable(state: TenantState, database: string, table: string): TableEntry | undefined {

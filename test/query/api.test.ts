@@ -546,6 +546,19 @@ describe('result cache', () => {
     const partly = await post('/api/v1/query', { sql: joined, database: 'ops' }, tokens.opsReader);
     expect(partly.statusCode).toBe(403);
     expect(partly.json()).toMatchObject({ code: 'FORBIDDEN' });
+    // Tables that exist and tables that do not look the same to it: it learns nothing of them.
+    for (const table of ['metrics.cpu', 'metrics.nosuch', 'METRICS.Cpu', 'nodb.cpu']) {
+      const probe = await post(
+        '/api/v1/query',
+        { sql: `SELECT 1 FROM ${table}`, database: 'ops' },
+        tokens.opsReader,
+      );
+      expect({ table, status: probe.statusCode, code: probe.json().code }).toEqual({
+        table,
+        status: 403,
+        code: 'FORBIDDEN',
+      });
+    }
 
     const mine = await post('/api/v1/query', { sql });
     const theirs = await post('/api/v1/query', { sql }, tokens.other);
