@@ -194,7 +194,7 @@ export const configSchema = z
           .regex(DUCKDB_SIZE, 'must be a number and a unit, e.g. 2GB or 512MiB')
           .optional()
           .describe(
-            'DuckDB memory limit per tenant engine: a number and a unit, e.g. `2GB` or `512MiB` (B; KB, MB, GB, TB in powers of 1000; KiB, MiB, GiB, TiB in powers of 1024).',
+            "DuckDB memory limit per tenant engine: a number and a unit, e.g. `2GB` or `512MiB` (B; KB, MB, GB, TB in powers of 1000; KiB, MiB, GiB, TiB in powers of 1024). Default: half the machine's memory shared equally by `query.maxEngines` engines.",
           ),
         maxEngines: z
           .number()

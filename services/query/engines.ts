@@ -5,7 +5,7 @@
  * Instances are created on first use and the least recently used idle one is closed past the limit.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { lockDown } from './parser.js';
@@ -13,7 +13,7 @@ import { lockDown } from './parser.js';
 export interface EngineOptions {
   /** Threads per instance (DuckDB's default: one per core). */
   threads?: number;
-  /** Memory limit per instance, e.g. '2GB'. */
+  /** Memory limit per instance, e.g. '2GB' (default: `defaultEngineMemoryLimit`). */
   memoryLimit?: string;
   /** Most instances kept open at once. */
   maxInstances: number;
@@ -26,6 +26,16 @@ interface Engine {
   active: number;
   /** Connections a finished query left, for the next (queries leave no state on them). */
   idle: DuckDBConnection[];
+}
+
+/**
+ * An engine's memory limit when none is configured: an equal share, among the most engines open
+ * at once, of half the machine's memory. DuckDB's own default is 80% of the memory for each
+ * instance, so two tenants' heavy queries together could take the host; past its limit DuckDB
+ * spills to its directory, or fails that query alone.
+ */
+export function defaultEngineMemoryLimit(maxInstances: number): string {
+  return `${Math.max(1, Math.floor(totalmem() / 2 / maxInstances / 2 ** 20))}MiB`;
 }
 
 /** Idle connections kept per engine: enough for the queries that run at once on two cores. */
@@ -84,7 +94,7 @@ export class TenantEngines {
       temp_directory: spill,
     };
     if (this.options.threads !== undefined) config.threads = String(this.options.threads);
-    if (this.options.memoryLimit !== undefined) config.memory_limit = this.options.memoryLimit;
+    config.memory_limit = this.options.memoryLimit ?? defaultEngineMemoryLimit(this.options.maxInstances);
     const instance = await DuckDBInstance.create(':memory:', config).catch(async (error: unknown) => {
       await rm(spill, { recursive: true, force: true });
       throw error;

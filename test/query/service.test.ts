@@ -3,6 +3,7 @@
  * files, pruning by the catalog's times, time travel, SHOW, and the SQL guard's refusals.
  */
 import { copyFileSync, readdirSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, LIST, listValue, VARCHAR } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -657,6 +658,21 @@ describe('engine connections', () => {
     expect(idle.length).toBe(before - 1);
     expect((await ask('SELECT count(*) AS n FROM cpu')).value).toEqual(first.value);
     expect(idle.length).toBe(before);
+  });
+});
+
+describe('engine memory', () => {
+  it('is limited by default to an equal share, among the most engines open at once, of half the machine’s memory', async () => {
+    // The fixture's service sets no memory limit and keeps at most 4 engines.
+    const answer = (await probeEngine(`SELECT current_setting('memory_limit') AS limit`)) as {
+      getRowObjectsJS(): { limit: string }[];
+    };
+    const [{ limit }] = answer.getRowObjectsJS() as [{ limit: string }];
+    const expected = totalmem() / 2 / 4;
+    // DuckDB shows it rounded to a tenth of its unit: within 5% of the share (its own default is 80%).
+    const [, value, unit] = /^([\d.]+) (\w+)$/.exec(limit)!;
+    const bytes = Number(value) * { KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 }[unit as 'GiB']!;
+    expect(Math.abs(bytes - expected) / expected, limit).toBeLessThan(0.05);
   });
 });
 
