@@ -56,6 +56,30 @@ function isInvalidRange(error: unknown): boolean {
   return sdkError(error).name === 'InvalidRange' || statusOf(error) === 416;
 }
 
+/** Errors of the socket, not of S3: the endpoint is down or unknown. */
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Why the bucket as a whole cannot be used, when `error` says so: gone, refusing these
+ * credentials, or unreachable. Undefined for errors about one request or object.
+ */
+function bucketUnusable(error: unknown): string | undefined {
+  const status = statusOf(error);
+  if (sdkError(error).name === 'NoSuchBucket') return 'does not exist';
+  if (status === 403) return 'refuses these credentials (403)';
+  const code = (error as { code?: unknown } | null)?.code;
+  if (status === undefined && typeof code === 'string' && NETWORK_ERROR_CODES.has(code))
+    return `cannot be reached: ${(error as Error).message || code}`;
+  return undefined;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -105,14 +129,30 @@ export class S3ObjectStore implements ObjectStore {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
     } catch (error) {
-      const status = statusOf(error);
       const why =
-        status === 404
+        statusOf(error) === 404
           ? 'does not exist'
-          : status === 403
-            ? 'refuses these credentials (403)'
-            : `cannot be reached: ${error instanceof Error && error.message ? error.message : (sdkError(error).name ?? String(error))}`;
-      throw new StoreUnreachableError(`S3 bucket "${this.bucket}" ${why}`);
+          : (bucketUnusable(error) ??
+            `cannot be reached: ${error instanceof Error && error.message ? error.message : (sdkError(error).name ?? String(error))}`);
+      throw this.unusable(why);
+    }
+  }
+
+  private unusable(why: string): StoreUnreachableError {
+    return new StoreUnreachableError(`S3 bucket "${this.bucket}" ${why}`);
+  }
+
+  /**
+   * Makes a request; an error that makes the whole bucket unusable (deleted while we run, keys
+   * revoked, endpoint down) becomes a StoreUnreachableError (503), so no caller takes it for a
+   * fault of one object, or answers 500.
+   */
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      const why = bucketUnusable(error);
+      throw why === undefined ? error : this.unusable(why);
     }
   }
 
@@ -130,8 +170,8 @@ export class S3ObjectStore implements ObjectStore {
       return new Uint8Array(0);
     }
     try {
-      const out = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key, Range: rangeHeader(range) }),
+      const out = await this.call(() =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: rangeHeader(range) })),
       );
       return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
     } catch (error) {
@@ -151,17 +191,33 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * A one-byte ranged GET rather than HeadObject: a HEAD has no body, so a bucket deleted while we
+   * run answers with the bare 404 of a missing key and would read as an empty store. The GET costs
+   * the same round trip and says NoSuchKey or NoSuchBucket. Only an empty object (416) is asked
+   * again with HeadObject.
+   */
   async head(key: string): Promise<ObjectInfo | undefined> {
     const Key = this.fullKey(key);
     try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
-      return {
-        key,
-        size: out.ContentLength ?? 0,
-        etag: out.ETag ?? '',
-        // A store that leaves the time out: taken as new, so nothing judged by its age goes early.
-        lastModified: out.LastModified ?? new Date(),
-      };
+      const out = await this.call(() =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range: 'bytes=0-0' })),
+      );
+      await out.Body?.transformToByteArray();
+      return objectInfo(key, totalSize(out.ContentRange) ?? out.ContentLength ?? 0, out);
+    } catch (error) {
+      if (isMissingKey(error)) return undefined;
+      if (isInvalidRange(error)) return this.headObject(key);
+      throw error;
+    }
+  }
+
+  private async headObject(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const out = await this.call(() =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+      );
+      return objectInfo(key, out.ContentLength ?? 0, out);
     } catch (error) {
       if (isMissingKey(error)) return undefined;
       throw error;
@@ -169,8 +225,10 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: ObjectBody): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: bodyBytes(body) }),
+    await this.call(() =>
+      this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key), Body: bodyBytes(body) }),
+      ),
     );
   }
 
@@ -183,8 +241,8 @@ export class S3ObjectStore implements ObjectStore {
     let mayHaveLanded = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.send(
-          new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, IfNoneMatch: '*' }),
+        await this.call(() =>
+          this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, IfNoneMatch: '*' })),
         );
         return true;
       } catch (error) {
@@ -204,28 +262,27 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }));
+    await this.call(() =>
+      this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) })),
+    );
   }
 
   async list(prefix: string, options?: ListOptions): Promise<ListPage> {
     assertSafePrefix(prefix);
     const startAfter = options?.startAfter;
-    const out = await this.client.send(
-      new ListObjectsV2Command({
-        Bucket: this.bucket,
-        Prefix: this.keyPrefix + prefix || undefined,
-        StartAfter: startAfter === undefined ? undefined : this.keyPrefix + startAfter,
-        ContinuationToken: options?.continuationToken,
-        MaxKeys: maxKeysOf(options),
-      }),
+    const out = await this.call(() =>
+      this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.keyPrefix + prefix || undefined,
+          StartAfter: startAfter === undefined ? undefined : this.keyPrefix + startAfter,
+          ContinuationToken: options?.continuationToken,
+          MaxKeys: maxKeysOf(options),
+        }),
+      ),
     );
-    const objects = (out.Contents ?? []).map(
-      (o): ObjectInfo => ({
-        key: o.Key!.slice(this.keyPrefix.length),
-        size: o.Size ?? 0,
-        etag: o.ETag ?? '',
-        lastModified: o.LastModified ?? new Date(),
-      }),
+    const objects = (out.Contents ?? []).map((o) =>
+      objectInfo(o.Key!.slice(this.keyPrefix.length), o.Size ?? 0, o),
     );
     return out.IsTruncated && out.NextContinuationToken
       ? { objects, nextToken: out.NextContinuationToken }
@@ -245,6 +302,22 @@ export class S3ObjectStore implements ObjectStore {
   async close(): Promise<void> {
     this.client.destroy();
   }
+}
+
+/** The object's size from a ranged answer's `Content-Range: bytes 0-0/<size>`. */
+function totalSize(contentRange: string | undefined): number | undefined {
+  const total = contentRange?.match(/\/(\d+)$/)?.[1];
+  return total === undefined ? undefined : Number(total);
+}
+
+function objectInfo(key: string, size: number, out: { ETag?: string; LastModified?: Date }): ObjectInfo {
+  return {
+    key,
+    size,
+    etag: out.ETag ?? '',
+    // A store that leaves the time out: taken as new, so nothing judged by its age goes early.
+    lastModified: out.LastModified ?? new Date(),
+  };
 }
 
 function rangeHeader(range: ByteRange | undefined): string | undefined {

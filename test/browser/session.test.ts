@@ -521,4 +521,22 @@ describe('on S3', () => {
     const state = await fixture.catalogs.forTenant('acme').refresh();
     expect(body.tables[0]!.table_files).toBe(state.tables.get(tableKey('metrics', 'cpu'))!.fileCount);
   });
+
+  it('a bucket deleted while the server runs answers 503 naming the bucket, not an empty lake', async () => {
+    await removeTestBucket(bucket!);
+    const gone = bucket!;
+    bucket = undefined;
+    const sql = `SELECT avg(usage) FROM cpu WHERE time >= '${hourIso(5)}' AND time < '${hourIso(6)}'`;
+    for (const answer of [
+      await postSession(api, { sql, database: 'metrics' }, fixture.tokens.acme),
+      await postSession(api, { tables: ['cpu'], database: 'metrics' }, fixture.tokens.acme),
+    ]) {
+      expect(answer.status, JSON.stringify(answer.body)).toBe(503);
+      expect(answer.body).toEqual({
+        success: false,
+        code: 'STORE_UNREACHABLE',
+        error: `S3 bucket "${gone.bucket}" does not exist`,
+      });
+    }
+  });
 });

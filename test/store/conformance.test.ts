@@ -188,6 +188,11 @@ function describeConformance(backend: string, open: () => Promise<StoreUnderTest
         expect(await store.head('h/none')).toBeUndefined();
       });
 
+      test('describes an empty object', async () => {
+        await store.put('h/empty', new Uint8Array(0));
+        expect(await store.head('h/empty')).toMatchObject({ key: 'h/empty', size: 0 });
+      });
+
       test('the etag changes when the content is replaced', async () => {
         await store.put('h/e', text('one'));
         const first = await store.head('h/e');
@@ -568,15 +573,8 @@ describe('s3 object store specifics', () => {
     if (created) await removeTestBucket(created);
   });
 
-  test('opening refuses a bucket that does not exist, which object reads alone take for an empty store', async () => {
+  test('opening refuses a bucket that does not exist', async () => {
     const missing = { ...config, bucket: `${config.bucket}-missing` };
-    const unchecked = new S3ObjectStore(missing);
-    try {
-      // Why the check exists: a missing bucket's HeadObject is the bare 404 of a missing key.
-      expect(await unchecked.head('tenants/acme/catalog/log/00000000000000000001.json')).toBeUndefined();
-    } finally {
-      await unchecked.close();
-    }
     const refused = await openObjectStore(missing).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(StoreUnreachableError);
     expect((refused as Error).message).toBe(`S3 bucket "${missing.bucket}" does not exist`);
@@ -590,6 +588,57 @@ describe('s3 object store specifics', () => {
     }
   });
 
+  test('a bucket deleted while the store is open: every call is STORE_UNREACHABLE, none reads as empty', async () => {
+    const store = await openObjectStore(config);
+    try {
+      await store.put('log/1.json', text('{}'));
+      await store.put('empty', new Uint8Array(0));
+      expect(await store.head('empty')).toMatchObject({ key: 'empty', size: 0 });
+      expect(await store.head('log/1.json')).toMatchObject({ key: 'log/1.json', size: 2 });
+      await removeTestBucket(config);
+      created = undefined;
+      const gone = { name: 'StoreUnreachableError', code: 'STORE_UNREACHABLE', httpStatus: 503 };
+      const message = `S3 bucket "${config.bucket}" does not exist`;
+      // HeadObject alone would answer a present key and an absent one with the bare 404 of a miss.
+      for (const call of [
+        () => store.head('log/1.json'),
+        () => store.head('log/2.json'),
+        () => store.get('log/1.json'),
+        () => store.get('log/1.json', { offset: 0, length: 1 }),
+        () => store.getIfExists('log/2.json'),
+        () => store.list('log/'),
+        () => store.put('log/2.json', text('{}')),
+        () => store.putIfAbsent('log/2.json', text('{}')),
+        () => store.delete('log/1.json'),
+      ]) {
+        await expect(call()).rejects.toMatchObject({ ...gone, message });
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('refused credentials are STORE_UNREACHABLE too, not a missing object', async () => {
+    const store = new S3ObjectStore(config);
+    try {
+      store.client.middlewareStack.add(
+        () => async () => {
+          throw Object.assign(new Error('The AWS Access Key Id you provided does not exist'), {
+            name: 'InvalidAccessKeyId',
+            $metadata: { httpStatusCode: 403 },
+          });
+        },
+        { step: 'deserialize', name: 'weirTestRefuse' },
+      );
+      await expect(store.head('x')).rejects.toMatchObject({
+        code: 'STORE_UNREACHABLE',
+        message: `S3 bucket "${config.bucket}" refuses these credentials (403)`,
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
   test('opening says so when the endpoint cannot be reached', async () => {
     const closed = { ...config, endpoint: `http://127.0.0.1:${await freePort()}` };
     const refused = await openObjectStore(closed).catch((error: unknown) => error);
@@ -597,6 +646,16 @@ describe('s3 object store specifics', () => {
     expect((refused as Error).message).toMatch(
       new RegExp(`^S3 bucket "${config.bucket}" cannot be reached: connect ECONNREFUSED 127\\.0\\.0\\.1:`),
     );
+    // And so does any call once the endpoint goes away.
+    const store = new S3ObjectStore(closed);
+    try {
+      await expect(store.get('x')).rejects.toMatchObject({
+        code: 'STORE_UNREACHABLE',
+        message: expect.stringMatching(/cannot be reached: connect ECONNREFUSED/),
+      });
+    } finally {
+      await store.close();
+    }
   });
 
   test('a 409 ConditionalRequestConflict is retried until the conditional put decides', async () => {
