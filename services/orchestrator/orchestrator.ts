@@ -373,6 +373,9 @@ export class Orchestrator {
       // A record Redis lost is rebuilt from the events, failures that already ended included.
       const ended = run.tasks.filter((t) => ENDED_UNSUCCESSFULLY.has(t.status)).length;
       await this.progress.init(tenant, run.runId, open.length, ended);
+      // Its planner died between `run.planned` and `run.started`: reconcile starts it (the event's
+      // idempotency key is the planner's, so a planner still alive writes it once with us).
+      if (run.status === 'planned') await this.deps.events.runStarted(tenant, run.runId);
       const statusByKey = new Map(run.tasks.map((t) => [t.taskKey, t.status]));
       const taskById = new Map(plan.tasks.map((t) => [t.taskId, t]));
       // Tasks whose job is gone from Redis, or finished there while the events read above show them open.

@@ -3,7 +3,7 @@
  * Redis and BullMQ. Each case plays a crash at a chosen point by calling what the worker calls.
  */
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LocalObjectStore, type ObjectBody, paths, TenantCatalog } from '../../catalog/index.js';
 import { Dispatcher } from '../../services/orchestrator/index.js';
 import {
@@ -85,6 +85,30 @@ describe('reconcile', () => {
 
     expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 0, finished: 0 });
     expect(await statuses(tenant, plan.runId)).toEqual({ run: 'failed', tasks: ['failed', 'skipped'] });
+  });
+
+  it('starts a run whose planner died right after recording it, and runs it to its end', async () => {
+    const tenant = freshTenant();
+    // The planner dies between `run.planned` and `run.started`, before adding any job.
+    const died = vi.spyOn(o.events, 'runStarted').mockRejectedValueOnce(new Error('planner died'));
+    const plan = await startPlan(tenant, false).catch(() => undefined);
+    expect(plan).toBeUndefined();
+    died.mockRestore();
+    const { runs } = await o.orchestrator.history.list(tenant, { unfinished: true, limit: 10 });
+    expect(runs).toHaveLength(1);
+    const run = runs[0]!;
+    expect(await statuses(tenant, run.runId)).toEqual({ run: 'planned', tasks: ['planned', 'planned'] });
+
+    expect(await o.orchestrator.reconcile(tenant)).toEqual({ redispatched: 2, finished: 0 });
+    const view = (await o.orchestrator.history.get(tenant, run.runId))!;
+    expect(view).toMatchObject({ status: 'running', startedAt: expect.any(String) });
+    expect(view.tasks.map((t) => t.status)).toEqual(['queued', 'queued']);
+    const stored = (await o.orchestrator.loadPlan(tenant, run.runId))!;
+    for (const task of stored.tasks) await succeed(tenant, stored, task);
+    expect(await statuses(tenant, run.runId)).toEqual({
+      run: 'succeeded',
+      tasks: ['succeeded', 'succeeded'],
+    });
   });
 
   it('ends a run failed when Redis lost its record after a task failed', async () => {
